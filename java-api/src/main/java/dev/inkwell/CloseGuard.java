@@ -1,0 +1,55 @@
+package dev.inkwell;
+
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Makes close() safe against concurrent use: every native call holds the read side for
+ * its duration, close() takes the write side, so memory is never freed under a running
+ * kernel, and use after close is an {@link IllegalStateException}, not a crash.
+ */
+final class CloseGuard {
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final String what;
+    private volatile boolean closed;
+
+    CloseGuard(String what) {
+        this.what = what;
+    }
+
+    /** Marks one use as started; pair with {@link #exit()}. */
+    void enter() {
+        lock.readLock().lock();
+        if (closed) {
+            lock.readLock().unlock();
+            throw new IllegalStateException(what + " is closed");
+        }
+    }
+
+    void exit() {
+        lock.readLock().unlock();
+    }
+
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException(what + " is closed");
+        }
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Waits for running uses to finish; returns true the first time only. */
+    boolean close() {
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                return false;
+            }
+            closed = true;
+            return true;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+}

@@ -1,0 +1,245 @@
+package dev.inkwell;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * An 8-bit image in native memory: height x width pixels of 1 to 4 interleaved channels
+ * (gray, or RGB in memory order), rows {@link #rowStride()} bytes apart.
+ *
+ * <p>Ownership is explicit. {@link #allocate(int, int, int)}, {@link #read(Path)} and the
+ * results of {@link Inkwell} kernels own their memory: {@link #close()} frees it.
+ * {@link #allocate(Arena, int, int, int)} and {@link #wrap} borrow memory from the caller's
+ * arena or segment: {@code close()} then only marks the image closed. Using a closed image
+ * throws {@link IllegalStateException}. An image may be read by many threads at once;
+ * writes to it must not race with kernels reading it.
+ */
+public final class Image implements AutoCloseable {
+    /** Largest height or width, as the native library accepts it. */
+    public static final int MAX_SIDE = 1 << 20;
+
+    private static final long ALIGNMENT = 64;
+
+    private final MemorySegment segment;
+    private final int height;
+    private final int width;
+    private final int channels;
+    private final long rowStride;
+    private final Arena ownedArena; // null when the memory is borrowed
+    private final CloseGuard guard = new CloseGuard("image");
+
+    private Image(MemorySegment segment, int height, int width, int channels, long rowStride, Arena ownedArena) {
+        this.segment = segment;
+        this.height = height;
+        this.width = width;
+        this.channels = channels;
+        this.rowStride = rowStride;
+        this.ownedArena = ownedArena;
+    }
+
+    /** A new zero-filled, tightly packed image that owns its memory. */
+    public static Image allocate(int height, int width, int channels) {
+        long bytes = checkShape(height, width, channels, (long) width * channels);
+        Arena arena = Arena.ofShared();
+        try {
+            return new Image(arena.allocate(bytes, ALIGNMENT), height, width, channels, (long) width * channels, arena);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** A new zero-filled, tightly packed image in the caller's arena (freed with it). */
+    public static Image allocate(Arena arena, int height, int width, int channels) {
+        Objects.requireNonNull(arena, "arena");
+        long bytes = checkShape(height, width, channels, (long) width * channels);
+        return new Image(arena.allocate(bytes, ALIGNMENT), height, width, channels, (long) width * channels, null);
+    }
+
+    /** Wraps the caller's tightly packed native segment without copying. */
+    public static Image wrap(MemorySegment segment, int height, int width, int channels) {
+        return wrap(segment, height, width, channels, (long) width * channels);
+    }
+
+    /**
+     * Wraps the caller's native segment without copying: pixel (y, x, c) is the byte at
+     * {@code y * rowStride + x * channels + c}. The segment must stay alive while the
+     * image is used.
+     */
+    public static Image wrap(MemorySegment segment, int height, int width, int channels, long rowStride) {
+        Objects.requireNonNull(segment, "segment");
+        long bytes = checkShape(height, width, channels, rowStride);
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("segment must be native (off-heap), got a heap segment; copy it with Image.fromBytes");
+        }
+        if (segment.isReadOnly()) {
+            throw new IllegalArgumentException("segment is read-only; kernels may write to images");
+        }
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException("segment's arena is already closed");
+        }
+        if (segment.byteSize() < bytes) {
+            throw new IllegalArgumentException("segment has " + segment.byteSize() + " bytes but a " + height + "x" + width
+                    + "x" + channels + " image with row stride " + rowStride + " needs " + bytes);
+        }
+        return new Image(segment.asSlice(0, bytes), height, width, channels, rowStride, null);
+    }
+
+    /** A new owned image holding a copy of tightly packed pixels. */
+    public static Image fromBytes(byte[] pixels, int height, int width, int channels) {
+        Objects.requireNonNull(pixels, "pixels");
+        long bytes = checkShape(height, width, channels, (long) width * channels);
+        if (pixels.length != bytes) {
+            throw new IllegalArgumentException("pixels has " + pixels.length + " bytes but a " + height + "x" + width + "x"
+                    + channels + " image has " + bytes);
+        }
+        Image image = allocate(height, width, channels);
+        MemorySegment.copy(pixels, 0, image.segment, ValueLayout.JAVA_BYTE, 0, pixels.length);
+        return image;
+    }
+
+    /**
+     * Reads a PNG or JPEG file into a new owned image: gray stays 1 channel, color becomes
+     * 3 channels in RGB order, alpha is dropped, 16-bit samples keep their high byte.
+     *
+     * @throws IOException if the file is missing, unreadable, not an image, corrupt or truncated
+     */
+    public static Image read(Path path) throws IOException {
+        return ImageCodec.read(Objects.requireNonNull(path, "path"));
+    }
+
+    /**
+     * Writes the image as PNG or JPEG, chosen by the file extension ({@code .png},
+     * {@code .jpg}, {@code .jpeg}). 1 and 3 channels can be written; 4 as PNG (RGBA).
+     */
+    public void write(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
+        guard.enter();
+        try {
+            ImageCodec.write(this, path);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    public int height() {
+        return height;
+    }
+
+    public int width() {
+        return width;
+    }
+
+    public int channels() {
+        return channels;
+    }
+
+    /** Bytes between the starts of consecutive rows, at least width * channels. */
+    public long rowStride() {
+        return rowStride;
+    }
+
+    /** The pixels; covers (height - 1) * rowStride + width * channels bytes. */
+    public MemorySegment segment() {
+        guard.checkOpen();
+        return segment;
+    }
+
+    /** One sample, 0..255. */
+    public int get(int y, int x, int c) {
+        guard.checkOpen();
+        return Byte.toUnsignedInt(segment.get(ValueLayout.JAVA_BYTE, offset(y, x, c)));
+    }
+
+    /** Sets one sample to a value 0..255. */
+    public void set(int y, int x, int c, int value) {
+        if (value < 0 || value > 255) {
+            throw new IllegalArgumentException("sample value must be 0..255, got " + value);
+        }
+        guard.checkOpen();
+        segment.set(ValueLayout.JAVA_BYTE, offset(y, x, c), (byte) value);
+    }
+
+    /** A tightly packed copy of the pixels (row padding removed). */
+    public byte[] toByteArray() {
+        guard.enter();
+        try {
+            long rowBytes = (long) width * channels;
+            long total = rowBytes * height;
+            if (total > Integer.MAX_VALUE - 8) {
+                throw new IllegalStateException("image of " + total + " bytes does not fit in a Java array");
+            }
+            byte[] out = new byte[(int) total];
+            for (int y = 0; y < height; y++) {
+                MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, y * rowStride, out, (int) (y * rowBytes), (int) rowBytes);
+            }
+            return out;
+        } finally {
+            guard.exit();
+        }
+    }
+
+    public boolean isClosed() {
+        return guard.isClosed();
+    }
+
+    /** Frees owned memory (waiting for kernels using it to finish); idempotent. */
+    @Override
+    public void close() {
+        if (guard.close() && ownedArena != null) {
+            ownedArena.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Image[" + height + "x" + width + "x" + channels + ", stride " + rowStride + (isClosed() ? ", closed]" : "]");
+    }
+
+    // ---- for Inkwell's kernels ----------------------------------------------------------
+
+    CloseGuard guard() {
+        return guard;
+    }
+
+    /** Size in bytes that a height x width x channels image with this stride spans. */
+    static long checkShape(int height, int width, int channels, long rowStride) {
+        if (height <= 0 || height > MAX_SIDE) {
+            throw new IllegalArgumentException("height must be 1.." + MAX_SIDE + ", got " + height);
+        }
+        if (width <= 0 || width > MAX_SIDE) {
+            throw new IllegalArgumentException("width must be 1.." + MAX_SIDE + ", got " + width);
+        }
+        if (channels < 1 || channels > 4) {
+            throw new IllegalArgumentException("channels must be 1..4, got " + channels);
+        }
+        long rowBytes = (long) width * channels;
+        if (rowStride < rowBytes) {
+            throw new IllegalArgumentException(
+                    "row stride " + rowStride + " is less than width * channels = " + rowBytes);
+        }
+        if (rowStride > (1L << 40) / height) {
+            throw new IllegalArgumentException("row stride " + rowStride + " times height " + height + " exceeds 2^40 bytes");
+        }
+        return (height - 1) * rowStride + rowBytes;
+    }
+
+    private long offset(int y, int x, int c) {
+        if (y < 0 || y >= height || x < 0 || x >= width || c < 0 || c >= channels) {
+            throw new IndexOutOfBoundsException(
+                    "(" + y + ", " + x + ", " + c + ") is outside " + height + "x" + width + "x" + channels);
+        }
+        return y * rowStride + (long) x * channels + c;
+    }
+
+    /** Whether the two images share any byte. */
+    boolean overlaps(Image other) {
+        long a0 = segment.address(), a1 = a0 + segment.byteSize();
+        long b0 = other.segment.address(), b1 = b0 + other.segment.byteSize();
+        return a0 < b1 && b0 < a1;
+    }
+}

@@ -1,0 +1,10 @@
+/**
+ * Inkwell: ControlNet line-art kernels for the JVM. Users see only {@code dev.inkwell};
+ * the bindings, the loader and the command line stay internal.
+ */
+module dev.inkwell {
+    requires dev.inkwell.bindings;
+    requires java.desktop; // ImageIO for PNG and JPEG
+
+    exports dev.inkwell;
+}
