@@ -206,6 +206,13 @@ public final class Image implements AutoCloseable {
         return guard;
     }
 
+    /** For kernels, after entering the guard: the memory itself must still exist. */
+    void checkMemoryAlive() {
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException("image memory was freed: the arena it was allocated in or wrapped from is closed");
+        }
+    }
+
     /** Size in bytes that a height x width x channels image with this stride spans. */
     static long checkShape(int height, int width, int channels, long rowStride) {
         if (height <= 0 || height > MAX_SIDE) {

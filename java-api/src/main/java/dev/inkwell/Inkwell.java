@@ -251,6 +251,8 @@ public final class Inkwell implements AutoCloseable {
             try {
                 dst.guard().enter();
                 try {
+                    src.checkMemoryAlive();
+                    dst.checkMemoryAlive();
                     if (src.overlaps(dst)) {
                         throw new IllegalArgumentException(operation + ": dst overlaps src; use a separate image");
                     }

@@ -10,7 +10,7 @@ import java.util.Map;
  * file order), arrays {@code List<Object>}, numbers {@code Double}, plus String, Boolean
  * and null. Errors name the offset.
  */
-final class Json {
+public final class Json {
     private final String text;
     private int pos;
 
@@ -18,7 +18,7 @@ final class Json {
         this.text = text;
     }
 
-    static Object parse(String text) {
+    public static Object parse(String text) {
         Json j = new Json(text);
         j.skipSpace();
         Object value = j.value();
