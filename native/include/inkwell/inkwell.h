@@ -131,6 +131,154 @@ typedef struct inkwell_canny_params {
 
 INKWELL_API int32_t inkwell_canny_u8(inkwell_context* context, const inkwell_canny_params* params);
 
+/* ---- float32 tensors ---------------------------------------------------------------- */
+/* Kernels on tensors take contiguous row-major (C order) float32 buffers; their sizes are
+ * fields of the params struct. Outputs may not overlap inputs. The Java Tensor type checks
+ * shapes before the call; the native side checks them again. */
+
+typedef enum inkwell_activation {
+    INKWELL_ACTIVATION_NONE = 0,
+    INKWELL_ACTIVATION_SILU = 1 /* x * sigmoid(x), applied after the bias */
+} inkwell_activation;
+
+/* ---- conv2d (torch.nn.functional.conv2d, NCHW) ------------------------------------- */
+
+typedef struct inkwell_conv2d_params {
+    const float* input;  /* [batch, in_channels, in_height, in_width] */
+    const float* weight; /* [out_channels, in_channels / groups, kernel_h, kernel_w] */
+    const float* bias;   /* [out_channels], or NULL */
+    float* output;       /* [batch, out_channels, out_height, out_width] */
+    int64_t batch;
+    int64_t in_channels;
+    int64_t in_height;
+    int64_t in_width;
+    int64_t out_channels;
+    int64_t kernel_h;
+    int64_t kernel_w;
+    int64_t stride_h; /* >= 1 */
+    int64_t stride_w;
+    int64_t pad_h; /* >= 0, zero padding */
+    int64_t pad_w;
+    int64_t dilation_h; /* >= 1 */
+    int64_t dilation_w;
+    int64_t groups;     /* divides in_channels and out_channels */
+    int64_t out_height; /* (in_height + 2 pad_h - dilation_h (kernel_h - 1) - 1) / stride_h + 1 */
+    int64_t out_width;
+    int32_t activation; /* an inkwell_activation */
+} inkwell_conv2d_params;
+
+INKWELL_API int32_t inkwell_conv2d_f32(inkwell_context* context, const inkwell_conv2d_params* params);
+
+/* ---- attention: softmax(q k^T scale + mask) v, one pass, online softmax ------------- */
+
+typedef struct inkwell_attention_params {
+    const float* q;         /* [batch, heads, q_len, head_dim] */
+    const float* k;         /* [batch, heads, kv_len, head_dim] */
+    const float* v;         /* [batch, heads, kv_len, head_dim] */
+    float* out;             /* [batch, heads, q_len, head_dim] */
+    int64_t batch;
+    int64_t heads;
+    int64_t q_len;
+    int64_t kv_len;
+    int64_t head_dim;       /* 1..256 */
+    double scale;           /* finite and > 0; callers pass 1 / sqrt(head_dim) by default */
+    int32_t causal;         /* 1: query i sees keys j <= i only */
+    const int32_t* kv_lens; /* [batch]: batch b sees keys j < kv_lens[b] (1..kv_len); or NULL */
+} inkwell_attention_params;
+
+INKWELL_API int32_t inkwell_attention_f32(inkwell_context* context, const inkwell_attention_params* params);
+
+/* ---- DDIM step with classifier-free guidance (diffusers' DDIMScheduler.step) --------- */
+
+typedef enum inkwell_prediction_type {
+    INKWELL_PREDICTION_EPSILON = 0,
+    INKWELL_PREDICTION_V = 1,
+    INKWELL_PREDICTION_SAMPLE = 2
+} inkwell_prediction_type;
+
+/* One fused pass: guidance combine (when model_output_uncond is given), predicted x0,
+ * optional clipping, and x_{t-1}. The cumulative alphas are computed by the caller in
+ * double precision (the Java DdimScheduler does). */
+typedef struct inkwell_ddim_step_params {
+    const float* sample;              /* x_t */
+    const float* model_output;        /* the model output; the conditional one with guidance */
+    const float* model_output_uncond; /* NULL: no guidance; else uncond + g (cond - uncond) */
+    const float* noise;               /* variance noise; required when eta > 0, else ignored */
+    float* prev_sample;               /* x_{t-1} */
+    float* pred_original_sample;      /* predicted x0, or NULL */
+    int64_t count;                    /* elements in each tensor */
+    double guidance_scale;            /* g, used with model_output_uncond */
+    double alpha_prod_t;              /* alphas_cumprod[t], in (0, 1] */
+    double alpha_prod_t_prev;         /* alphas_cumprod[prev_t], or the final alpha, in (0, 1] */
+    double eta;                       /* >= 0: 0 is deterministic DDIM, 1 is DDPM-like */
+    int32_t prediction_type;          /* an inkwell_prediction_type */
+    int32_t clip_sample;              /* 1: clamp predicted x0 to [-range, range] */
+    double clip_sample_range;         /* > 0 when clip_sample */
+} inkwell_ddim_step_params;
+
+INKWELL_API int32_t inkwell_ddim_step_f32(inkwell_context* context, const inkwell_ddim_step_params* params);
+
+/* Forward noising: out = sqrt(alpha_prod) x0 + sqrt(1 - alpha_prod) noise. */
+typedef struct inkwell_add_noise_params {
+    const float* original; /* x0 */
+    const float* noise;
+    float* out;
+    int64_t count;
+    double alpha_prod; /* alphas_cumprod[t], in [0, 1] */
+} inkwell_add_noise_params;
+
+INKWELL_API int32_t inkwell_add_noise_f32(inkwell_context* context, const inkwell_add_noise_params* params);
+
+/* Standard normal noise whose stream is defined by the seed alone: element i of the stream
+ * is the same number on every backend and for any thread count (counter-based Philox4x32-10
+ * and a Box-Muller transform in plain IEEE arithmetic). out receives elements
+ * offset .. offset + count - 1 of the stream. */
+typedef struct inkwell_randn_params {
+    float* out;
+    int64_t count;
+    uint64_t seed;
+    uint64_t offset;
+} inkwell_randn_params;
+
+INKWELL_API int32_t inkwell_randn_f32(inkwell_context* context, const inkwell_randn_params* params);
+
+/* ---- resampling (torch.nn.functional.interpolate / max_pool2d / avg_pool2d) --------- */
+
+typedef enum inkwell_resample_mode {
+    INKWELL_UPSAMPLE_NEAREST_2X = 0,  /* out = 2h x 2w */
+    INKWELL_UPSAMPLE_BILINEAR_2X = 1, /* align_corners = false; out = 2h x 2w */
+    INKWELL_MAX_POOL_2X2 = 2,         /* stride 2, no padding; out = floor(h/2) x floor(w/2) */
+    INKWELL_AVG_POOL_2X2 = 3          /* stride 2, no padding; out = floor(h/2) x floor(w/2) */
+} inkwell_resample_mode;
+
+typedef struct inkwell_resample_params {
+    const float* input; /* [batch, channels, in_height, in_width] */
+    float* output;      /* [batch, channels, out_height, out_width] as the mode gives */
+    int64_t batch;
+    int64_t channels;
+    int64_t in_height;
+    int64_t in_width;
+    int32_t mode; /* an inkwell_resample_mode */
+} inkwell_resample_params;
+
+INKWELL_API int32_t inkwell_resample_f32(inkwell_context* context, const inkwell_resample_params* params);
+
+/* ---- image metrics (scikit-image's peak_signal_noise_ratio, structural_similarity) -- */
+
+typedef struct inkwell_image_metric_params {
+    inkwell_image_u8 reference;
+    inkwell_image_u8 test; /* same height, width and channels as reference */
+    double* result;        /* receives the metric */
+} inkwell_image_metric_params;
+
+/* PSNR in dB with data range 255 over all samples; +infinity for identical images. */
+INKWELL_API int32_t inkwell_psnr_u8(inkwell_context* context, const inkwell_image_metric_params* params);
+
+/* SSIM with an 11x11 Gaussian window (sigma 1.5), K1 0.01, K2 0.03, data range 255,
+ * population covariances, mean over the valid region (5-pixel border excluded), channels
+ * averaged. Images must be at least 11x11. */
+INKWELL_API int32_t inkwell_ssim_u8(inkwell_context* context, const inkwell_image_metric_params* params);
+
 #ifdef __cplusplus
 }
 #endif

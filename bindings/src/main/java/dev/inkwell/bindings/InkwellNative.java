@@ -803,5 +803,574 @@ public class InkwellNative extends InkwellNative$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final int INKWELL_ACTIVATION_NONE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_activation.INKWELL_ACTIVATION_NONE = 0
+     * }
+     */
+    public static int INKWELL_ACTIVATION_NONE() {
+        return INKWELL_ACTIVATION_NONE;
+    }
+    private static final int INKWELL_ACTIVATION_SILU = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_activation.INKWELL_ACTIVATION_SILU = 1
+     * }
+     */
+    public static int INKWELL_ACTIVATION_SILU() {
+        return INKWELL_ACTIVATION_SILU;
+    }
+
+    private static class inkwell_conv2d_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_conv2d_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_f32(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_conv2d_f32$descriptor() {
+        return inkwell_conv2d_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_f32(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_conv2d_f32$handle() {
+        return inkwell_conv2d_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_f32(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_conv2d_f32$address() {
+        return inkwell_conv2d_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_f32(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static int inkwell_conv2d_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_conv2d_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_conv2d_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_attention_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_attention_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_f32(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_attention_f32$descriptor() {
+        return inkwell_attention_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_f32(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_attention_f32$handle() {
+        return inkwell_attention_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_f32(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_attention_f32$address() {
+        return inkwell_attention_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_f32(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static int inkwell_attention_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_attention_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_attention_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int INKWELL_PREDICTION_EPSILON = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_prediction_type.INKWELL_PREDICTION_EPSILON = 0
+     * }
+     */
+    public static int INKWELL_PREDICTION_EPSILON() {
+        return INKWELL_PREDICTION_EPSILON;
+    }
+    private static final int INKWELL_PREDICTION_V = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_prediction_type.INKWELL_PREDICTION_V = 1
+     * }
+     */
+    public static int INKWELL_PREDICTION_V() {
+        return INKWELL_PREDICTION_V;
+    }
+    private static final int INKWELL_PREDICTION_SAMPLE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_prediction_type.INKWELL_PREDICTION_SAMPLE = 2
+     * }
+     */
+    public static int INKWELL_PREDICTION_SAMPLE() {
+        return INKWELL_PREDICTION_SAMPLE;
+    }
+
+    private static class inkwell_ddim_step_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_ddim_step_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_ddim_step_f32(inkwell_context *context, const inkwell_ddim_step_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_ddim_step_f32$descriptor() {
+        return inkwell_ddim_step_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_ddim_step_f32(inkwell_context *context, const inkwell_ddim_step_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_ddim_step_f32$handle() {
+        return inkwell_ddim_step_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_ddim_step_f32(inkwell_context *context, const inkwell_ddim_step_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_ddim_step_f32$address() {
+        return inkwell_ddim_step_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_ddim_step_f32(inkwell_context *context, const inkwell_ddim_step_params *params)
+     * }
+     */
+    public static int inkwell_ddim_step_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_ddim_step_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_ddim_step_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_add_noise_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_add_noise_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_add_noise_f32(inkwell_context *context, const inkwell_add_noise_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_add_noise_f32$descriptor() {
+        return inkwell_add_noise_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_add_noise_f32(inkwell_context *context, const inkwell_add_noise_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_add_noise_f32$handle() {
+        return inkwell_add_noise_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_add_noise_f32(inkwell_context *context, const inkwell_add_noise_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_add_noise_f32$address() {
+        return inkwell_add_noise_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_add_noise_f32(inkwell_context *context, const inkwell_add_noise_params *params)
+     * }
+     */
+    public static int inkwell_add_noise_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_add_noise_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_add_noise_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_randn_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_randn_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_randn_f32(inkwell_context *context, const inkwell_randn_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_randn_f32$descriptor() {
+        return inkwell_randn_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_randn_f32(inkwell_context *context, const inkwell_randn_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_randn_f32$handle() {
+        return inkwell_randn_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_randn_f32(inkwell_context *context, const inkwell_randn_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_randn_f32$address() {
+        return inkwell_randn_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_randn_f32(inkwell_context *context, const inkwell_randn_params *params)
+     * }
+     */
+    public static int inkwell_randn_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_randn_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_randn_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int INKWELL_UPSAMPLE_NEAREST_2X = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_resample_mode.INKWELL_UPSAMPLE_NEAREST_2X = 0
+     * }
+     */
+    public static int INKWELL_UPSAMPLE_NEAREST_2X() {
+        return INKWELL_UPSAMPLE_NEAREST_2X;
+    }
+    private static final int INKWELL_UPSAMPLE_BILINEAR_2X = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_resample_mode.INKWELL_UPSAMPLE_BILINEAR_2X = 1
+     * }
+     */
+    public static int INKWELL_UPSAMPLE_BILINEAR_2X() {
+        return INKWELL_UPSAMPLE_BILINEAR_2X;
+    }
+    private static final int INKWELL_MAX_POOL_2X2 = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_resample_mode.INKWELL_MAX_POOL_2X2 = 2
+     * }
+     */
+    public static int INKWELL_MAX_POOL_2X2() {
+        return INKWELL_MAX_POOL_2X2;
+    }
+    private static final int INKWELL_AVG_POOL_2X2 = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_resample_mode.INKWELL_AVG_POOL_2X2 = 3
+     * }
+     */
+    public static int INKWELL_AVG_POOL_2X2() {
+        return INKWELL_AVG_POOL_2X2;
+    }
+
+    private static class inkwell_resample_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_resample_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_resample_f32(inkwell_context *context, const inkwell_resample_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_resample_f32$descriptor() {
+        return inkwell_resample_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_resample_f32(inkwell_context *context, const inkwell_resample_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_resample_f32$handle() {
+        return inkwell_resample_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_resample_f32(inkwell_context *context, const inkwell_resample_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_resample_f32$address() {
+        return inkwell_resample_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_resample_f32(inkwell_context *context, const inkwell_resample_params *params)
+     * }
+     */
+    public static int inkwell_resample_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_resample_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_resample_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_psnr_u8 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_psnr_u8");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_psnr_u8(inkwell_context *context, const inkwell_image_metric_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_psnr_u8$descriptor() {
+        return inkwell_psnr_u8.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_psnr_u8(inkwell_context *context, const inkwell_image_metric_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_psnr_u8$handle() {
+        return inkwell_psnr_u8.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_psnr_u8(inkwell_context *context, const inkwell_image_metric_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_psnr_u8$address() {
+        return inkwell_psnr_u8.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_psnr_u8(inkwell_context *context, const inkwell_image_metric_params *params)
+     * }
+     */
+    public static int inkwell_psnr_u8(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_psnr_u8.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_psnr_u8", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_ssim_u8 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_ssim_u8");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_ssim_u8(inkwell_context *context, const inkwell_image_metric_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_ssim_u8$descriptor() {
+        return inkwell_ssim_u8.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_ssim_u8(inkwell_context *context, const inkwell_image_metric_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_ssim_u8$handle() {
+        return inkwell_ssim_u8.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_ssim_u8(inkwell_context *context, const inkwell_image_metric_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_ssim_u8$address() {
+        return inkwell_ssim_u8.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_ssim_u8(inkwell_context *context, const inkwell_image_metric_params *params)
+     * }
+     */
+    public static int inkwell_ssim_u8(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_ssim_u8.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_ssim_u8", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 
