@@ -48,14 +48,18 @@ TEST(canny_fast_matches_reference_on_random_images) {
                     ImageView ref_view{ref.data(), h, w, 1, w}, fast_view{fast.data(), h, w, 1, w};
                     auto t = canny_thresholds(low, high, aperture, l2);
                     canny_reference(src, ref_view, aperture, l2, t);
-                    for (int threads : thread_counts) {
-                        ThreadPool pool(threads);
-                        std::fill(fast.begin(), fast.end(), 7);
-                        canny_fast(pool, src, fast_view, aperture, l2, t);
-                        int bad = count_mismatches(ref, fast, h, w);
-                        CHECK_MSG(bad == 0, "%lldx%lld cn=%lld aperture=%d l2=%d low=%g high=%g threads=%d: %d pixels differ",
-                                  (long long)h, (long long)w, (long long)cn, aperture, (int)l2, low, high, threads, bad);
-                    }
+                    for (int threads : thread_counts)
+                        for (CannyKernels kernels : {CannyKernels::Best, CannyKernels::Scalar}) {
+                            ThreadPool pool(threads);
+                            std::fill(fast.begin(), fast.end(), 7);
+                            canny_fast(pool, src, fast_view, aperture, l2, t, kernels);
+                            int bad = count_mismatches(ref, fast, h, w);
+                            CHECK_MSG(bad == 0,
+                                      "%lldx%lld cn=%lld aperture=%d l2=%d low=%g high=%g threads=%d scalar=%d: %d "
+                                      "pixels differ",
+                                      (long long)h, (long long)w, (long long)cn, aperture, (int)l2, low, high, threads,
+                                      (int)(kernels == CannyKernels::Scalar), bad);
+                        }
                     for (uint8_t v : ref) CHECK(v == 0 || v == 255);
                 }
 }
@@ -90,8 +94,10 @@ TEST(canny_strongest_gradients_agree) {
             auto t = canny_thresholds(160, 320, aperture, l2);
             canny_reference(src, ImageView{ref.data(), h, w, 1, w}, aperture, l2, t);
             ThreadPool pool(2);
-            canny_fast(pool, src, ImageView{fast.data(), h, w, 1, w}, aperture, l2, t);
-            CHECK(count_mismatches(ref, fast, h, w) == 0);
+            for (CannyKernels kernels : {CannyKernels::Best, CannyKernels::Scalar}) {
+                canny_fast(pool, src, ImageView{fast.data(), h, w, 1, w}, aperture, l2, t, kernels);
+                CHECK(count_mismatches(ref, fast, h, w) == 0);
+            }
         }
 }
 

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "canny_common.hpp"
+#include "canny_rows.hpp"
 
 namespace inkwell::cpu {
 
@@ -110,195 +112,174 @@ void canny_reference(const ImageView& src, const ImageView& dst, int aperture, b
 }
 
 // ---------------------------------------------------------------------------------------
-// Fast path.
+// Fast path: row stripes in parallel. Each stripe runs the row stages of canny_rows.hpp
+// through a ring of source rows and a ring of 3 gradient rows, suppresses into the shared
+// edge map (each map row is written by exactly one stripe) and runs hysteresis inside its
+// rows; a serial pass then continues from the pixels on stripe boundaries.
 // ---------------------------------------------------------------------------------------
 
 namespace {
 
-// Per-stripe scratch: the vertical Sobel pass (padded for the horizontal one), per-channel
-// gradients, and a ring of 3 magnitude rows with the selected dx, dy.
-struct StripeBuffers {
-    StripeBuffers(int64_t w, int64_t cn, int64_t r)
-        : vx((w + 2 * r) * cn), vy((w + 2 * r) * cn), cdx(w * cn), cdy(w * cn), cmag(w * cn) {
-        for (auto& m : mag) m.assign(w + 2, 0);
-        for (auto& d : dx) d.assign(w, 0);
-        for (auto& d : dy) d.assign(w, 0);
+using canny_rows::kSimdSlack;
+using canny_rows::RowKernels;
+
+const RowKernels& row_kernels(CannyKernels which) {
+    const RowKernels* avx2 = canny_rows::avx2_row_kernels();
+    return which == CannyKernels::Best && avx2 != nullptr ? *avx2 : canny_rows::scalar_row_kernels();
+}
+
+// Per-stripe scratch, allocated once per stripe.
+class StripeScratch {
+public:
+    StripeScratch(int64_t w, int64_t cn, int aperture)
+        : w_(w), cn_(cn), k_(aperture), r_(aperture / 2), plane_stride_(w + 2 * r_ + kSimdSlack),
+          planes_(size_t(k_ * cn * plane_stride_)), vx_(size_t(w + 2 * r_ + kSimdSlack)), vy_(vx_.size()),
+          channel_dx_(size_t((cn - 1) * (w + kSimdSlack))), channel_dy_(channel_dx_.size()),
+          mag_(size_t(3 * (w + 2 + kSimdSlack)), 0), dx_(size_t(3 * (w + kSimdSlack))), dy_(dx_.size()) {
+        std::fill(std::begin(loaded_), std::end(loaded_), -1);
+        for (int64_t slot = 0; slot < k_; ++slot)
+            for (int64_t c = 0; c < cn; ++c)
+                slot_planes_[slot][c] = planes_.data() + (slot * cn + c) * plane_stride_ + r_;
     }
-    std::vector<int32_t> vx, vy;
-    std::vector<int16_t> cdx, cdy;
-    std::vector<int32_t> cmag;
-    std::vector<int32_t> mag[3];
-    std::vector<int16_t> dx[3], dy[3];
+
+    // Source row `y` (in range) as cn planes, loaded into the ring if not already there.
+    // The K rows one gradient row reads are consecutive (or repeated at the border), so
+    // slot y % K never evicts one of them.
+    uint8_t* const* source(const RowKernels& kernels, const ImageView& src, int64_t y) {
+        const int64_t slot = y % k_;
+        if (loaded_[slot] != y) {
+            kernels.load(src.row(y), w_, cn_, r_, slot_planes_[slot]);
+            loaded_[slot] = y;
+        }
+        return slot_planes_[slot];
+    }
+
+    int16_t* vx() { return vx_.data() + r_; }
+    int16_t* vy() { return vy_.data() + r_; }
+    int16_t* channel_dx(int64_t c) { return channel_dx_.data() + (c - 1) * (w_ + kSimdSlack); }
+    int16_t* channel_dy(int64_t c) { return channel_dy_.data() + (c - 1) * (w_ + kSimdSlack); }
+    // Gradient ring slot s: magnitude (with a zero column at -1 and w), selected dx, dy.
+    int32_t* mag(int s) { return mag_.data() + s * (w_ + 2 + kSimdSlack) + 1; }
+    int16_t* dx(int s) { return dx_.data() + s * (w_ + kSimdSlack); }
+    int16_t* dy(int s) { return dy_.data() + s * (w_ + kSimdSlack); }
+
+private:
+    int64_t w_, cn_, k_, r_, plane_stride_;
+    std::vector<uint8_t> planes_;  // ring of K source rows x cn planes, r replicated columns each side
+    int64_t loaded_[7];            // source row held by each ring slot, -1 if none
+    uint8_t* slot_planes_[7][3];   // [slot][channel], pointing at column 0
+    std::vector<int16_t> vx_, vy_;                  // vertical Sobel pass of one plane
+    std::vector<int16_t> channel_dx_, channel_dy_;  // gradients of channels 1, 2
+    std::vector<int32_t> mag_;
+    std::vector<int16_t> dx_, dy_;
 };
 
-// sobel + magnitude + channel selection for image row y into ring slot `slot`.
-// K is the aperture, a template parameter so the tap loops unroll and vectorise.
-template <int K>
-void gradient_row(const ImageView& src, int64_t y, bool l2, StripeBuffers& b, int slot) {
-    constexpr int R = K / 2;
-    int32_t smooth[7], deriv[7];
-    sobel_taps(K, smooth, deriv);
-    const int64_t h = src.height, w = src.width, cn = src.channels, n = w * cn;
-    int32_t* mag = b.mag[slot].data() + 1;
+// Stages load, gradient and magnitude for image row y into gradient ring slot `slot`.
+// Rows outside the image get zero magnitude (the frame NMS compares against).
+void gradient_row(const RowKernels& kernels, const ImageView& src, int64_t y, int aperture, bool l2,
+                  StripeScratch& scratch, int slot) {
+    const int64_t h = src.height, w = src.width, cn = src.channels, r = aperture / 2;
+    int32_t* mag = scratch.mag(slot);
     if (y < 0 || y >= h) {
-        std::fill(mag - 1, mag + w + 1, 0);
+        std::fill(mag, mag + w, 0);
         return;
     }
-    // Vertical pass: smoothing for dx, derivative for dy, over replicated rows.
-    const uint8_t* rows[K];
-    for (int i = 0; i < K; ++i) rows[i] = src.row(std::clamp<int64_t>(y + i - R, 0, h - 1));
-    int32_t* vx = b.vx.data() + R * cn;
-    int32_t* vy = b.vy.data() + R * cn;
-    for (int64_t x = 0; x < n; ++x) {
-        int32_t sx = 0, sy = 0;
-        for (int i = 0; i < K; ++i) {
-            int32_t p = rows[i][x];
-            sx += smooth[i] * p;
-            sy += deriv[i] * p;
-        }
-        vx[x] = sx;
-        vy[x] = sy;
+    // plane[i][c]: channel c of source row y + i - r, replicated at the top and bottom.
+    uint8_t* const* plane[7];
+    for (int64_t i = 0; i < aperture; ++i)
+        plane[i] = scratch.source(kernels, src, std::clamp<int64_t>(y + i - r, 0, h - 1));
+
+    const int16_t* channel_dx[3];
+    const int16_t* channel_dy[3];
+    for (int64_t c = 0; c < cn; ++c) {
+        // Channel 0 goes straight to the ring slot; the magnitude stage selects in place.
+        int16_t* dx = c == 0 ? scratch.dx(slot) : scratch.channel_dx(c);
+        int16_t* dy = c == 0 ? scratch.dy(slot) : scratch.channel_dy(c);
+        const uint8_t* rows[7];
+        for (int64_t i = 0; i < aperture; ++i) rows[i] = plane[i][c];
+        kernels.gradient[r - 1](rows, w, scratch.vx(), scratch.vy(), dx, dy);
+        channel_dx[c] = dx;
+        channel_dy[c] = dy;
     }
-    // Replicated columns.
-    for (int64_t p = 1; p <= R; ++p)
-        for (int64_t c = 0; c < cn; ++c) {
-            vx[-p * cn + c] = vx[c];
-            vy[-p * cn + c] = vy[c];
-            vx[(w - 1 + p) * cn + c] = vx[(w - 1) * cn + c];
-            vy[(w - 1 + p) * cn + c] = vy[(w - 1) * cn + c];
-        }
-    // Horizontal pass: derivative for dx, smoothing for dy; to int16 as cv::Sobel does.
-    int16_t* cdx = cn == 1 ? b.dx[slot].data() : b.cdx.data();
-    int16_t* cdy = cn == 1 ? b.dy[slot].data() : b.cdy.data();
-    int32_t* cmag = cn == 1 ? mag : b.cmag.data();
-    for (int64_t x = 0; x < n; ++x) {
-        int32_t sx = 0, sy = 0;
-        for (int j = 0; j < K; ++j) {
-            sx += deriv[j] * vx[x + (j - R) * cn];
-            sy += smooth[j] * vy[x + (j - R) * cn];
-        }
-        int16_t gx = sobel_output<K>(sx), gy = sobel_output<K>(sy);
-        cdx[x] = gx;
-        cdy[x] = gy;
-        cmag[x] = magnitude(gx, gy, l2);
-    }
-    if (cn > 1) {
-        int16_t* dx = b.dx[slot].data();
-        int16_t* dy = b.dy[slot].data();
-        for (int64_t x = 0; x < w; ++x) {
-            int64_t best = x * cn;
-            for (int64_t c = 1; c < cn; ++c)
-                if (cmag[x * cn + c] > cmag[best]) best = x * cn + c;
-            mag[x] = cmag[best];
-            dx[x] = cdx[best];
-            dy[x] = cdy[best];
-        }
-    }
-    mag[-1] = mag[w] = 0;
+    kernels.magnitude[cn == 3][l2](channel_dx, channel_dy, w, scratch.dx(slot), scratch.dy(slot), mag);
 }
 
-using GradientRow = void (*)(const ImageView&, int64_t, bool, StripeBuffers&, int);
-
-GradientRow gradient_row_for(int aperture) {
-    switch (aperture) {
-        case 3: return gradient_row<3>;
-        case 5: return gradient_row<5>;
-        default: return gradient_row<7>;
-    }
-}
-
-// Non-maximum suppression + double threshold of one row into the edge map; strong pixels
-// are marked kEdge and pushed.
-void suppress_row(const int32_t* prev, const int32_t* cur, const int32_t* next, const int16_t* dx,
-                  const int16_t* dy, int64_t w, CannyThresholds t, uint8_t* map_row, int64_t map_row_index,
-                  std::vector<int64_t>& stack) {
-    const int32_t tg22 = tan22_q15();
-    map_row[-1] = map_row[w] = kNotEdge;
-    for (int64_t x = 0; x < w; ++x) {
-        uint8_t v = kNotEdge;
-        if (cur[x] > t.low && is_local_maximum(prev, cur, next, x, dx[x], dy[x], tg22)) {
-            if (cur[x] > t.high) {
-                v = kEdge;
-                stack.push_back(map_row_index + x);
-            } else {
-                v = kCandidate;
-            }
-        }
-        map_row[x] = v;
-    }
-}
-
-// Hysteresis from `stack`. Pixels in map rows outside (first_row, last_row) are not
-// expanded but collected in `deferred`: their neighbours may belong to another stripe.
-// With first_row = -1 and last_row = rows, everything expands.
-void hysteresis(uint8_t* map, int64_t mw, std::vector<int64_t>& stack, int64_t first_row, int64_t last_row,
+// Hysteresis from `stack`. Only pixels with map index in [expand_begin, expand_end) are
+// expanded; the others are collected in `deferred` (their neighbours may belong to another
+// stripe). With deferred == nullptr the range must cover the map.
+void hysteresis(uint8_t* map, int64_t mw, std::vector<int64_t>& stack, int64_t expand_begin, int64_t expand_end,
                 std::vector<int64_t>* deferred) {
-    const int64_t offsets[8] = {-1, 1, -mw - 1, -mw, -mw + 1, mw - 1, mw, mw + 1};
+    const int64_t offsets[8] = {-mw - 1, -mw, -mw + 1, -1, 1, mw - 1, mw, mw + 1};
     while (!stack.empty()) {
-        int64_t at = stack.back();
+        const int64_t at = stack.back();
         stack.pop_back();
-        if (deferred != nullptr) {
-            int64_t row = at / mw;
-            if (row <= first_row || row >= last_row) {
-                deferred->push_back(at);
-                continue;
-            }
+        if (at < expand_begin || at >= expand_end) {
+            deferred->push_back(at);
+            continue;
         }
+        uint8_t* p = map + at;
         for (int64_t o : offsets)
-            if (map[at + o] == kCandidate) {
-                map[at + o] = kEdge;
+            if (p[o] == kCandidate) {
+                p[o] = kEdge;
                 stack.push_back(at + o);
             }
     }
 }
 
+// Output: 255 for edges, 0 otherwise (kEdge is 2, the other states 0 and 1). Written so
+// that the compiler vectorises it: no aliasing between the rows, w in a register.
+void write_output_row(const uint8_t* __restrict map_row, uint8_t* __restrict out, int64_t w) {
+    static_assert(kCandidate >> 1 == 0 && kNotEdge >> 1 == 0 && kEdge >> 1 == 1, "kEdge alone has bit 1");
+    for (int64_t x = 0; x < w; ++x) out[x] = uint8_t((map_row[x] >> 1) * 255);
+}
+
 }  // namespace
 
 void canny_fast(ThreadPool& pool, const ImageView& src, const ImageView& dst, int aperture, bool l2,
-                CannyThresholds t) {
-    const int64_t h = src.height, w = src.width, mw = w + 2;
-    std::vector<uint8_t> map((h + 2) * mw);
-    std::fill(map.begin(), map.begin() + mw, kNotEdge);
-    std::fill(map.end() - mw, map.end(), kNotEdge);
+                CannyThresholds t, CannyKernels which) {
+    const RowKernels& kernels = row_kernels(which);
+    const int64_t h = src.height, w = src.width, mw = w + 2, map_size = (h + 2) * mw;
+    // Every byte is written before it is read: the frame rows here, the rest by the stripes.
+    std::unique_ptr<uint8_t[]> map_buffer(new uint8_t[size_t(map_size)]);
+    uint8_t* map = map_buffer.get();
+    std::fill(map, map + mw, kNotEdge);
+    std::fill(map + map_size - mw, map + map_size, kNotEdge);
 
-    // Stripes of at least 16 rows (each recomputes two halo rows), a few per thread for
-    // balance. The result does not depend on the split.
-    const int64_t min_rows = 16;
-    const int64_t stripes = std::clamp<int64_t>(h / min_rows, 1, int64_t(pool.threads()) * 2);
+    // Stripes of at least 32 rows (each recomputes two halo rows), four per thread so that
+    // a thread slowed down by other load is balanced out. The result does not depend on
+    // the split.
+    const int64_t min_rows = 32;
+    const int64_t stripes = std::clamp<int64_t>(h / min_rows, 1, int64_t(pool.threads()) * 4);
     const int64_t rows_per_stripe = (h + stripes - 1) / stripes;
-    std::vector<std::vector<int64_t>> deferred(stripes);
-    const GradientRow gradient = gradient_row_for(aperture);
+    std::vector<std::vector<int64_t>> deferred(static_cast<size_t>(stripes));
 
     pool.parallel_for(stripes, [&](int64_t s) {
         const int64_t y0 = s * rows_per_stripe, y1 = std::min(h, y0 + rows_per_stripe);
         if (y0 >= y1) return;
-        StripeBuffers b(w, src.channels, aperture / 2);
+        StripeScratch scratch(w, src.channels, aperture);
         std::vector<int64_t> stack;
         auto slot = [](int64_t y) { return int((y + 3) % 3); };
-        gradient(src, y0 - 1, l2, b, slot(y0 - 1));
-        gradient(src, y0, l2, b, slot(y0));
+        gradient_row(kernels, src, y0 - 1, aperture, l2, scratch, slot(y0 - 1));
+        gradient_row(kernels, src, y0, aperture, l2, scratch, slot(y0));
         for (int64_t y = y0; y < y1; ++y) {
-            gradient(src, y + 1, l2, b, slot(y + 1));
+            gradient_row(kernels, src, y + 1, aperture, l2, scratch, slot(y + 1));
             const int c = slot(y);
-            suppress_row(b.mag[slot(y - 1)].data() + 1, b.mag[c].data() + 1, b.mag[slot(y + 1)].data() + 1,
-                         b.dx[c].data(), b.dy[c].data(), w, t, map.data() + (y + 1) * mw + 1, (y + 1) * mw + 1,
-                         stack);
+            uint8_t* map_row = map + (y + 1) * mw + 1;
+            map_row[-1] = map_row[w] = kNotEdge;
+            kernels.suppress(scratch.mag(slot(y - 1)), scratch.mag(c), scratch.mag(slot(y + 1)), scratch.dx(c),
+                             scratch.dy(c), w, t, canny_rows::MapRow{map_row, (y + 1) * mw + 1, &stack});
         }
         // Map rows y0 + 1 .. y1 belong to this stripe; expand only strictly inside them.
-        hysteresis(map.data(), mw, stack, y0 + 1, y1, &deferred[s]);
+        hysteresis(map, mw, stack, (y0 + 2) * mw, y1 * mw, &deferred[size_t(s)]);
     });
 
     std::vector<int64_t> stack;
     for (auto& d : deferred) stack.insert(stack.end(), d.begin(), d.end());
-    hysteresis(map.data(), mw, stack, -1, h + 2, nullptr);
+    hysteresis(map, mw, stack, 0, map_size, nullptr);
 
     pool.parallel_for(stripes, [&](int64_t s) {
         const int64_t y0 = s * rows_per_stripe, y1 = std::min(h, y0 + rows_per_stripe);
-        for (int64_t y = y0; y < y1; ++y) {
-            const uint8_t* m = map.data() + (y + 1) * mw + 1;
-            uint8_t* out = dst.row(y);
-            for (int64_t x = 0; x < w; ++x) out[x] = m[x] == kEdge ? 255 : 0;
-        }
+        for (int64_t y = y0; y < y1; ++y) write_output_row(map + (y + 1) * mw + 1, dst.row(y), w);
     });
 }
 

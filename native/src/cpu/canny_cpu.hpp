@@ -29,9 +29,13 @@ CannyThresholds canny_thresholds(double low, double high, int aperture, bool l2_
 void canny_reference(const ImageView& src, const ImageView& dst, int aperture, bool l2_gradient,
                      CannyThresholds thresholds);
 
+// Which row kernels canny_fast runs: the best the CPU supports (AVX2 where available), or
+// the portable scalar ones (for tests on machines with AVX2). Results are identical.
+enum class CannyKernels { Best, Scalar };
+
 // Row stripes in parallel with a 3-row ring buffer; stripe-local hysteresis, then one
 // serial pass over the pixels on stripe boundaries.
 void canny_fast(ThreadPool& pool, const ImageView& src, const ImageView& dst, int aperture, bool l2_gradient,
-                CannyThresholds thresholds);
+                CannyThresholds thresholds, CannyKernels kernels = CannyKernels::Best);
 
 }  // namespace inkwell::cpu
