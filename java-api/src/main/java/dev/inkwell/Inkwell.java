@@ -164,7 +164,8 @@ public final class Inkwell implements AutoCloseable {
         }
         checkSameSize(src, dst, "canny");
         BlurOptions blur = options.blur();
-        run(src, dst, "canny", arena -> {
+        checkNoOverlap(src, dst, "canny");
+        run("canny", (arena, context) -> {
             MemorySegment p = inkwell_canny_params.allocate(arena);
             describe(src, inkwell_canny_params.src(p));
             describe(dst, inkwell_canny_params.dst(p));
@@ -175,7 +176,7 @@ public final class Inkwell implements AutoCloseable {
             inkwell_canny_params.blur_ksize(p, blur == null ? 0 : blur.kernelSize());
             inkwell_canny_params.blur_sigma(p, blur == null ? 0 : blur.sigma());
             return InkwellNative.inkwell_canny_u8(context, p);
-        });
+        }, src, dst);
     }
 
     // ---- Gaussian blur ------------------------------------------------------------------
@@ -207,14 +208,140 @@ public final class Inkwell implements AutoCloseable {
                     "gaussianBlur: dst has " + dst.channels() + " channels but src has " + src.channels());
         }
         checkSameSize(src, dst, "gaussianBlur");
-        run(src, dst, "gaussianBlur", arena -> {
+        checkNoOverlap(src, dst, "gaussianBlur");
+        run("gaussianBlur", (arena, context) -> {
             MemorySegment p = inkwell_gaussian_blur_params.allocate(arena);
             describe(src, inkwell_gaussian_blur_params.src(p));
             describe(dst, inkwell_gaussian_blur_params.dst(p));
             inkwell_gaussian_blur_params.ksize(p, blur.kernelSize());
             inkwell_gaussian_blur_params.sigma(p, blur.sigma());
             return InkwellNative.inkwell_gaussian_blur_u8(context, p);
-        });
+        }, src, dst);
+    }
+
+    // ---- conv2d -------------------------------------------------------------------------
+
+    /**
+     * conv2d of an NCHW input with weights [out_channels, in_channels / groups, kh, kw] and an
+     * optional bias [out_channels] (null for none), as {@code torch.nn.functional.conv2d}
+     * followed by the options' activation. Returns a new tensor the caller closes.
+     */
+    public Tensor conv2d(Tensor input, Tensor weight, Tensor bias, Conv2dOptions options) {
+        Objects.requireNonNull(options, "options");
+        Tensor out = Tensor.allocate(Conv2dKernel.outputShape(input, weight, options));
+        return closingOnFailure(out, () -> conv2d(input, weight, bias, out, options));
+    }
+
+    /** conv2d into a preallocated output of shape [batch, out_channels, out_height, out_width]. */
+    public void conv2d(Tensor input, Tensor weight, Tensor bias, Tensor output, Conv2dOptions options) {
+        Objects.requireNonNull(options, "options");
+        Conv2dKernel.run(this, input, weight, bias, output, options);
+    }
+
+    // ---- attention ----------------------------------------------------------------------
+
+    /**
+     * Fused attention softmax(q k^T scale + mask) v for q [batch, heads, q_len, head_dim] and
+     * k, v [batch, heads, kv_len, head_dim] (head_dim up to 256), in one pass with an online
+     * softmax. Returns a new tensor shaped like q.
+     */
+    public Tensor attention(Tensor q, Tensor k, Tensor v, AttentionOptions options) {
+        Objects.requireNonNull(q, "q");
+        Objects.requireNonNull(options, "options");
+        Tensor out = Tensor.allocate(q.shape());
+        return closingOnFailure(out, () -> attention(q, k, v, out, options));
+    }
+
+    /** Attention into a preallocated output shaped like q. */
+    public void attention(Tensor q, Tensor k, Tensor v, Tensor out, AttentionOptions options) {
+        Objects.requireNonNull(options, "options");
+        AttentionKernel.run(this, q, k, v, out, options);
+    }
+
+    // ---- DDIM ---------------------------------------------------------------------------
+
+    /**
+     * One DDIM step from {@code timestep} to {@code prevTimestep} (negative after the last
+     * step: the scheduler's final alpha), as diffusers' {@code DDIMScheduler.step}, in one
+     * pass over memory.
+     *
+     * @param noise variance noise shaped like the sample; required when eta &gt; 0, else may be null
+     * @param predOriginal receives the predicted x0, or null
+     */
+    public void ddimStep(DdimScheduler scheduler, int timestep, int prevTimestep, Tensor sample, Tensor modelOutput,
+            double eta, Tensor noise, Tensor prevSample, Tensor predOriginal) {
+        DdimKernels.step(this, scheduler, timestep, prevTimestep, sample, modelOutput, null, 1.0, eta, noise, prevSample,
+                predOriginal);
+    }
+
+    /**
+     * One DDIM step with classifier-free guidance: the model output is
+     * {@code uncond + guidanceScale (cond - uncond)}, combined in the same pass.
+     */
+    public void ddimStepGuided(DdimScheduler scheduler, int timestep, int prevTimestep, Tensor sample, Tensor cond,
+            Tensor uncond, double guidanceScale, double eta, Tensor noise, Tensor prevSample, Tensor predOriginal) {
+        Objects.requireNonNull(uncond, "uncond");
+        DdimKernels.step(this, scheduler, timestep, prevTimestep, sample, cond, uncond, guidanceScale, eta, noise,
+                prevSample, predOriginal);
+    }
+
+    /** Forward noising: {@code out = sqrt(a) original + sqrt(1 - a) noise} with a = alphas_cumprod[timestep]. */
+    public void addNoise(DdimScheduler scheduler, Tensor original, Tensor noise, int timestep, Tensor out) {
+        DdimKernels.addNoise(this, scheduler, original, noise, timestep, out);
+    }
+
+    /**
+     * Fills {@code out} with standard normal noise, elements 0.. of the stream of {@code seed}:
+     * the same numbers for any thread count and on every backend.
+     */
+    public void randn(Tensor out, long seed) {
+        DdimKernels.randn(this, out, seed, 0);
+    }
+
+    /** As {@link #randn(Tensor, long)}, starting at element {@code offset} of the stream. */
+    public void randn(Tensor out, long seed, long offset) {
+        DdimKernels.randn(this, out, seed, offset);
+    }
+
+    // ---- resampling ---------------------------------------------------------------------
+
+    /** 2x up- or down-sampling of an NCHW tensor; returns a new tensor. */
+    public Tensor resample(Tensor input, ResampleMode mode) {
+        Objects.requireNonNull(mode, "mode");
+        ShapeChecks.rank(input, 4, "input", "[batch, channels, height, width]");
+        Tensor out = Tensor.allocate(mode.outputShape(input.shape()));
+        return closingOnFailure(out, () -> resample(input, out, mode));
+    }
+
+    /** 2x up- or down-sampling into a preallocated output. */
+    public void resample(Tensor input, Tensor output, ResampleMode mode) {
+        ResampleKernel.run(this, input, output, mode);
+    }
+
+    // ---- metrics ------------------------------------------------------------------------
+
+    /** PSNR in dB (data range 255) over all samples; +infinity for identical images. */
+    public double psnr(Image reference, Image test) {
+        return MetricsKernels.psnr(this, reference, test);
+    }
+
+    /**
+     * SSIM as scikit-image computes it with {@code gaussian_weights=True, sigma=1.5,
+     * use_sample_covariance=False, data_range=255}: mean over the valid region, channels
+     * averaged. Images of at least 11x11.
+     */
+    public double ssim(Image reference, Image test) {
+        return MetricsKernels.ssim(this, reference, test);
+    }
+
+    private static Tensor closingOnFailure(Tensor out, Runnable fill) {
+        try {
+            fill.run();
+            return out;
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
     }
 
     // ---- lifecycle ----------------------------------------------------------------------
@@ -238,35 +365,48 @@ public final class Inkwell implements AutoCloseable {
 
     // ---- plumbing -----------------------------------------------------------------------
 
+    /** Fills a params struct in the call's arena and makes the native call; returns its status. */
     @FunctionalInterface
-    private interface NativeCall {
-        int call(Arena arena);
+    interface NativeCall {
+        int call(Arena arena, MemorySegment context);
     }
 
-    /** Holds the context and both images open for the call, then maps the status. */
-    private void run(Image src, Image dst, String operation, NativeCall call) {
+    /**
+     * Runs one native call: holds the context and every image or tensor it touches open
+     * (so close() waits), checks their memory is alive, then maps the status to an
+     * exception. Outputs must already be checked not to overlap inputs.
+     */
+    void run(String operation, NativeCall call, Object... resources) {
         guard.enter();
         try {
-            src.guard().enter();
-            try {
-                dst.guard().enter();
-                try {
-                    src.checkMemoryAlive();
-                    dst.checkMemoryAlive();
-                    if (src.overlaps(dst)) {
-                        throw new IllegalArgumentException(operation + ": dst overlaps src; use a separate image");
-                    }
-                    try (Arena arena = Arena.ofConfined()) {
-                        NativeCalls.check(call.call(arena), operation);
-                    }
-                } finally {
-                    dst.guard().exit();
-                }
-            } finally {
-                src.guard().exit();
-            }
+            enterAll(resources, 0, operation, call);
         } finally {
             guard.exit();
+        }
+    }
+
+    private void enterAll(Object[] resources, int i, String operation, NativeCall call) {
+        if (i == resources.length) {
+            try (Arena arena = Arena.ofConfined()) {
+                NativeCalls.check(call.call(arena, context), operation);
+            }
+            return;
+        }
+        if (resources[i] == null) { // optional inputs (bias, noise, ...)
+            enterAll(resources, i + 1, operation, call);
+            return;
+        }
+        CloseGuard g = resources[i] instanceof Image image ? image.guard() : ((Tensor) resources[i]).guard();
+        g.enter();
+        try {
+            if (resources[i] instanceof Image image) {
+                image.checkMemoryAlive();
+            } else {
+                ((Tensor) resources[i]).checkMemoryAlive();
+            }
+            enterAll(resources, i + 1, operation, call);
+        } finally {
+            g.exit();
         }
     }
 
@@ -277,7 +417,15 @@ public final class Inkwell implements AutoCloseable {
         }
     }
 
-    private static void describe(Image image, MemorySegment struct) {
+    private static void checkNoOverlap(Image src, Image dst, String operation) {
+        src.guard().checkOpen();
+        dst.guard().checkOpen();
+        if (src.overlaps(dst)) {
+            throw new IllegalArgumentException(operation + ": dst overlaps src; use a separate image");
+        }
+    }
+
+    static void describe(Image image, MemorySegment struct) {
         inkwell_image_u8.data(struct, image.segment());
         inkwell_image_u8.height(struct, image.height());
         inkwell_image_u8.width(struct, image.width());

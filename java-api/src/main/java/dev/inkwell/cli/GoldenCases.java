@@ -4,16 +4,21 @@ import dev.inkwell.BlurOptions;
 import dev.inkwell.CannyOptions;
 import dev.inkwell.Image;
 import dev.inkwell.Inkwell;
+import dev.inkwell.Tensor;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Runs one case of a golden manifest through the public API and compares it with the
- * expected file. One method per kind of case; {@link #supports} lists the kinds.
+ * The cases of a golden manifest as runnable checks through the public API: one method per
+ * kind of case, comparison helpers shared by all. {@link #SUPPORTED} lists the kinds.
  */
 final class GoldenCases {
+    static final Set<String> SUPPORTED = Set.of("canny", "gaussian_blur", "conv2d", "attention", "ddim", "resample", "metrics");
+
     /** Outcome of one case, printed as one line. */
     record Result(boolean passed, String kind, String name, String detail) {
         String line() {
@@ -21,33 +26,61 @@ final class GoldenCases {
         }
     }
 
-    private final Inkwell inkwell;
-    private final Path golden;
-    private final Path save; // null: do not save outputs
+    /** One check, run on demand. */
+    record Case(String kind, String name, Check check) {
+        Result run() {
+            try {
+                return check.run();
+            } catch (IOException e) {
+                return new Result(false, kind, name, "error: " + Main.describe(e));
+            } catch (RuntimeException e) {
+                return new Result(false, kind, name, "error: " + e);
+            }
+        }
+    }
+
+    @FunctionalInterface
+    interface Check {
+        Result run() throws IOException;
+    }
+
+    final Inkwell inkwell;
+    final Path golden;
+    final Path save; // null: do not save outputs
+    private final GoldenTensorCases tensors;
 
     GoldenCases(Inkwell inkwell, Path golden, Path save) {
         this.inkwell = inkwell;
         this.golden = golden;
         this.save = save;
+        this.tensors = new GoldenTensorCases(this);
     }
 
-    boolean supports(String kind) {
-        return kind.equals("canny") || kind.equals("gaussian_blur");
-    }
-
-    Result run(String kind, Map<?, ?> entry) {
-        String expected = text(entry, "expected");
-        try {
-            return switch (kind) {
-                case "canny" -> canny(entry, expected);
-                case "gaussian_blur" -> gaussianBlur(entry, expected);
+    /** The checks of one kind of the manifest. */
+    List<Case> expand(String kind, Object entries) {
+        if (kind.equals("ddim")) {
+            return tensors.ddim((Map<?, ?>) entries);
+        }
+        List<Case> out = new ArrayList<>();
+        for (Object o : (List<?>) entries) {
+            Map<?, ?> c = (Map<?, ?>) o;
+            String name = switch (kind) {
+                case "conv2d", "attention" -> text(c, "name");
+                case "metrics" -> text(c, "test");
+                default -> text(c, "expected");
+            };
+            Check check = switch (kind) {
+                case "canny" -> () -> canny(c, name);
+                case "gaussian_blur" -> () -> gaussianBlur(c, name);
+                case "conv2d" -> () -> tensors.conv2d(c);
+                case "attention" -> () -> tensors.attention(c);
+                case "resample" -> () -> tensors.resample(c);
+                case "metrics" -> () -> tensors.metrics(c);
                 default -> throw new IllegalArgumentException("unsupported kind " + kind);
             };
-        } catch (IOException e) {
-            return new Result(false, kind, expected, "error: " + Main.describe(e));
-        } catch (RuntimeException e) {
-            return new Result(false, kind, expected, "error: " + e);
+            out.add(new Case(kind, name, check));
         }
+        return out;
     }
 
     private Result canny(Map<?, ?> c, String expected) throws IOException {
@@ -55,15 +88,16 @@ final class GoldenCases {
                 Boolean.TRUE.equals(c.get("l2gradient")), null);
         try (Image src = Image.read(golden.resolve(text(c, "input")));
                 Image want = Image.read(golden.resolve(expected))) {
-            String shape = checkShape(src, c);
-            if (shape != null) {
-                return new Result(false, "canny", expected, shape);
+            int h = (int) number(c, "height"), w = (int) number(c, "width"), ch = (int) number(c, "channels");
+            if (src.height() != h || src.width() != w || src.channels() != ch) {
+                return new Result(false, "canny", expected, "input is " + src.height() + "x" + src.width() + "x"
+                        + src.channels() + ", manifest says " + h + "x" + w + "x" + ch);
             }
             long start = System.nanoTime();
             try (Image got = inkwell.canny(src, options)) {
                 double ms = (System.nanoTime() - start) / 1e6;
-                saveOutput(got, expected);
-                return compare("canny", expected, got, want, 0, ms);
+                save(got, expected);
+                return compareImages("canny", expected, got, want, 0, ms);
             }
         }
     }
@@ -74,28 +108,18 @@ final class GoldenCases {
         if (!border.equals("reflect101")) {
             return new Result(false, "gaussian_blur", expected, "unsupported border '" + border + "'");
         }
-        int tolerance = (int) number(c, "max_abs_diff");
         try (Image src = Image.read(golden.resolve(text(c, "input")));
                 Image want = Image.read(golden.resolve(expected))) {
             long start = System.nanoTime();
             try (Image got = inkwell.gaussianBlur(src, blur)) {
                 double ms = (System.nanoTime() - start) / 1e6;
-                saveOutput(got, expected);
-                return compare("gaussian_blur", expected, got, want, tolerance, ms);
+                save(got, expected);
+                return compareImages("gaussian_blur", expected, got, want, (int) number(c, "max_abs_diff"), ms);
             }
         }
     }
 
-    private static String checkShape(Image src, Map<?, ?> c) {
-        int h = (int) number(c, "height"), w = (int) number(c, "width"), ch = (int) number(c, "channels");
-        if (src.height() != h || src.width() != w || src.channels() != ch) {
-            return "input is " + src.height() + "x" + src.width() + "x" + src.channels() + ", manifest says " + h + "x" + w
-                    + "x" + ch;
-        }
-        return null;
-    }
-
-    private static Result compare(String kind, String name, Image got, Image want, int tolerance, double ms) {
+    static Result compareImages(String kind, String name, Image got, Image want, int tolerance, double ms) {
         if (got.height() != want.height() || got.width() != want.width() || got.channels() != want.channels()) {
             return new Result(false, kind, name, "shape " + got.height() + "x" + got.width() + "x" + got.channels()
                     + ", expected " + want.height() + "x" + want.width() + "x" + want.channels());
@@ -115,18 +139,43 @@ final class GoldenCases {
         return new Result(worst <= tolerance, kind, name, detail);
     }
 
-    private void saveOutput(Image image, String expected) {
-        if (save == null) {
-            return;
+    /** |got - want| &lt;= atol + rtol |want| elementwise (non-finite references skipped). */
+    static Result compareTensors(String kind, String name, float[] got, float[] want, double atol, double rtol, double ms) {
+        if (got.length != want.length) {
+            return new Result(false, kind, name, got.length + " elements, expected " + want.length);
         }
-        try {
-            image.write(save.resolve(expected));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        double worst = 0, worstExcess = 0;
+        long bad = 0;
+        for (int i = 0; i < got.length; i++) {
+            if (!Float.isFinite(want[i])) {
+                continue;
+            }
+            double err = Math.abs((double) got[i] - want[i]);
+            double allowed = atol + rtol * Math.abs(want[i]);
+            worst = Math.max(worst, Double.isNaN(err) ? Double.POSITIVE_INFINITY : err);
+            if (!(err <= allowed)) {
+                bad++;
+                worstExcess = Math.max(worstExcess, err / allowed);
+            }
+        }
+        String detail = String.format("max |err| %.3g (atol %.2g, rtol %.2g), %d of %d out of tolerance, %.2f ms", worst,
+                atol, rtol, bad, got.length, ms);
+        return new Result(bad == 0, kind, name, detail);
+    }
+
+    void save(Image image, String relative) throws IOException {
+        if (save != null) {
+            image.write(save.resolve(relative));
         }
     }
 
-    private static String text(Map<?, ?> c, String key) {
+    void save(Tensor tensor, String relative) throws IOException {
+        if (save != null) {
+            tensor.writeNpy(save.resolve(relative));
+        }
+    }
+
+    static String text(Map<?, ?> c, String key) {
         Object v = c.get(key);
         if (!(v instanceof String s)) {
             throw new IllegalArgumentException("manifest case has no string '" + key + "'");
@@ -134,11 +183,19 @@ final class GoldenCases {
         return s;
     }
 
-    private static double number(Map<?, ?> c, String key) {
+    static double number(Map<?, ?> c, String key) {
         Object v = c.get(key);
         if (!(v instanceof Double d)) {
             throw new IllegalArgumentException("manifest case has no number '" + key + "'");
         }
         return d;
+    }
+
+    static Map<?, ?> object(Map<?, ?> c, String key) {
+        Object v = c.get(key);
+        if (!(v instanceof Map<?, ?> m)) {
+            throw new IllegalArgumentException("manifest case has no object '" + key + "'");
+        }
+        return m;
     }
 }

@@ -1,0 +1,61 @@
+package dev.inkwell;
+
+import dev.inkwell.bindings.InkwellNative;
+import dev.inkwell.bindings.inkwell_attention_params;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/** {@link Inkwell#attention}: shape checks and the call to inkwell_attention_f32. */
+final class AttentionKernel {
+    /** Largest head size the kernels take. */
+    static final int MAX_HEAD_DIM = 256;
+
+    private AttentionKernel() {}
+
+    static void run(Inkwell inkwell, Tensor q, Tensor k, Tensor v, Tensor out, AttentionOptions options) {
+        ShapeChecks.rank(q, 4, "q", "[batch, heads, q_len, head_dim]");
+        ShapeChecks.rank(k, 4, "k", "[batch, heads, kv_len, head_dim]");
+        long b = q.dim(0), h = q.dim(1), lq = q.dim(2), d = q.dim(3), lk = k.dim(2);
+        if (k.dim(0) != b || k.dim(1) != h || k.dim(3) != d) {
+            throw new IllegalArgumentException("attention: k has shape " + Arrays.toString(k.shape())
+                    + ", which does not match q's batch, heads and head_dim " + Arrays.toString(q.shape()));
+        }
+        ShapeChecks.shape(v, k.shape(), "v");
+        ShapeChecks.shape(out, q.shape(), "out");
+        if (d > MAX_HEAD_DIM) {
+            throw new IllegalArgumentException("attention: head_dim must be at most " + MAX_HEAD_DIM + ", got " + d);
+        }
+        int[] kvLens = options.kvLens();
+        if (kvLens != null) {
+            if (kvLens.length != b) {
+                throw new IllegalArgumentException(
+                        "attention: kv lengths has " + kvLens.length + " entries, batch is " + b);
+            }
+            for (int len : kvLens) {
+                if (len > lk) {
+                    throw new IllegalArgumentException("attention: kv length " + len + " exceeds kv_len " + lk);
+                }
+            }
+        }
+        ShapeChecks.noOverlap("attention", out, "out", q, k, v);
+        double scale = options.scaleFor(d);
+        inkwell.run("attention", (arena, context) -> {
+            MemorySegment p = inkwell_attention_params.allocate(arena);
+            inkwell_attention_params.q(p, q.segment());
+            inkwell_attention_params.k(p, k.segment());
+            inkwell_attention_params.v(p, v.segment());
+            inkwell_attention_params.out(p, out.segment());
+            inkwell_attention_params.batch(p, b);
+            inkwell_attention_params.heads(p, h);
+            inkwell_attention_params.q_len(p, lq);
+            inkwell_attention_params.kv_len(p, lk);
+            inkwell_attention_params.head_dim(p, d);
+            inkwell_attention_params.scale(p, scale);
+            inkwell_attention_params.causal(p, options.causal() ? 1 : 0);
+            inkwell_attention_params.kv_lens(p,
+                    kvLens == null ? MemorySegment.NULL : arena.allocateFrom(ValueLayout.JAVA_INT, kvLens));
+            return InkwellNative.inkwell_attention_f32(context, p);
+        }, q, k, v, out);
+    }
+}

@@ -1,0 +1,86 @@
+package dev.inkwell;
+
+import java.util.Arrays;
+
+/**
+ * Parameters of {@link Inkwell#attention}: the logit scale (default 1/sqrt(head size)), a
+ * causal mask (query i sees keys j &lt;= i) and per-batch valid key lengths (text padding:
+ * batch b sees keys j &lt; kvLens[b]).
+ */
+public final class AttentionOptions {
+    private static final AttentionOptions DEFAULTS = new AttentionOptions(Double.NaN, false, null);
+
+    private final double scale; // NaN: 1 / sqrt(head size)
+    private final boolean causal;
+    private final int[] kvLens; // null: all keys
+
+    private AttentionOptions(double scale, boolean causal, int[] kvLens) {
+        this.scale = scale;
+        this.causal = causal;
+        this.kvLens = kvLens;
+    }
+
+    /** Scale 1/sqrt(head size), no mask. */
+    public static AttentionOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** A logit scale, finite and > 0. */
+    public AttentionOptions withScale(double value) {
+        if (!Double.isFinite(value) || value <= 0) {
+            throw new IllegalArgumentException("attention scale must be finite and > 0, got " + value);
+        }
+        return new AttentionOptions(value, causal, kvLens);
+    }
+
+    public AttentionOptions withDefaultScale() {
+        return new AttentionOptions(Double.NaN, causal, kvLens);
+    }
+
+    public AttentionOptions withCausal(boolean value) {
+        return new AttentionOptions(scale, value, kvLens);
+    }
+
+    /** Valid key lengths, one per batch entry, each at least 1; null for all keys. */
+    public AttentionOptions withKvLens(int... lens) {
+        if (lens != null) {
+            for (int len : lens) {
+                if (len < 1) {
+                    throw new IllegalArgumentException("kv lengths must be >= 1, got " + Arrays.toString(lens));
+                }
+            }
+        }
+        return new AttentionOptions(scale, causal, lens == null ? null : lens.clone());
+    }
+
+    /** The scale for a head size: the one set, else 1/sqrt(headSize). */
+    public double scaleFor(long headSize) {
+        return Double.isNaN(scale) ? 1.0 / Math.sqrt(headSize) : scale;
+    }
+
+    public boolean causal() {
+        return causal;
+    }
+
+    /** A copy of the key lengths, or null. */
+    public int[] kvLens() {
+        return kvLens == null ? null : kvLens.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof AttentionOptions a && Double.compare(a.scale, scale) == 0 && a.causal == causal
+                && Arrays.equals(a.kvLens, kvLens);
+    }
+
+    @Override
+    public int hashCode() {
+        return Double.hashCode(scale) * 31 + Boolean.hashCode(causal) * 17 + Arrays.hashCode(kvLens);
+    }
+
+    @Override
+    public String toString() {
+        return "AttentionOptions[scale=" + (Double.isNaN(scale) ? "1/sqrt(d)" : scale) + ", causal=" + causal + ", kvLens="
+                + Arrays.toString(kvLens) + "]";
+    }
+}

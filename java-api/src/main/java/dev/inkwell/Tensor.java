@@ -1,0 +1,261 @@
+package dev.inkwell;
+
+import java.io.IOException;
+import dev.inkwell.internal.Npy;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.math.BigInteger;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A float32 tensor in native memory: an N-d shape, contiguous, row-major (C order), as
+ * PyTorch lays out a contiguous tensor. Shapes are checked in Java before any native call.
+ *
+ * <p>Ownership as for {@link Image}: {@link #allocate(long...)}, {@link #fromArray},
+ * {@link #readNpy} and the results of {@link Inkwell} kernels own their memory and
+ * {@link #close()} frees it; {@link #allocate(Arena, long...)} and {@link #wrap} borrow it.
+ * Using a closed tensor throws {@link IllegalStateException}.
+ */
+public final class Tensor implements AutoCloseable {
+    /** Most elements a tensor may have (so that every tensor fits a Java array too). */
+    public static final long MAX_ELEMENTS = Integer.MAX_VALUE;
+    /** Most dimensions. */
+    public static final int MAX_RANK = 8;
+
+    private static final long ALIGNMENT = 64;
+
+    private final MemorySegment segment;
+    private final long[] shape;
+    private final long elementCount;
+    private final Arena ownedArena; // null when borrowed
+    private final CloseGuard guard = new CloseGuard("tensor");
+
+    private Tensor(MemorySegment segment, long[] shape, long elementCount, Arena ownedArena) {
+        this.segment = segment;
+        this.shape = shape;
+        this.elementCount = elementCount;
+        this.ownedArena = ownedArena;
+    }
+
+    /** A new zero-filled tensor that owns its memory. */
+    public static Tensor allocate(long... shape) {
+        long[] s = shape.clone();
+        long n = checkShape(s);
+        Arena arena = Arena.ofShared();
+        try {
+            return new Tensor(arena.allocate(n * Float.BYTES, ALIGNMENT), s, n, arena);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** A new zero-filled tensor in the caller's arena (freed with it). */
+    public static Tensor allocate(Arena arena, long... shape) {
+        Objects.requireNonNull(arena, "arena");
+        long[] s = shape.clone();
+        long n = checkShape(s);
+        return new Tensor(arena.allocate(n * Float.BYTES, ALIGNMENT), s, n, null);
+    }
+
+    /** Wraps the caller's native segment (float32, C order) without copying. */
+    public static Tensor wrap(MemorySegment segment, long... shape) {
+        Objects.requireNonNull(segment, "segment");
+        long[] s = shape.clone();
+        long n = checkShape(s);
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("segment must be native (off-heap), got a heap segment; use Tensor.fromArray");
+        }
+        if (segment.isReadOnly()) {
+            throw new IllegalArgumentException("segment is read-only; kernels may write to tensors");
+        }
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException("segment's arena is already closed");
+        }
+        if (segment.byteSize() < n * Float.BYTES) {
+            throw new IllegalArgumentException("segment has " + segment.byteSize() + " bytes but a tensor of shape "
+                    + Arrays.toString(s) + " needs " + n * Float.BYTES);
+        }
+        if (segment.address() % Float.BYTES != 0) {
+            throw new IllegalArgumentException("segment address is not 4-byte aligned");
+        }
+        return new Tensor(segment.asSlice(0, n * Float.BYTES), s, n, null);
+    }
+
+    /** A new owned tensor holding a copy of {@code data} (C order). */
+    public static Tensor fromArray(float[] data, long... shape) {
+        Objects.requireNonNull(data, "data");
+        long[] s = shape.clone();
+        long n = checkShape(s);
+        if (data.length != n) {
+            throw new IllegalArgumentException(
+                    "data has " + data.length + " elements but shape " + Arrays.toString(s) + " has " + n);
+        }
+        Tensor t = allocate(s);
+        MemorySegment.copy(data, 0, t.segment, ValueLayout.JAVA_FLOAT, 0, data.length);
+        return t;
+    }
+
+    /** Reads a NumPy {@code .npy} file of float32 or float64 (converted to float32), C order. */
+    public static Tensor readNpy(Path path) throws IOException {
+        Npy.Array a = Npy.read(Objects.requireNonNull(path, "path"));
+        float[] values = new float[a.values().length];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) a.values()[i];
+        }
+        return fromArray(values, a.shape().length == 0 ? new long[] {1} : a.shape());
+    }
+
+    /** Writes this tensor as a float32 {@code .npy} file (little-endian, C order). */
+    public void writeNpy(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
+        guard.enter();
+        try {
+            checkMemoryAlive();
+            Npy.writeFloat32(shape, segment, path);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    /** A copy of the shape. */
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    public int rank() {
+        return shape.length;
+    }
+
+    /** Size of dimension i. */
+    public long dim(int i) {
+        if (i < 0 || i >= shape.length) {
+            throw new IndexOutOfBoundsException("dimension " + i + " of a rank-" + shape.length + " tensor");
+        }
+        return shape[i];
+    }
+
+    public long elementCount() {
+        return elementCount;
+    }
+
+    /** The elements, float32, C order. */
+    public MemorySegment segment() {
+        guard.checkOpen();
+        return segment;
+    }
+
+    /** A copy of the elements in C order. */
+    public float[] toArray() {
+        guard.enter();
+        try {
+            checkMemoryAlive();
+            return segment.toArray(ValueLayout.JAVA_FLOAT);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    /** Copies {@code data} (C order, same element count) into this tensor. */
+    public void copyFrom(float[] data) {
+        Objects.requireNonNull(data, "data");
+        if (data.length != elementCount) {
+            throw new IllegalArgumentException("data has " + data.length + " elements, tensor has " + elementCount);
+        }
+        guard.enter();
+        try {
+            checkMemoryAlive();
+            MemorySegment.copy(data, 0, segment, ValueLayout.JAVA_FLOAT, 0, data.length);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    /** The element at a full index. */
+    public float get(long... index) {
+        guard.checkOpen();
+        return segment.getAtIndex(ValueLayout.JAVA_FLOAT, flatIndex(index));
+    }
+
+    /** Sets the element at a full index. */
+    public void set(float value, long... index) {
+        guard.checkOpen();
+        segment.setAtIndex(ValueLayout.JAVA_FLOAT, flatIndex(index), value);
+    }
+
+    public boolean isClosed() {
+        return guard.isClosed();
+    }
+
+    /** Frees owned memory (waiting for kernels using it to finish); idempotent. */
+    @Override
+    public void close() {
+        if (guard.close() && ownedArena != null) {
+            ownedArena.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor" + Arrays.toString(shape) + (isClosed() ? " (closed)" : "");
+    }
+
+    // ---- for Inkwell's kernels ----------------------------------------------------------
+
+    CloseGuard guard() {
+        return guard;
+    }
+
+    void checkMemoryAlive() {
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException("tensor memory was freed: the arena it was allocated in or wrapped from is closed");
+        }
+    }
+
+    boolean overlaps(Tensor other) {
+        long a0 = segment.address(), a1 = a0 + segment.byteSize();
+        long b0 = other.segment.address(), b1 = b0 + other.segment.byteSize();
+        return a0 < b1 && b0 < a1;
+    }
+
+    /** Checks the shape and returns the element count. */
+    static long checkShape(long[] shape) {
+        Objects.requireNonNull(shape, "shape");
+        if (shape.length == 0 || shape.length > MAX_RANK) {
+            throw new IllegalArgumentException("shape must have 1.." + MAX_RANK + " dimensions, got " + shape.length);
+        }
+        long n = 1;
+        for (long d : shape) {
+            if (d <= 0) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has a dimension " + d + " (must be >= 1)");
+            }
+            if (d > MAX_ELEMENTS || n > MAX_ELEMENTS / d) {
+                BigInteger total = BigInteger.ONE;
+                for (long e : shape) {
+                    total = total.multiply(BigInteger.valueOf(e));
+                }
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + total
+                        + " elements, more than the " + MAX_ELEMENTS + " a tensor may have");
+            }
+            n *= d;
+        }
+        return n;
+    }
+
+    private long flatIndex(long[] index) {
+        if (index.length != shape.length) {
+            throw new IllegalArgumentException("index has " + index.length + " components, tensor has rank " + shape.length);
+        }
+        long flat = 0;
+        for (int i = 0; i < shape.length; i++) {
+            if (index[i] < 0 || index[i] >= shape[i]) {
+                throw new IndexOutOfBoundsException("index " + Arrays.toString(index) + " is outside " + Arrays.toString(shape));
+            }
+            flat = flat * shape[i] + index[i];
+        }
+        return flat;
+    }
+}
