@@ -22,8 +22,6 @@ public final class Image implements AutoCloseable {
     /** Largest height or width, as the native library accepts it. */
     public static final int MAX_SIDE = 1 << 20;
 
-    private static final long ALIGNMENT = 64;
-
     private final MemorySegment segment;
     private final int height;
     private final int width;
@@ -44,20 +42,15 @@ public final class Image implements AutoCloseable {
     /** A new zero-filled, tightly packed image that owns its memory. */
     public static Image allocate(int height, int width, int channels) {
         long bytes = checkShape(height, width, channels, (long) width * channels);
-        Arena arena = Arena.ofShared();
-        try {
-            return new Image(arena.allocate(bytes, ALIGNMENT), height, width, channels, (long) width * channels, arena);
-        } catch (RuntimeException | OutOfMemoryError e) {
-            arena.close();
-            throw e;
-        }
+        NativeMemory.Owned owned = NativeMemory.allocateOwned(bytes);
+        return new Image(owned.segment(), height, width, channels, (long) width * channels, owned.arena());
     }
 
     /** A new zero-filled, tightly packed image in the caller's arena (freed with it). */
     public static Image allocate(Arena arena, int height, int width, int channels) {
         Objects.requireNonNull(arena, "arena");
         long bytes = checkShape(height, width, channels, (long) width * channels);
-        return new Image(arena.allocate(bytes, ALIGNMENT), height, width, channels, (long) width * channels, null);
+        return new Image(arena.allocate(bytes, NativeMemory.ALIGNMENT), height, width, channels, (long) width * channels, null);
     }
 
     /** Wraps the caller's tightly packed native segment without copying. */
@@ -73,20 +66,9 @@ public final class Image implements AutoCloseable {
     public static Image wrap(MemorySegment segment, int height, int width, int channels, long rowStride) {
         Objects.requireNonNull(segment, "segment");
         long bytes = checkShape(height, width, channels, rowStride);
-        if (!segment.isNative()) {
-            throw new IllegalArgumentException("segment must be native (off-heap), got a heap segment; copy it with Image.fromBytes");
-        }
-        if (segment.isReadOnly()) {
-            throw new IllegalArgumentException("segment is read-only; kernels may write to images");
-        }
-        if (!segment.scope().isAlive()) {
-            throw new IllegalStateException("segment's arena is already closed");
-        }
-        if (segment.byteSize() < bytes) {
-            throw new IllegalArgumentException("segment has " + segment.byteSize() + " bytes but a " + height + "x" + width
-                    + "x" + channels + " image with row stride " + rowStride + " needs " + bytes);
-        }
-        return new Image(segment.asSlice(0, bytes), height, width, channels, rowStride, null);
+        MemorySegment slice = NativeMemory.wrappable(segment, bytes, "a " + height + "x" + width + "x" + channels
+                + " image with row stride " + rowStride, "copy it with Image.fromBytes");
+        return new Image(slice, height, width, channels, rowStride, null);
     }
 
     /** A new owned image holding a copy of tightly packed pixels. */

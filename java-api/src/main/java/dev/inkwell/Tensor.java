@@ -25,8 +25,6 @@ public final class Tensor implements AutoCloseable {
     /** Most dimensions. */
     public static final int MAX_RANK = 8;
 
-    private static final long ALIGNMENT = 64;
-
     private final MemorySegment segment;
     private final long[] shape;
     private final long elementCount;
@@ -44,13 +42,8 @@ public final class Tensor implements AutoCloseable {
     public static Tensor allocate(long... shape) {
         long[] s = shape.clone();
         long n = checkShape(s);
-        Arena arena = Arena.ofShared();
-        try {
-            return new Tensor(arena.allocate(n * Float.BYTES, ALIGNMENT), s, n, arena);
-        } catch (RuntimeException | OutOfMemoryError e) {
-            arena.close();
-            throw e;
-        }
+        NativeMemory.Owned owned = NativeMemory.allocateOwned(n * Float.BYTES);
+        return new Tensor(owned.segment(), s, n, owned.arena());
     }
 
     /** A new zero-filled tensor in the caller's arena (freed with it). */
@@ -58,7 +51,7 @@ public final class Tensor implements AutoCloseable {
         Objects.requireNonNull(arena, "arena");
         long[] s = shape.clone();
         long n = checkShape(s);
-        return new Tensor(arena.allocate(n * Float.BYTES, ALIGNMENT), s, n, null);
+        return new Tensor(arena.allocate(n * Float.BYTES, NativeMemory.ALIGNMENT), s, n, null);
     }
 
     /** Wraps the caller's native segment (float32, C order) without copying. */
@@ -66,23 +59,12 @@ public final class Tensor implements AutoCloseable {
         Objects.requireNonNull(segment, "segment");
         long[] s = shape.clone();
         long n = checkShape(s);
-        if (!segment.isNative()) {
-            throw new IllegalArgumentException("segment must be native (off-heap), got a heap segment; use Tensor.fromArray");
-        }
-        if (segment.isReadOnly()) {
-            throw new IllegalArgumentException("segment is read-only; kernels may write to tensors");
-        }
-        if (!segment.scope().isAlive()) {
-            throw new IllegalStateException("segment's arena is already closed");
-        }
-        if (segment.byteSize() < n * Float.BYTES) {
-            throw new IllegalArgumentException("segment has " + segment.byteSize() + " bytes but a tensor of shape "
-                    + Arrays.toString(s) + " needs " + n * Float.BYTES);
-        }
         if (segment.address() % Float.BYTES != 0) {
             throw new IllegalArgumentException("segment address is not 4-byte aligned");
         }
-        return new Tensor(segment.asSlice(0, n * Float.BYTES), s, n, null);
+        MemorySegment slice = NativeMemory.wrappable(segment, n * Float.BYTES, "a tensor of shape " + Arrays.toString(s),
+                "use Tensor.fromArray");
+        return new Tensor(slice, s, n, null);
     }
 
     /** A new owned tensor holding a copy of {@code data} (C order). */

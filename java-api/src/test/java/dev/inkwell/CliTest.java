@@ -105,11 +105,12 @@ class CliTest {
         Path save = tmp.resolve("saved");
         Run r = run("verify", "--golden", golden.toString(), "--save", save.toString());
         assertEquals(0, r.status(), r.out() + r.err());
-        int cases = Golden.cases("canny").size() + Golden.cases("gaussian_blur").size();
-        assertTrue(r.out().contains("verify: " + cases + " passed, 0 failed"), r.out());
-        assertEquals(cases, r.out().lines().filter(l -> l.startsWith("PASS ")).count());
+        long passed = r.out().lines().filter(l -> l.startsWith("PASS ")).count();
+        assertTrue(passed > Golden.cases("canny").size() + Golden.cases("conv2d").size(), r.out());
+        assertTrue(r.out().contains("verify: " + passed + " passed, 0 failed, 0 skipped"), r.out());
         assertTrue(Files.isRegularFile(save.resolve("canny/camera__100_200_a3_l1.png")));
         assertTrue(Files.isRegularFile(save.resolve("blur/horse__k5_s1.4.png")));
+        assertTrue(Files.isRegularFile(save.resolve((String) ((java.util.Map<?, ?>) Golden.cases("conv2d").get(0)).get("expected"))));
     }
 
     @Test
@@ -126,11 +127,11 @@ class CliTest {
         Files.writeString(fake.resolve("manifest.json"), """
                 {"canny": [{"input": "images/camera.png", "expected": "canny/blank.png", "channels": 1, "height": 512,
                   "width": 512, "low": 100, "high": 200, "aperture": 3, "l2gradient": false, "match": "exact"}],
-                 "conv2d": [{}, {}]}""");
+                 "a_future_kind": [{}, {}]}""");
         Run r = run("verify", "--golden", fake.toString());
         assertEquals(1, r.status(), r.out());
         assertTrue(r.out().contains("FAIL canny"), r.out());
-        assertTrue(r.out().contains("verify: 0 passed, 1 failed, 2 skipped (not supported by this version: conv2d 2)"), r.out());
+        assertTrue(r.out().contains("verify: 0 passed, 1 failed, 2 skipped (not supported by this version: a_future_kind 2)"), r.out());
     }
 
     @Test

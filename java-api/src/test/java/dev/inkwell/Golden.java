@@ -16,10 +16,10 @@ import org.junit.jupiter.api.Assumptions;
  * copied into the project. Missing vectors fail the run under CI (CI=true) and skip loudly
  * elsewhere.
  */
-final class Golden {
+public final class Golden {
     private Golden() {}
 
-    static Path dir() {
+    public static Path dir() {
         String configured = System.getProperty("inkwell.golden");
         if (configured == null || configured.isBlank()) {
             configured = System.getenv().getOrDefault("INKWELL_GOLDEN", "../shared/golden");
@@ -36,7 +36,7 @@ final class Golden {
         return dir;
     }
 
-    static Map<?, ?> manifest() {
+    public static Map<?, ?> manifest() {
         try {
             return (Map<?, ?>) Json.parse(Files.readString(dir().resolve("manifest.json")));
         } catch (IOException e) {
@@ -44,7 +44,7 @@ final class Golden {
         }
     }
 
-    static List<?> cases(String kind) {
+    public static List<?> cases(String kind) {
         Object list = manifest().get(kind);
         if (!(list instanceof List<?> l) || l.isEmpty()) {
             fail("manifest has no '" + kind + "' cases");

@@ -67,6 +67,13 @@ public final class Main {
         } catch (InkwellException | IllegalStateException e) {
             err.println("inkwell " + command + ": " + e.getMessage());
             return 1;
+        } catch (RuntimeException | LinkageError e) { // a bug: one line, the trace on request
+            err.println("inkwell " + command + ": internal error: " + e + (System.getenv("INKWELL_DEBUG") == null
+                    ? " (set INKWELL_DEBUG=1 for the stack trace)" : ""));
+            if (System.getenv("INKWELL_DEBUG") != null) {
+                e.printStackTrace(err);
+            }
+            return 1;
         }
     }
 
