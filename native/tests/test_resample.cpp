@@ -1,0 +1,129 @@
+// Resampling: the row-parallel path against the per-element reference (bit for bit) on
+// awkward shapes, hand-computed torch results, NaN propagation in max pooling, and the C
+// ABI's argument checks.
+#include <cmath>
+#include <cstring>
+
+#include "cpu/resample_cpu.hpp"
+#include "inkwell/inkwell.h"
+#include "test_util.hpp"
+
+using namespace inkwell;
+using namespace inkwell::cpu;
+
+namespace {
+
+const int kModes[] = {INKWELL_UPSAMPLE_NEAREST_2X, INKWELL_UPSAMPLE_BILINEAR_2X, INKWELL_MAX_POOL_2X2,
+                      INKWELL_AVG_POOL_2X2};
+
+std::vector<float> run_fast(const std::vector<float>& in, int64_t b, int64_t c, int64_t h, int64_t w, int mode,
+                            int threads = 1) {
+    inkwell_resample_params p{in.data(), nullptr, b, c, h, w, mode};
+    const ResampleShape s = resample_shape(p);
+    std::vector<float> out(s.planes * s.out_height * s.out_width, -7.0f);
+    p.output = out.data();
+    ThreadPool pool(threads);
+    resample_fast(pool, p);
+    return out;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+TEST(resample_fast_matches_reference_bit_for_bit) {
+    std::mt19937 rng(3);
+    std::normal_distribution<float> normal;
+    const int64_t shapes[][4] = {{1, 1, 1, 1}, {1, 1, 2, 2}, {1, 2, 1, 7}, {2, 3, 9, 14}, {1, 1, 97, 31},
+                                 {3, 2, 17, 257}, {1, 4, 64, 64}, {1, 1, 2, 1025}};
+    for (auto& s : shapes)
+        for (int mode : kModes) {
+            const bool pool_mode = mode == INKWELL_MAX_POOL_2X2 || mode == INKWELL_AVG_POOL_2X2;
+            if (pool_mode && (s[2] < 2 || s[3] < 2)) continue;
+            std::vector<float> in(s[0] * s[1] * s[2] * s[3]);
+            for (float& v : in) v = normal(rng);
+            inkwell_resample_params p{in.data(), nullptr, s[0], s[1], s[2], s[3], mode};
+            const ResampleShape shape = resample_shape(p);
+            std::vector<float> ref(shape.planes * shape.out_height * shape.out_width);
+            p.output = ref.data();
+            resample_reference(p);
+            for (int threads : {1, 3, 8})
+                CHECK_MSG(same_bits(run_fast(in, s[0], s[1], s[2], s[3], mode, threads), ref),
+                          "shape %lldx%lldx%lldx%lld mode %d threads %d", (long long)s[0], (long long)s[1],
+                          (long long)s[2], (long long)s[3], mode, threads);
+        }
+}
+
+TEST(resample_matches_torch_by_hand) {
+    const std::vector<float> in = {1, 2, 3, 4};  // [[1, 2], [3, 4]]
+    // F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    const std::vector<float> bilinear = {1.0f, 1.25f, 1.75f, 2.0f, 1.5f, 1.75f, 2.25f, 2.5f,
+                                         2.5f, 2.75f, 3.25f, 3.5f, 3.0f, 3.25f, 3.75f, 4.0f};
+    CHECK(run_fast(in, 1, 1, 2, 2, INKWELL_UPSAMPLE_BILINEAR_2X) == bilinear);
+    const std::vector<float> nearest = {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4};
+    CHECK(run_fast(in, 1, 1, 2, 2, INKWELL_UPSAMPLE_NEAREST_2X) == nearest);
+    // 3x5 pools to 1x2: the last row and column are dropped.
+    const std::vector<float> odd = {1, 5, 2, 8, 100, 3, 0, -4, 6, 100, 100, 100, 100, 100, 100};
+    CHECK(run_fast(odd, 1, 1, 3, 5, INKWELL_MAX_POOL_2X2) == (std::vector<float>{5, 8}));
+    CHECK(run_fast(odd, 1, 1, 3, 5, INKWELL_AVG_POOL_2X2) == (std::vector<float>{2.25f, 3.0f}));
+}
+
+TEST(max_pool_propagates_nan_like_torch) {
+    std::vector<float> in = {1, NAN, 2, 3, 4, 5, INFINITY, -INFINITY};  // 2x4: windows {1,nan,4,5}, {2,3,inf,-inf}
+    auto out = run_fast(in, 1, 1, 2, 4, INKWELL_MAX_POOL_2X2);
+    CHECK(std::isnan(out[0]) && out[1] == INFINITY);
+    in = {-INFINITY, -INFINITY, -INFINITY, NAN};  // NaN last in its window still wins
+    CHECK(std::isnan(run_fast(in, 1, 1, 2, 2, INKWELL_MAX_POOL_2X2)[0]));
+    in = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    CHECK(run_fast(in, 1, 1, 2, 2, INKWELL_MAX_POOL_2X2)[0] == -INFINITY);
+}
+
+TEST(resample_abi_rejects_bad_arguments_with_messages) {
+    inkwell_context* ctx = nullptr;
+    CHECK(inkwell_context_create(nullptr, &ctx) == INKWELL_OK);
+    std::vector<float> in(2 * 3 * 4 * 5), out(2 * 3 * 8 * 10);
+    const inkwell_resample_params good{in.data(), out.data(), 2, 3, 4, 5, INKWELL_UPSAMPLE_BILINEAR_2X};
+    CHECK(inkwell_resample_f32(ctx, &good) == INKWELL_OK);
+    auto expect = [&](const inkwell_resample_params& q, const char* fragment) {
+        const int32_t s = inkwell_resample_f32(ctx, &q);
+        const char* msg = inkwell_last_error_message();
+        CHECK_MSG(s == INKWELL_INVALID_ARGUMENT && std::strstr(msg, fragment) != nullptr,
+                  "status %d, message '%s', wanted '%s'", s, msg, fragment);
+    };
+    auto q = good;
+    q.mode = 4;
+    expect(q, "resample: mode must be 0..3, got 4");
+    q.mode = -1;
+    expect(q, "got -1");
+    q = good;
+    q.input = nullptr;
+    expect(q, "resample: input is null");
+    q = good;
+    q.output = nullptr;
+    expect(q, "resample: output is null");
+    q = good;
+    q.batch = 0;
+    expect(q, "resample: batch must be 1..2^40, got 0");
+    q = good;
+    q.in_width = -3;
+    expect(q, "in_width must be 1..2^40, got -3");
+    q = good;
+    q.batch = q.channels = q.in_height = q.in_width = int64_t(1) << 20;
+    expect(q, "input would have more than 2^40 elements");
+    q = good;
+    q.batch = int64_t(1) << 35;
+    q.channels = 1;
+    expect(q, "output would have more than 2^40 elements");  // 2^35 * 20 inputs fit, 2^35 * 80 outputs do not
+    q = good;
+    q.mode = INKWELL_MAX_POOL_2X2;
+    q.in_height = 1;
+    expect(q, "a 2x2 pool needs in_height and in_width >= 2, got 1x5");
+    q = good;
+    q.output = in.data() + 7;
+    expect(q, "resample: output overlaps input");
+    CHECK(inkwell_resample_f32(ctx, nullptr) == INKWELL_INVALID_ARGUMENT);
+    CHECK(inkwell_resample_f32(nullptr, &good) == INKWELL_INVALID_ARGUMENT);
+    inkwell_context_destroy(ctx);
+}
