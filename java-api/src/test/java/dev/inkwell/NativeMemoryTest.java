@@ -72,6 +72,25 @@ class NativeMemoryTest {
         try (Arena arena = Arena.ofConfined()) {
             Image borrowed = Image.allocate(arena, h, w, 1);
             borrowed.close();
+            Tensor t = Tensor.allocate(arena, 4, 8, 8);
+            t.close();
+        }
+        DdimScheduler scheduler = DdimScheduler.stableDiffusion();
+        try (Inkwell inkwell = Inkwell.builder().threads(2).build();
+                Tensor x = Tensor.allocate(1, 16, 32, 32);
+                Tensor weight = Tensor.allocate(16, 16, 3, 3);
+                Tensor noise = Tensor.allocate(1, 16, 32, 32);
+                Tensor prev = Tensor.allocate(1, 16, 32, 32);
+                Tensor q = Tensor.allocate(1, 2, 64, 40)) {
+            inkwell.randn(x, 1);
+            inkwell.randn(noise, 2);
+            try (Tensor y = inkwell.conv2d(x, weight, null, Conv2dOptions.defaults().withPadding(1));
+                    Tensor up = inkwell.resample(y, ResampleMode.UPSAMPLE_BILINEAR_2X);
+                    Tensor o = inkwell.attention(q, q, q, AttentionOptions.defaults())) {
+                inkwell.ddimStepGuided(scheduler, 501, 451, x, y, x, 7.5, 1.0, noise, prev, null);
+                up.get(0, 0, 0, 0);
+                o.get(0, 0, 0, 0);
+            }
         }
     }
 

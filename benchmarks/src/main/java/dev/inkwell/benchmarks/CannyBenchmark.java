@@ -1,0 +1,178 @@
+package dev.inkwell.benchmarks;
+
+import boofcv.alg.feature.detect.edge.CannyEdge;
+import boofcv.core.image.ConvertImage;
+import boofcv.factory.feature.detect.edge.FactoryEdgeDetectors;
+import boofcv.struct.image.GrayS16;
+import boofcv.struct.image.GrayU8;
+import boofcv.struct.image.InterleavedU8;
+import dev.inkwell.CannyOptions;
+import dev.inkwell.Image;
+import dev.inkwell.Inkwell;
+import java.util.concurrent.TimeUnit;
+import org.opencv.core.Core;
+import org.opencv.core.CvType;
+import org.opencv.core.Mat;
+import org.opencv.imgproc.Imgproc;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Canny with ControlNet's settings (low 100, high 200, aperture 3, L1 gradient, no blur) on
+ * the same synthetic picture: Inkwell vs OpenCV's Java build ({@code Imgproc.Canny}, what
+ * ControlNet's preprocessor calls) vs BoofCV ({@code FactoryEdgeDetectors.canny}).
+ *
+ * <p>BoofCV's detector is not the same algorithm: it always blurs first (radius 1, its
+ * smallest), uses its own gradient and takes gray input only, so RGB is averaged to gray
+ * inside the timed call. It is a speed anchor for a pure-Java Canny, not an equal-output one.
+ * All three use {@link BenchThreads#count()} threads.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
+public class CannyBenchmark {
+    static final double LOW = 100, HIGH = 200;
+    static final int APERTURE = 3;
+    static final CannyOptions OPTIONS = CannyOptions.defaults()
+            .withThresholds(LOW, HIGH).withApertureSize(APERTURE).withL2Gradient(false).withoutBlur();
+
+    /** The picture: width x height, 1 (gray) or 3 (RGB) channels. */
+    @State(Scope.Benchmark)
+    public static class Picture {
+        @Param({"1920x1080", "3840x2160"})
+        public String size;
+
+        @Param({"1", "3"})
+        public int channels;
+
+        int width;
+        int height;
+        byte[] pixels;
+
+        @Setup(Level.Trial)
+        public void setup() {
+            String[] wh = size.split("x");
+            width = Integer.parseInt(wh[0]);
+            height = Integer.parseInt(wh[1]);
+            pixels = SyntheticImage.draw(width, height, channels);
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class InkwellState {
+        Inkwell inkwell;
+        Image src;
+        Image dst;
+
+        @Setup(Level.Trial)
+        public void setup(Picture p) {
+            inkwell = Anchors.inkwell();
+            src = Image.fromBytes(p.pixels, p.height, p.width, p.channels);
+            dst = Image.allocate(p.height, p.width, 1);
+            Anchors.probeInkwell("canny", () -> inkwell.canny(src, dst, OPTIONS));
+            Anchors.log("Inkwell canny: " + countEdges(dst.toByteArray()) + " edge pixels");
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            dst.close();
+            src.close();
+            inkwell.close();
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class OpenCvState {
+        Mat src;
+        Mat dst;
+
+        @Setup(Level.Trial)
+        public void setup(Picture p) {
+            Anchors.requireOpenCv();
+            src = new Mat(p.height, p.width, CvType.CV_8UC(p.channels));
+            src.put(0, 0, p.pixels);
+            dst = new Mat(p.height, p.width, CvType.CV_8UC1);
+            Imgproc.Canny(src, dst, LOW, HIGH, APERTURE, false);
+            Anchors.log("OpenCV Canny: " + Core.countNonZero(dst) + " edge pixels");
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            src.release();
+            dst.release();
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class BoofCvState {
+        GrayU8 gray;
+        InterleavedU8 rgb;
+        GrayU8 edges;
+        CannyEdge<GrayU8, GrayS16> canny;
+
+        @Setup(Level.Trial)
+        public void setup(Picture p) {
+            Anchors.requireBoofCv();
+            gray = new GrayU8(p.width, p.height);
+            if (p.channels == 3) {
+                rgb = new InterleavedU8(p.width, p.height, 3);
+                System.arraycopy(p.pixels, 0, rgb.data, 0, p.pixels.length);
+            } else {
+                System.arraycopy(p.pixels, 0, gray.data, 0, p.pixels.length);
+            }
+            edges = new GrayU8(p.width, p.height);
+            canny = FactoryEdgeDetectors.canny(1, false, false, GrayU8.class, GrayS16.class);
+            run();
+            Anchors.log("BoofCV canny (blur radius 1" + (rgb != null ? ", RGB averaged to gray" : "") + "): "
+                    + countEdges(edges.data) + " edge pixels");
+        }
+
+        GrayU8 run() {
+            if (rgb != null) {
+                ConvertImage.average(rgb, gray);
+            }
+            canny.process(gray, (float) LOW, (float) HIGH, edges);
+            return edges;
+        }
+    }
+
+    @Benchmark
+    public Image inkwell(InkwellState s) {
+        s.inkwell.canny(s.src, s.dst, OPTIONS);
+        return s.dst;
+    }
+
+    @Benchmark
+    public Mat opencv(OpenCvState s) {
+        Imgproc.Canny(s.src, s.dst, LOW, HIGH, APERTURE, false);
+        return s.dst;
+    }
+
+    @Benchmark
+    public GrayU8 boofcv(BoofCvState s) {
+        return s.run();
+    }
+
+    static long countEdges(byte[] map) {
+        long n = 0;
+        for (byte b : map) {
+            if (b != 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+}
