@@ -1,0 +1,491 @@
+// Attention, CPU: reference, task split, portable fast path, AVX2+FMA fast path, launcher.
+// See the header for the semantics and the variants.
+#include "attention_cpu.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define INKWELL_ATTENTION_X86 1
+#endif
+
+namespace inkwell::cpu {
+
+int64_t attention_visible_keys(const inkwell_attention_params& p, int64_t b, int64_t i) {
+    int64_t visible = p.kv_lens != nullptr ? p.kv_lens[b] : p.kv_len;
+    if (p.causal) visible = std::min(visible, i + 1);
+    return visible;
+}
+
+// ---- CPU reference -------------------------------------------------------------------
+
+void attention_reference(const inkwell_attention_params& p) {
+    const int64_t d_len = p.head_dim;
+    std::vector<double> scores(p.kv_len), acc(d_len);
+    for (int64_t b = 0; b < p.batch; ++b) {
+        for (int64_t h = 0; h < p.heads; ++h) {
+            const int64_t bh = b * p.heads + h;
+            const float* q = p.q + bh * p.q_len * d_len;
+            const float* k = p.k + bh * p.kv_len * d_len;
+            const float* v = p.v + bh * p.kv_len * d_len;
+            float* out = p.out + bh * p.q_len * d_len;
+            for (int64_t i = 0; i < p.q_len; ++i) {
+                const int64_t visible = attention_visible_keys(p, b, i);
+                double max_score = -std::numeric_limits<double>::infinity();
+                for (int64_t j = 0; j < visible; ++j) {
+                    double dot = 0;
+                    for (int64_t d = 0; d < d_len; ++d) dot += double(q[i * d_len + d]) * k[j * d_len + d];
+                    scores[j] = dot * p.scale;
+                    max_score = std::max(max_score, scores[j]);
+                }
+                double sum = 0;
+                std::fill(acc.begin(), acc.end(), 0.0);
+                for (int64_t j = 0; j < visible; ++j) {
+                    const double w = std::exp(scores[j] - max_score);
+                    sum += w;
+                    for (int64_t d = 0; d < d_len; ++d) acc[d] += w * v[j * d_len + d];
+                }
+                for (int64_t d = 0; d < d_len; ++d) out[i * d_len + d] = static_cast<float>(acc[d] / sum);
+            }
+        }
+    }
+}
+
+// ---- Task split shared by the fast paths ---------------------------------------------
+
+namespace {
+
+// One task: `rows` consecutive query rows of one (batch, head). q and out point at the
+// first of those rows; k and v at the head's first key.
+struct QueryChunk {
+    int64_t batch_index;
+    int64_t row0;
+    int64_t rows;
+    const float* q;
+    const float* k;
+    const float* v;
+    float* out;
+};
+
+// Runs kernel(chunk) for every chunk of at most chunk_rows query rows, in parallel. A row
+// belongs to exactly one chunk, which is what makes the output independent of the thread
+// count.
+template <class Kernel>
+void for_each_query_chunk(ThreadPool& pool, const inkwell_attention_params& p, int64_t chunk_rows,
+                          const Kernel& kernel) {
+    const int64_t chunks_per_head = (p.q_len + chunk_rows - 1) / chunk_rows;
+    pool.parallel_for(p.batch * p.heads * chunks_per_head, [&](int64_t task) {
+        const int64_t bh = task / chunks_per_head;
+        const int64_t row0 = (task % chunks_per_head) * chunk_rows;
+        const int64_t d_len = p.head_dim;
+        QueryChunk chunk;
+        chunk.batch_index = bh / p.heads;
+        chunk.row0 = row0;
+        chunk.rows = std::min(chunk_rows, p.q_len - row0);
+        chunk.q = p.q + (bh * p.q_len + row0) * d_len;
+        chunk.k = p.k + bh * p.kv_len * d_len;
+        chunk.v = p.v + bh * p.kv_len * d_len;
+        chunk.out = p.out + (bh * p.q_len + row0) * d_len;
+        kernel(chunk);
+    });
+}
+
+// ---- Portable fast path --------------------------------------------------------------
+// One row at a time against tiles of keys, with the same online softmax as the AVX2 path;
+// plain loops the compiler may vectorise for the baseline ISA.
+
+constexpr int64_t kPortableTile = 64;
+constexpr int64_t kPortableChunkRows = 16;
+constexpr int64_t kDotBlock = 32;
+
+// Summed in blocks, for accuracy with large logits (see scores_block in the AVX2 path).
+float dot_product(const float* a, const float* b, int64_t n) {
+    float sum = 0;
+    for (int64_t d0 = 0; d0 < n; d0 += kDotBlock) {
+        float partial = 0;
+        for (int64_t d = d0; d < std::min(n, d0 + kDotBlock); ++d) partial += a[d] * b[d];
+        sum += partial;
+    }
+    return sum;
+}
+
+void portable_row(const float* q, const float* k, const float* v, float* out, int64_t d_len, int64_t visible,
+                  float scale, float* scores, float* acc) {
+    float running_max = -std::numeric_limits<float>::infinity();
+    float running_sum = 0;
+    std::fill(acc, acc + d_len, 0.0f);
+    for (int64_t t0 = 0; t0 < visible; t0 += kPortableTile) {
+        const int64_t n = std::min(kPortableTile, visible - t0);
+        float tile_max = running_max;
+        for (int64_t j = 0; j < n; ++j) {
+            scores[j] = dot_product(q, k + (t0 + j) * d_len, d_len) * scale;
+            tile_max = std::max(tile_max, scores[j]);
+        }
+        // Rescale what was accumulated against the old maximum (exp(-inf) = 0 on the first tile).
+        const float alpha = std::exp(running_max - tile_max);
+        running_sum *= alpha;
+        for (int64_t d = 0; d < d_len; ++d) acc[d] *= alpha;
+        for (int64_t j = 0; j < n; ++j) {
+            const float w = std::exp(scores[j] - tile_max);
+            const float* v_row = v + (t0 + j) * d_len;
+            running_sum += w;
+            for (int64_t d = 0; d < d_len; ++d) acc[d] += w * v_row[d];
+        }
+        running_max = tile_max;
+    }
+    for (int64_t d = 0; d < d_len; ++d) out[d] = acc[d] / running_sum;
+}
+
+void attention_portable(ThreadPool& pool, const inkwell_attention_params& p) {
+    const float scale = static_cast<float>(p.scale);
+    for_each_query_chunk(pool, p, kPortableChunkRows, [&](const QueryChunk& c) {
+        std::vector<float> scores(kPortableTile), acc(p.head_dim);
+        for (int64_t r = 0; r < c.rows; ++r) {
+            const int64_t visible = attention_visible_keys(p, c.batch_index, c.row0 + r);
+            portable_row(c.q + r * p.head_dim, c.k, c.v, c.out + r * p.head_dim, p.head_dim, visible, scale,
+                         scores.data(), acc.data());
+        }
+    });
+}
+
+// ---- AVX2+FMA fast path --------------------------------------------------------------
+//
+// A task owns a chunk of query rows, split into groups of 16 (two 8-lane vectors of rows).
+// Keys are visited in tiles; per tile and group:
+//   scores     S[j][r] = q_r . k_j for the group's 16 rows at once: the group's queries are
+//              stored transposed (qt[d][r]), so each step is a broadcast key element times a
+//              vector of 8 rows; no horizontal sums.
+//   mask       S = -inf for keys past the row's visible prefix (causal, kv_lens).
+//   softmax    online: running max m and sum l per row, vectorised over rows; P = 2^(S-m)
+//              (scale * log2(e) is folded into qt, so a polynomial exp2 suffices).
+//   rescale    the row's accumulator by 2^(m_old - m_new), skipped when the max is unchanged.
+//   pv         O[r][:] += P[j][r] v_j, 4 rows x up to 3 vectors of columns in registers.
+// Only S for one tile (tile x 16 floats) exists at a time.
+
+#if INKWELL_ATTENTION_X86
+
+#define INKWELL_TARGET_AVX2 __attribute__((target("avx2,fma")))
+
+constexpr int kGroupRows = 16;  // query rows per group: two vectors
+constexpr int kQkKeys = 6;      // keys per scores micro-kernel step: 8 accumulators
+constexpr int kPvRows = 4;      // rows per pv micro-kernel: with 3 column vectors, 12 accumulators
+constexpr int kPvMaxVectors = 3;
+constexpr int64_t kChunkGroups = 4;  // 64 query rows share each key and value tile
+constexpr int64_t kTile = 60;        // keys per tile
+constexpr int64_t kScoreBlock = 32;  // dot product elements summed before adding to the total
+
+// 2^x for x <= 127, exactly 0 below -126 (so masked -inf scores weigh nothing). Cephes'
+// exp2f polynomial on [-0.5, 0.5]: relative error about 2e-7, well inside the tolerance.
+INKWELL_TARGET_AVX2 inline __m256 exp2_ps(__m256 x) {
+    const __m256 lowest = _mm256_set1_ps(-126.0f);
+    const __m256 representable = _mm256_cmp_ps(x, lowest, _CMP_GE_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, lowest), _mm256_set1_ps(127.0f));
+    const __m256 n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256 f = _mm256_sub_ps(x, n);
+    __m256 poly = _mm256_set1_ps(1.535336188319500e-4f);
+    poly = _mm256_fmadd_ps(poly, f, _mm256_set1_ps(1.339887440266574e-3f));
+    poly = _mm256_fmadd_ps(poly, f, _mm256_set1_ps(9.618437357674640e-3f));
+    poly = _mm256_fmadd_ps(poly, f, _mm256_set1_ps(5.550332471162809e-2f));
+    poly = _mm256_fmadd_ps(poly, f, _mm256_set1_ps(2.402264791363012e-1f));
+    poly = _mm256_fmadd_ps(poly, f, _mm256_set1_ps(6.931472028550421e-1f));
+    poly = _mm256_fmadd_ps(poly, f, _mm256_set1_ps(1.0f));
+    const __m256i exponent = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(_mm256_mul_ps(poly, _mm256_castsi256_ps(exponent)), representable);
+}
+
+// Scratch of one task, sized once per chunk.
+struct ChunkScratch {
+    int64_t groups = 0;
+    int64_t o_stride = 0;          // head_dim rounded up to a whole vector
+    std::vector<float> qt;         // [group][d][16]: queries transposed, times scale * log2(e)
+    std::vector<float> o;          // [group][16][o_stride]: unnormalised output accumulators
+    std::vector<float> row_max;    // [group][16]: running max of the scores, log2 units
+    std::vector<float> row_sum;    // [group][16]: running sum of 2^(score - max)
+    std::vector<int64_t> visible;  // [group][16]: keys each row sees; 1 for padding rows
+    std::vector<int64_t> group_visible;  // [group]: the most keys any row of the group sees
+    std::vector<float> p;          // [tile][16]: scores, then weights, of one tile and group
+    std::vector<float> alpha;      // [16]: rescale factors of the group's rows
+    std::vector<float> v_padded;   // [tile][o_stride]: value tile when head_dim % 8 != 0
+};
+
+// ---- stage: load queries
+
+void load_queries(const inkwell_attention_params& p, const QueryChunk& c, ChunkScratch& s) {
+    const int64_t d_len = p.head_dim;
+    const float factor = static_cast<float>(p.scale * 1.4426950408889634);  // log2(e): softmax in base 2
+    std::fill(s.qt.begin(), s.qt.end(), 0.0f);
+    for (int64_t g = 0; g < s.groups; ++g) {
+        float* qt = s.qt.data() + g * d_len * kGroupRows;
+        int64_t most = 1;
+        for (int r = 0; r < kGroupRows; ++r) {
+            const int64_t row = g * kGroupRows + r;
+            int64_t visible = 1;
+            if (row < c.rows) {
+                const float* q = c.q + row * d_len;
+                for (int64_t d = 0; d < d_len; ++d) qt[d * kGroupRows + r] = q[d] * factor;
+                visible = attention_visible_keys(p, c.batch_index, c.row0 + row);
+            }
+            s.visible[g * kGroupRows + r] = visible;
+            most = std::max(most, visible);
+        }
+        s.group_visible[g] = most;
+    }
+    std::fill(s.o.begin(), s.o.end(), 0.0f);
+    std::fill(s.row_max.begin(), s.row_max.end(), -std::numeric_limits<float>::infinity());
+    std::fill(s.row_sum.begin(), s.row_sum.end(), 0.0f);
+}
+
+// ---- stage: scores
+
+// S[j][r] for keys [0, KB) of k (rows of d_len floats) and the group's 16 rows, written to
+// s[j * 16 + r]. The dot products are summed in blocks of kScoreBlock elements whose partial
+// sums are then added in s: with large logits (~100) float32 rounding of one long running
+// sum dominates the error (D = 256: worst error 1.8x the tolerance; in blocks of 32, 0.55x;
+// golden large_logits at D = 64: 0.50x -> 0.16x).
+template <int KB>
+INKWELL_TARGET_AVX2 inline void scores_block(const float* qt, const float* k, int64_t d_len, float* s) {
+    for (int64_t d0 = 0; d0 < d_len; d0 += kScoreBlock) {
+        const int64_t d_end = std::min(d_len, d0 + kScoreBlock);
+        __m256 acc[KB][2];
+#pragma GCC unroll 16
+        for (int kb = 0; kb < KB; ++kb) acc[kb][0] = acc[kb][1] = _mm256_setzero_ps();
+        for (int64_t d = d0; d < d_end; ++d) {
+            const __m256 q_lo = _mm256_loadu_ps(qt + d * kGroupRows);
+            const __m256 q_hi = _mm256_loadu_ps(qt + d * kGroupRows + 8);
+#pragma GCC unroll 16
+            for (int kb = 0; kb < KB; ++kb) {
+                const __m256 key = _mm256_broadcast_ss(k + kb * d_len + d);
+                acc[kb][0] = _mm256_fmadd_ps(q_lo, key, acc[kb][0]);
+                acc[kb][1] = _mm256_fmadd_ps(q_hi, key, acc[kb][1]);
+            }
+        }
+#pragma GCC unroll 16
+        for (int kb = 0; kb < KB; ++kb) {
+            float* out = s + kb * kGroupRows;
+            if (d0 > 0) {
+                acc[kb][0] = _mm256_add_ps(acc[kb][0], _mm256_loadu_ps(out));
+                acc[kb][1] = _mm256_add_ps(acc[kb][1], _mm256_loadu_ps(out + 8));
+            }
+            _mm256_storeu_ps(out, acc[kb][0]);
+            _mm256_storeu_ps(out + 8, acc[kb][1]);
+        }
+    }
+}
+
+// The last 1..KB-1 keys of a tile, one instantiation per count.
+template <int KB>
+INKWELL_TARGET_AVX2 inline void scores_tail(const float* qt, const float* k, int64_t d_len, int64_t keys, float* s) {
+    if constexpr (KB > 0) {
+        if (keys == KB) {
+            scores_block<KB>(qt, k, d_len, s);
+        } else {
+            scores_tail<KB - 1>(qt, k, d_len, keys, s);
+        }
+    }
+}
+
+INKWELL_TARGET_AVX2 void tile_scores(const float* qt, const float* k, int64_t d_len, int64_t keys, float* s) {
+    int64_t j = 0;
+    for (; j + kQkKeys <= keys; j += kQkKeys) scores_block<kQkKeys>(qt, k + j * d_len, d_len, s + j * kGroupRows);
+    scores_tail<kQkKeys - 1>(qt, k + j * d_len, d_len, keys - j, s + j * kGroupRows);
+}
+
+// ---- stage: mask
+
+// Hides keys t0 + j at or past each row's visible prefix. Only entries to hide are visited.
+void mask_tile(const int64_t* visible, int64_t t0, int64_t keys, float* s) {
+    for (int r = 0; r < kGroupRows; ++r) {
+        for (int64_t j = std::max<int64_t>(visible[r] - t0, 0); j < keys; ++j)
+            s[j * kGroupRows + r] = -std::numeric_limits<float>::infinity();
+    }
+}
+
+// ---- stage: online softmax
+
+// Turns the tile's scores into weights 2^(S - m_new) in place, updates the running max and
+// sum, and leaves the accumulator rescale factors 2^(m_old - m_new) in alpha. Key 0 is
+// visible to every row and lies in the first tile, so m_new is finite from then on.
+INKWELL_TARGET_AVX2 void softmax_update(float* s, int64_t keys, float* row_max, float* row_sum, float* alpha) {
+    for (int half = 0; half < kGroupRows; half += 8) {
+        const __m256 old_max = _mm256_loadu_ps(row_max + half);
+        __m256 new_max = old_max;
+        for (int64_t j = 0; j < keys; ++j) new_max = _mm256_max_ps(new_max, _mm256_loadu_ps(s + j * kGroupRows + half));
+        __m256 tile_sum = _mm256_setzero_ps();
+        for (int64_t j = 0; j < keys; ++j) {
+            float* sj = s + j * kGroupRows + half;
+            const __m256 w = exp2_ps(_mm256_sub_ps(_mm256_loadu_ps(sj), new_max));
+            _mm256_storeu_ps(sj, w);
+            tile_sum = _mm256_add_ps(tile_sum, w);
+        }
+        const __m256 a = exp2_ps(_mm256_sub_ps(old_max, new_max));
+        _mm256_storeu_ps(row_sum + half, _mm256_fmadd_ps(_mm256_loadu_ps(row_sum + half), a, tile_sum));
+        _mm256_storeu_ps(row_max + half, new_max);
+        _mm256_storeu_ps(alpha + half, a);
+    }
+}
+
+// ---- stage: rescale
+
+INKWELL_TARGET_AVX2 void rescale_rows(float* o, int64_t o_stride, const float* alpha) {
+    for (int r = 0; r < kGroupRows; ++r) {
+        if (alpha[r] == 1.0f) continue;  // the max did not move: the usual case after a few tiles
+        const __m256 a = _mm256_set1_ps(alpha[r]);
+        float* row = o + r * o_stride;
+        for (int64_t c = 0; c < o_stride; c += 8) _mm256_storeu_ps(row + c, _mm256_mul_ps(_mm256_loadu_ps(row + c), a));
+    }
+}
+
+// ---- stage: pv
+
+// O[r0 + r][c .. c + 8 NV) += sum_j P[j][r0 + r] v[j][c .. c + 8 NV) for kPvRows rows. p
+// points at P[0][r0], v at v[0][c], o at O[r0][c]. The accumulators stay in registers for
+// the whole tile: per key NV loads of v and kPvRows broadcasts feed kPvRows * NV FMAs.
+template <int NV>
+INKWELL_TARGET_AVX2 inline void pv_block(const float* p, const float* v, int64_t v_stride, int64_t keys, float* o,
+                                         int64_t o_stride) {
+    __m256 acc[kPvRows][NV];
+    #pragma GCC unroll 16
+    for (int r = 0; r < kPvRows; ++r)
+        #pragma GCC unroll 16
+        for (int n = 0; n < NV; ++n) acc[r][n] = _mm256_loadu_ps(o + r * o_stride + n * 8);
+    for (int64_t j = 0; j < keys; ++j) {
+        __m256 value[NV];
+        #pragma GCC unroll 16
+        for (int n = 0; n < NV; ++n) value[n] = _mm256_loadu_ps(v + j * v_stride + n * 8);
+        #pragma GCC unroll 16
+        for (int r = 0; r < kPvRows; ++r) {
+            const __m256 weight = _mm256_broadcast_ss(p + j * kGroupRows + r);
+            #pragma GCC unroll 16
+            for (int n = 0; n < NV; ++n) acc[r][n] = _mm256_fmadd_ps(weight, value[n], acc[r][n]);
+        }
+    }
+    #pragma GCC unroll 16
+    for (int r = 0; r < kPvRows; ++r)
+        #pragma GCC unroll 16
+        for (int n = 0; n < NV; ++n) _mm256_storeu_ps(o + r * o_stride + n * 8, acc[r][n]);
+}
+
+// Column blocks of at most 3 vectors, avoiding a lone 1-vector block where possible (its 4
+// accumulators leave the FMA units idle): D = 40 is 3+2 vectors, 80 is 3+3+2+2, 160 is 3x6+2.
+int column_block(int vectors_left) {
+    if (vectors_left == 4) return 2;
+    return std::min(kPvMaxVectors, vectors_left);
+}
+
+INKWELL_TARGET_AVX2 void tile_pv(const float* p, const float* v, int64_t v_stride, int64_t keys, float* o,
+                                 int64_t o_stride) {
+    const int vectors = static_cast<int>(o_stride / 8);
+    // Column block outer, rows inner: the value slice [keys][block] stays in L1 across the
+    // four row blocks.
+    for (int c = 0; c < vectors;) {
+        const int width = column_block(vectors - c);
+        for (int r0 = 0; r0 < kGroupRows; r0 += kPvRows) {
+            const float* pr = p + r0;
+            const float* vc = v + c * 8;
+            float* oc = o + r0 * o_stride + c * 8;
+            switch (width) {
+                case 3: pv_block<3>(pr, vc, v_stride, keys, oc, o_stride); break;
+                case 2: pv_block<2>(pr, vc, v_stride, keys, oc, o_stride); break;
+                default: pv_block<1>(pr, vc, v_stride, keys, oc, o_stride); break;
+            }
+        }
+        c += width;
+    }
+}
+
+// ---- stage: store
+
+void store_output(const QueryChunk& c, int64_t d_len, const ChunkScratch& s) {
+    for (int64_t row = 0; row < c.rows; ++row) {
+        const float* o = s.o.data() + row * s.o_stride;
+        const float sum = s.row_sum[row];
+        float* out = c.out + row * d_len;
+        for (int64_t d = 0; d < d_len; ++d) out[d] = o[d] / sum;
+    }
+}
+
+// The value rows of one tile with a row stride of o_stride (whole vectors): the input
+// itself when head_dim % 8 == 0, else a zero-padded copy.
+const float* value_tile(const float* v, int64_t d_len, int64_t keys, ChunkScratch& s) {
+    if (d_len == s.o_stride) return v;
+    for (int64_t j = 0; j < keys; ++j) {
+        float* row = s.v_padded.data() + j * s.o_stride;
+        std::memcpy(row, v + j * d_len, d_len * sizeof(float));
+        std::fill(row + d_len, row + s.o_stride, 0.0f);
+    }
+    return s.v_padded.data();
+}
+
+INKWELL_TARGET_AVX2 void avx2_chunk(const inkwell_attention_params& p, const QueryChunk& c, ChunkScratch& s) {
+    const int64_t d_len = p.head_dim;
+    load_queries(p, c, s);
+    const int64_t chunk_visible = *std::max_element(s.group_visible.begin(), s.group_visible.end());
+    for (int64_t t0 = 0; t0 < chunk_visible; t0 += kTile) {
+        const int64_t tile_keys = std::min(kTile, chunk_visible - t0);
+        const float* v = value_tile(c.v + t0 * d_len, d_len, tile_keys, s);
+        for (int64_t g = 0; g < s.groups; ++g) {
+            const int64_t keys = std::min(tile_keys, s.group_visible[g] - t0);
+            if (keys <= 0) continue;  // causal: the whole group is left of this tile
+            const int64_t row = g * kGroupRows;
+            float* o = s.o.data() + row * s.o_stride;
+            tile_scores(s.qt.data() + g * d_len * kGroupRows, c.k + t0 * d_len, d_len, keys, s.p.data());
+            mask_tile(s.visible.data() + row, t0, keys, s.p.data());
+            softmax_update(s.p.data(), keys, s.row_max.data() + row, s.row_sum.data() + row, s.alpha.data());
+            rescale_rows(o, s.o_stride, s.alpha.data());
+            tile_pv(s.p.data(), v, s.o_stride, keys, o, s.o_stride);
+        }
+    }
+    store_output(c, d_len, s);
+}
+
+void attention_avx2(ThreadPool& pool, const inkwell_attention_params& p) {
+    const int64_t chunk_rows = std::min(kChunkGroups, (p.q_len + kGroupRows - 1) / kGroupRows) * kGroupRows;
+    for_each_query_chunk(pool, p, chunk_rows, [&](const QueryChunk& c) {
+        ChunkScratch s;
+        s.groups = (c.rows + kGroupRows - 1) / kGroupRows;
+        s.o_stride = (p.head_dim + 7) / 8 * 8;
+        const int64_t rows = s.groups * kGroupRows;
+        s.qt.resize(rows * p.head_dim);
+        s.o.resize(rows * s.o_stride);
+        s.row_max.resize(rows);
+        s.row_sum.resize(rows);
+        s.visible.resize(rows);
+        s.group_visible.resize(s.groups);
+        s.p.resize(kTile * kGroupRows);
+        s.alpha.resize(kGroupRows);
+        if (s.o_stride != p.head_dim) s.v_padded.resize(kTile * s.o_stride);
+        avx2_chunk(p, c, s);
+    });
+}
+
+#endif  // INKWELL_ATTENTION_X86
+
+}  // namespace
+
+bool attention_avx2_available() {
+#if INKWELL_ATTENTION_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+}
+
+// ---- Launcher ------------------------------------------------------------------------
+
+void attention_fast(ThreadPool& pool, const inkwell_attention_params& p, AttentionSimd simd) {
+    if (simd == AttentionSimd::best) simd = attention_avx2_available() ? AttentionSimd::avx2 : AttentionSimd::portable;
+#if INKWELL_ATTENTION_X86
+    if (simd == AttentionSimd::avx2) {
+        attention_avx2(pool, p);
+        return;
+    }
+#endif
+    attention_portable(pool, p);
+}
+
+}  // namespace inkwell::cpu

@@ -1,0 +1,40 @@
+// Scaled dot-product attention of float32 tensors on the CPU:
+// out = softmax(q k^T scale + mask) v for every (batch, head), layout [B, H, L, D].
+//
+// The mask is a visible prefix per query row: query i of batch b sees keys
+// j < attention_visible_keys(p, b, i), which combines kv_lens[b] and the causal (top-left
+// aligned, like torch's tril) limit j <= i. Every row sees at least key 0.
+//
+// Variants (attention_cpu.cpp):
+//   attention_reference  plain loops: one row of scores in double, max-subtracted softmax.
+//   attention_fast       flash-attention style single pass with an online softmax; the
+//                        Lq x Lk score matrix is never materialised. AVX2+FMA when the CPU
+//                        has it (chosen at run time), else a portable scalar loop.
+// Both fast paths compute each output row in one task with a fixed key order, so results
+// are bit-identical for any thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "../thread_pool.hpp"
+#include "inkwell/inkwell.h"
+
+namespace inkwell::cpu {
+
+enum class AttentionSimd {
+    best,      // AVX2+FMA where available, else portable
+    portable,  // scalar C++, any CPU
+    avx2,      // requires attention_avx2_available()
+};
+
+bool attention_avx2_available();
+
+// Number of keys query row i of batch b may attend to (a prefix of the keys); >= 1 for
+// validated parameters.
+int64_t attention_visible_keys(const inkwell_attention_params& p, int64_t b, int64_t i);
+
+// Parameters are assumed validated (see attention.cpp).
+void attention_reference(const inkwell_attention_params& p);
+void attention_fast(ThreadPool& pool, const inkwell_attention_params& p, AttentionSimd simd = AttentionSimd::best);
+
+}  // namespace inkwell::cpu

@@ -1,0 +1,264 @@
+// Attention: both fast paths (AVX2 where the CPU has it, and portable) against the float64
+// reference on random shapes: every head size class, Lk = 1, Lq != Lk, batch > 1, causal,
+// kv_lens, large logits, custom scales; bit-identical results for 1, 2 and 3 threads; and
+// the C ABI's argument checks.
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "cpu/attention_cpu.hpp"
+#include "inkwell/inkwell.h"
+#include "test_util.hpp"
+
+using namespace inkwell;
+using namespace inkwell::cpu;
+
+namespace {
+
+constexpr double kAtol = 2e-5;
+constexpr double kRtol = 1e-4;
+
+struct Shape {
+    int64_t batch, heads, q_len, kv_len, head_dim;
+    bool causal;
+    bool kv_lens;         // random kv_lens in 1..kv_len, with kv_lens[0] = 1 where batch > 1
+    double scale;         // 0: 1 / sqrt(head_dim)
+    float logit_spread;   // q and k are scaled so that logits reach about this size
+};
+
+struct Problem {
+    std::vector<float> q, k, v;
+    std::vector<int32_t> kv_lens;
+    inkwell_attention_params params{};
+
+    inkwell_attention_params with_out(std::vector<float>& out) const {
+        inkwell_attention_params p = params;
+        out.assign(q.size(), std::numeric_limits<float>::quiet_NaN());
+        p.out = out.data();
+        return p;
+    }
+};
+
+Problem make_problem(std::mt19937& rng, const Shape& s) {
+    Problem pr;
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const double scale = s.scale > 0 ? s.scale : 1.0 / std::sqrt(double(s.head_dim));
+    // Logits are scale * sum_d q_d k_d with about sqrt(head_dim) spread for unit entries:
+    // amplify q and k so that the largest logits reach about logit_spread.
+    const float amplitude = static_cast<float>(std::sqrt(s.logit_spread / (scale * std::sqrt(double(s.head_dim)) * 3)));
+    auto fill = [&](std::vector<float>& t, int64_t length, float a) {
+        t.resize(s.batch * s.heads * length * s.head_dim);
+        for (float& x : t) x = normal(rng) * a;
+    };
+    fill(pr.q, s.q_len, amplitude);
+    fill(pr.k, s.kv_len, amplitude);
+    fill(pr.v, s.kv_len, 1.0f);
+    auto& p = pr.params;
+    p.q = pr.q.data();
+    p.k = pr.k.data();
+    p.v = pr.v.data();
+    p.batch = s.batch;
+    p.heads = s.heads;
+    p.q_len = s.q_len;
+    p.kv_len = s.kv_len;
+    p.head_dim = s.head_dim;
+    p.scale = scale;
+    p.causal = s.causal ? 1 : 0;
+    if (s.kv_lens) {
+        std::uniform_int_distribution<int32_t> len(1, static_cast<int32_t>(s.kv_len));
+        for (int64_t b = 0; b < s.batch; ++b) pr.kv_lens.push_back(b == 0 && s.batch > 1 ? 1 : len(rng));
+        p.kv_lens = pr.kv_lens.data();
+    }
+    return pr;
+}
+
+// |fast - ref| <= atol + rtol |ref|; non-finite references skipped; the first ten
+// mismatches printed.
+int count_mismatches(const std::vector<float>& fast, const std::vector<float>& ref, const char* what) {
+    int bad = 0;
+    double worst = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+        if (!std::isfinite(ref[i])) continue;
+        const double err = std::fabs(double(fast[i]) - ref[i]);
+        worst = std::max(worst, err / (kAtol + kRtol * std::fabs(ref[i])));
+        if (!(err <= kAtol + kRtol * std::fabs(ref[i]))) {
+            if (++bad <= 10) std::printf("    %s[%zu]: %.9g, reference %.9g\n", what, i, fast[i], ref[i]);
+        }
+    }
+    if (getenv("RATIO")) std::printf("    worst %s %.3f\n", what, worst);
+    return bad;
+}
+
+std::vector<AttentionSimd> paths() {
+    std::vector<AttentionSimd> list{AttentionSimd::portable};
+    if (attention_avx2_available()) list.push_back(AttentionSimd::avx2);
+    return list;
+}
+
+const char* path_name(AttentionSimd simd) { return simd == AttentionSimd::avx2 ? "avx2" : "portable"; }
+
+void check_against_reference(std::mt19937& rng, const Shape& s) {
+    Problem pr = make_problem(rng, s);
+    std::vector<float> ref, fast;
+    attention_reference(pr.with_out(ref));
+    ThreadPool pool(2);
+    for (AttentionSimd simd : paths()) {
+        attention_fast(pool, pr.with_out(fast), simd);
+        const int bad = count_mismatches(fast, ref, path_name(simd));
+        CHECK_MSG(bad == 0, "%s B=%lld H=%lld Lq=%lld Lk=%lld D=%lld causal=%d kv_lens=%d scale=%g logits~%g: %d differ",
+                  path_name(simd), (long long)s.batch, (long long)s.heads, (long long)s.q_len, (long long)s.kv_len,
+                  (long long)s.head_dim, (int)s.causal, (int)s.kv_lens, s.scale, s.logit_spread, bad);
+    }
+}
+
+const int64_t kHeadDims[] = {1, 3, 8, 24, 40, 64, 80, 128, 160, 256};
+
+}  // namespace
+
+TEST(attention_fast_matches_reference_for_every_head_dim) {
+    std::mt19937 rng(2024);
+    for (int64_t d : kHeadDims) {
+        check_against_reference(rng, {1, 2, 33, 33, d, false, false, 0, 8});
+        check_against_reference(rng, {2, 3, 97, 77, d, false, false, 0, 8});    // cross-attention, Lq != Lk
+        check_against_reference(rng, {1, 1, 5, 130, d, false, false, 0, 8});    // Lq < Lk, several tiles
+    }
+}
+
+TEST(attention_fast_matches_reference_with_masks) {
+    std::mt19937 rng(99);
+    for (int64_t d : kHeadDims) {
+        check_against_reference(rng, {1, 2, 70, 70, d, true, false, 0, 8});     // causal, square
+        check_against_reference(rng, {1, 1, 131, 67, d, true, false, 0, 8});    // causal, Lq > Lk
+        check_against_reference(rng, {1, 1, 19, 150, d, true, false, 0, 8});    // causal, Lq < Lk
+        check_against_reference(rng, {3, 2, 41, 77, d, false, true, 0, 8});     // kv_lens, one batch sees 1 key
+        check_against_reference(rng, {3, 1, 65, 129, d, true, true, 0, 8});     // both
+    }
+}
+
+TEST(attention_fast_matches_reference_on_edge_shapes) {
+    std::mt19937 rng(5);
+    for (int64_t d : {int64_t(1), int64_t(24), int64_t(40), int64_t(160)}) {
+        check_against_reference(rng, {1, 1, 1, 1, d, false, false, 0, 8});      // one query, one key
+        check_against_reference(rng, {2, 2, 17, 1, d, false, false, 0, 8});     // Lk = 1
+        check_against_reference(rng, {1, 3, 1, 257, d, false, false, 0, 8});    // one query, many keys
+        check_against_reference(rng, {4, 1, 16, 64, d, false, false, 0, 8});    // exact group and tile sizes
+        check_against_reference(rng, {1, 1, 1025, 65, d, false, false, 0, 8});  // many chunks, tile + 1 keys
+    }
+}
+
+TEST(attention_fast_matches_reference_with_large_logits_and_custom_scales) {
+    std::mt19937 rng(77);
+    for (int64_t d : kHeadDims) {
+        check_against_reference(rng, {1, 2, 64, 64, d, false, false, 0, 100});
+        check_against_reference(rng, {2, 1, 40, 90, d, true, true, 0, 100});
+        check_against_reference(rng, {1, 2, 48, 40, d, false, false, 0.5, 8});
+        check_against_reference(rng, {1, 1, 30, 70, d, false, false, 3e-3, 1});  // nearly uniform weights
+    }
+}
+
+TEST(attention_is_bit_identical_for_any_thread_count) {
+    std::mt19937 rng(31337);
+    const Shape shapes[] = {{2, 3, 200, 150, 40, false, false, 0, 8},
+                            {1, 4, 300, 77, 80, false, true, 0, 8},
+                            {2, 2, 129, 129, 24, true, true, 0, 30}};
+    for (const Shape& s : shapes) {
+        Problem pr = make_problem(rng, s);
+        for (AttentionSimd simd : paths()) {
+            std::vector<float> first, again;
+            ThreadPool one(1);
+            attention_fast(one, pr.with_out(first), simd);
+            for (int threads : {1, 2, 3}) {
+                ThreadPool pool(threads);
+                attention_fast(pool, pr.with_out(again), simd);
+                CHECK_MSG(std::memcmp(first.data(), again.data(), first.size() * sizeof(float)) == 0,
+                          "%s D=%lld threads=%d differs from 1 thread", path_name(simd), (long long)s.head_dim,
+                          threads);
+            }
+        }
+    }
+}
+
+TEST(attention_one_visible_key_copies_its_value_exactly) {
+    // With one visible key the weight is exactly 1, so the output is v[0] bit for bit.
+    std::mt19937 rng(3);
+    Problem pr = make_problem(rng, {2, 2, 9, 33, 40, false, true, 0, 50});
+    pr.kv_lens = {1, 1};
+    pr.params.kv_lens = pr.kv_lens.data();
+    ThreadPool pool(2);
+    for (AttentionSimd simd : paths()) {
+        std::vector<float> out;
+        attention_fast(pool, pr.with_out(out), simd);
+        int bad = 0;
+        for (int64_t bh = 0; bh < 4; ++bh)
+            for (int64_t i = 0; i < 9; ++i)
+                for (int64_t d = 0; d < 40; ++d) bad += out[(bh * 9 + i) * 40 + d] != pr.v[bh * 33 * 40 + d];
+        CHECK_MSG(bad == 0, "%s: %d outputs differ from v[0]", path_name(simd), bad);
+    }
+}
+
+TEST(attention_abi_computes_and_rejects_bad_arguments_with_messages) {
+    inkwell_context* ctx = nullptr;
+    CHECK(inkwell_context_create(nullptr, &ctx) == INKWELL_OK);
+    std::mt19937 rng(1);
+    Problem pr = make_problem(rng, {2, 2, 5, 7, 8, false, true, 0, 8});
+    std::vector<float> out, ref;
+    inkwell_attention_params p = pr.with_out(out);
+    CHECK(inkwell_attention_f32(ctx, &p) == INKWELL_OK);
+    attention_reference(pr.with_out(ref));
+    CHECK(count_mismatches(out, ref, "abi") == 0);
+
+    auto expect = [&](inkwell_attention_params bad, const char* fragment) {
+        int32_t s = inkwell_attention_f32(ctx, &bad);
+        const char* msg = inkwell_last_error_message();
+        CHECK_MSG(s == INKWELL_INVALID_ARGUMENT && std::strstr(msg, fragment) != nullptr,
+                  "status %d, message '%s', wanted '%s'", s, msg, fragment);
+    };
+    auto q = p;
+    q.q = nullptr;
+    expect(q, "attention: q is null");
+    q = p;
+    q.v = nullptr;
+    expect(q, "attention: v is null");
+    q = p;
+    q.out = nullptr;
+    expect(q, "attention: out is null");
+    q = p;
+    q.batch = 0;
+    expect(q, "batch must be >= 1, got 0");
+    q = p;
+    q.kv_len = -3;
+    expect(q, "kv_len must be >= 1, got -3");
+    q = p;
+    q.head_dim = 257;
+    expect(q, "head_dim must be 1..256, got 257");
+    q = p;
+    q.scale = std::numeric_limits<double>::infinity();
+    expect(q, "scale must be finite and > 0, got inf");
+    q = p;
+    q.scale = 0;
+    expect(q, "scale must be finite and > 0, got 0");
+    q = p;
+    q.causal = 2;
+    expect(q, "causal must be 0 or 1, got 2");
+    std::vector<int32_t> lens{3, 8};
+    q = p;
+    q.kv_lens = lens.data();
+    expect(q, "kv_lens[1] must be 1..7 (kv_len), got 8");
+    lens = {0, 3};
+    expect(q, "kv_lens[0] must be 1..7 (kv_len), got 0");
+    q = p;
+    q.q_len = int64_t(1) << 40;
+    expect(q, "more than 2^40");
+    q = p;
+    q.heads = int64_t(1) << 62;
+    expect(q, "more than 2^40");  // the product overflows int64
+    q = p;
+    q.out = const_cast<float*>(p.q) + 3;
+    expect(q, "out overlaps q");
+    q = p;
+    q.out = const_cast<float*>(p.v) + p.head_dim;
+    expect(q, "out overlaps v");
+    CHECK(inkwell_attention_f32(ctx, nullptr) == INKWELL_INVALID_ARGUMENT);
+    CHECK(inkwell_attention_f32(nullptr, &p) == INKWELL_INVALID_ARGUMENT);
+    CHECK(inkwell_context_destroy(ctx) == INKWELL_OK);
+}
