@@ -76,16 +76,13 @@ Problem make_problem(std::mt19937& rng, const Shape& s) {
 // mismatches printed.
 int count_mismatches(const std::vector<float>& fast, const std::vector<float>& ref, const char* what) {
     int bad = 0;
-    double worst = 0;
     for (size_t i = 0; i < ref.size(); ++i) {
         if (!std::isfinite(ref[i])) continue;
         const double err = std::fabs(double(fast[i]) - ref[i]);
-        worst = std::max(worst, err / (kAtol + kRtol * std::fabs(ref[i])));
         if (!(err <= kAtol + kRtol * std::fabs(ref[i]))) {
             if (++bad <= 10) std::printf("    %s[%zu]: %.9g, reference %.9g\n", what, i, fast[i], ref[i]);
         }
     }
-    if (getenv("RATIO")) std::printf("    worst %s %.3f\n", what, worst);
     return bad;
 }
 

@@ -170,12 +170,21 @@ void attention_portable(ThreadPool& pool, const inkwell_attention_params& p) {
 
 #define INKWELL_TARGET_AVX2 __attribute__((target("avx2,fma")))
 
-constexpr int kGroupRows = 16;  // query rows per group: two vectors
-constexpr int kQkKeys = 6;      // keys per scores micro-kernel step: 8 accumulators
-constexpr int kPvRows = 4;      // rows per pv micro-kernel: with 3 column vectors, 12 accumulators
+// Tuning on this 2-core AMD EPYC (Zen 3), one thread, GFLOP/s at D = 40 / 80 / 160 (self,
+// L = 2048) and D = 40 / 160 (cross, Lk = 77); timings on this shared VM vary by ~5%:
+//   4 keys x 16 rows, tile 64, 64-row chunks:  75 / 79 / 84, 60 / 68  (chosen)
+//   6 keys x 16 rows (12 accumulators):        69 / 76 / 80, 58 / 66
+//   tile 32: 72 / 75 / 80, 57 / 62;  tile 128: 75 / 72 / 81, 62 / 69
+//   32- or 128-row chunks: within the noise.
+// "#pragma GCC unroll" on the fixed-count loops of the micro-kernels is what keeps their
+// __m256 accumulator arrays in registers: without it GCC 12 stores every accumulator to
+// the stack on each iteration and the whole kernel runs at half the speed (31-35 GFLOP/s).
+constexpr int kGroupRows = 16;       // query rows per group: two vectors
+constexpr int kQkKeys = 4;           // keys per scores micro-kernel step: 8 accumulators
+constexpr int kPvRows = 4;           // rows per pv micro-kernel: with 3 column vectors, 12 accumulators
 constexpr int kPvMaxVectors = 3;
 constexpr int64_t kChunkGroups = 4;  // 64 query rows share each key and value tile
-constexpr int64_t kTile = 60;        // keys per tile
+constexpr int64_t kTile = 64;        // keys per tile
 constexpr int64_t kScoreBlock = 32;  // dot product elements summed before adding to the total
 
 // 2^x for x <= 127, exactly 0 below -126 (so masked -inf scores weigh nothing). Cephes'
@@ -348,25 +357,27 @@ template <int NV>
 INKWELL_TARGET_AVX2 inline void pv_block(const float* p, const float* v, int64_t v_stride, int64_t keys, float* o,
                                          int64_t o_stride) {
     __m256 acc[kPvRows][NV];
-    #pragma GCC unroll 16
-    for (int r = 0; r < kPvRows; ++r)
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
+    for (int r = 0; r < kPvRows; ++r) {
+#pragma GCC unroll 16
         for (int n = 0; n < NV; ++n) acc[r][n] = _mm256_loadu_ps(o + r * o_stride + n * 8);
+    }
     for (int64_t j = 0; j < keys; ++j) {
         __m256 value[NV];
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int n = 0; n < NV; ++n) value[n] = _mm256_loadu_ps(v + j * v_stride + n * 8);
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int r = 0; r < kPvRows; ++r) {
             const __m256 weight = _mm256_broadcast_ss(p + j * kGroupRows + r);
-            #pragma GCC unroll 16
+#pragma GCC unroll 16
             for (int n = 0; n < NV; ++n) acc[r][n] = _mm256_fmadd_ps(weight, value[n], acc[r][n]);
         }
     }
-    #pragma GCC unroll 16
-    for (int r = 0; r < kPvRows; ++r)
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
+    for (int r = 0; r < kPvRows; ++r) {
+#pragma GCC unroll 16
         for (int n = 0; n < NV; ++n) _mm256_storeu_ps(o + r * o_stride + n * 8, acc[r][n]);
+    }
 }
 
 // Column blocks of at most 3 vectors, avoiding a lone 1-vector block where possible (its 4
