@@ -137,13 +137,7 @@ public final class Inkwell implements AutoCloseable {
     public Image canny(Image src, CannyOptions options) {
         Objects.requireNonNull(src, "src");
         Image dst = Image.allocate(src.height(), src.width(), 1);
-        try {
-            canny(src, dst, options);
-            return dst;
-        } catch (RuntimeException e) {
-            dst.close();
-            throw e;
-        }
+        return closingOnFailure(dst, () -> canny(src, dst, options));
     }
 
     /**
@@ -185,13 +179,7 @@ public final class Inkwell implements AutoCloseable {
     public Image gaussianBlur(Image src, BlurOptions blur) {
         Objects.requireNonNull(src, "src");
         Image dst = Image.allocate(src.height(), src.width(), src.channels());
-        try {
-            gaussianBlur(src, dst, blur);
-            return dst;
-        } catch (RuntimeException e) {
-            dst.close();
-            throw e;
-        }
+        return closingOnFailure(dst, () -> gaussianBlur(src, dst, blur));
     }
 
     /**
@@ -334,12 +322,17 @@ public final class Inkwell implements AutoCloseable {
         return MetricsKernels.ssim(this, reference, test);
     }
 
-    private static Tensor closingOnFailure(Tensor out, Runnable fill) {
+    /** Returns a freshly allocated result once filled; frees it if filling fails. */
+    private static <T extends AutoCloseable> T closingOnFailure(T out, Runnable fill) {
         try {
             fill.run();
             return out;
         } catch (RuntimeException e) {
-            out.close();
+            try {
+                out.close(); // Image and Tensor never throw here; AutoCloseable's signature does
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
             throw e;
         }
     }
