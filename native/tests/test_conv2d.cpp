@@ -107,6 +107,8 @@ const Case kCases[] = {
     {1, 320, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, true},        // SD-sized reduction
     {2, 16, 33, 31, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, false, true},       // stride-2 downsample, odd
     {1, 7, 11, 13, 97, 3, 1, 1, 2, 0, 3, 2, 1, 1, true, true},         // 1-wide kernel, pad > kernel
+    {2, 64, 20, 20, 200, 3, 3, 1, 1, 1, 1, 1, 1, 2, false, true},      // prepacked weights: groups, 2 passes of tiles
+    {1, 64, 12, 12, 200, 3, 3, 1, 1, 1, 1, 1, 1, 2, true, true},       // weights packed per task, 2 passes, row splits
 };
 
 }  // namespace

@@ -128,8 +128,9 @@ constexpr int kNR = 16;
 // Cache blocking, for a 32 KiB L1d / 512 KiB L2 (Zen 3) and similar:
 //  - a K block is at most kMaxKC long, so the packed col panel of kNR pixels (16 KiB) stays
 //    in L1 while the tiles walk the channel rows of their task;
-//  - a pixel block has kPixelsPerTask pixels and a task at most kMaxRowsPerTask channel rows,
-//    so the packed col block (KC x pixels) and packed weights (rows x KC) share L2.
+//  - a pixel block has kPixelsPerTask pixels and tiles pass over it kMaxRowsPerTask channel
+//    rows at a time, so the packed col block (KC x pixels) and those rows' packed weights
+//    (rows x KC) share L2.
 // Measured on a shared 2-core Zen 3 VM (noisy: +-15% run to run), single thread: KC 128 was
 // ~10% slower than 256, KC 384 and 144 rows per task no better, 128 pixels per block ~10%
 // slower, 512 no better.
@@ -298,28 +299,45 @@ void epilogue(const inkwell_conv2d_params& p, int64_t co0, int64_t rows, float* 
 }
 
 // ---------------------------------------------------------------------------------------
-// GEMM: per image and pixel block, two parallel stages with a barrier between them:
-//   pack     one task per (group, K block): im2col panels of the block into a buffer shared
-//            by all channel rows, so packing is paid once, not once per row block;
-//   multiply one task per (group, row block): every K block in order, then the epilogue.
+// GEMM: weights packed once per call, then independent tasks with no barrier between them.
+//   pack weights  one task per (group, K block): all of the group's rows in kMR-row panels;
+//   multiply      one task per (image, pixel block, row range): for each K block in order,
+//                 pack that block's im2col panels for the task's pixels into per-thread
+//                 scratch (kept in L2), then run every tile of the row range over them; the
+//                 epilogue after the last K block.
+// A task normally owns all rows of its pixels, so each im2col panel is packed exactly once;
+// only when pixel blocks are too few to share out evenly are rows split as well, and each
+// split re-packs the panels it needs (about 1/rows of the multiply work per split).
+// When every weight meets only one pixel block (one image of at most kPixelsPerTask
+// pixels: the 16x16 U-Net level) packing them up front buys no reuse and costs a buffer as
+// large as the weights (59 MB at 1280 channels, page faults and all): each task then packs
+// the weights of its tiles per K block into per-thread scratch instead.
 // ---------------------------------------------------------------------------------------
 
 struct GemmPlan {
     KBlocks kb;
-    int64_t row_blocks, rows_per_block;  // rows_per_block: a multiple of kMR
-    int64_t block_floats() const { return kb.len * kPixelsPerTask; }  // one packed K block
+    int64_t tiles;         // kMR-row tiles per group
+    int64_t pixel_blocks;  // per image
+    int64_t row_splits;    // row ranges per pixel block
+    bool prepacked;        // weights packed once per call (else per task, into scratch)
+    int64_t tasks() const { return pixel_blocks * row_splits; }
+    // Floats of one (group, K block) slot of packed weights: every tile's kc x kMR panel.
+    int64_t weight_slot() const { return tiles * kb.len * kMR; }
 };
 
-// Row blocks of equal size (in whole tiles). When there are few tasks, more blocks so that
-// the count is a multiple of the thread count: only the split changes, never an output's sum.
+// Row splits: 1 when the pixel blocks of all images and groups share out evenly over the
+// threads (or are plenty), else the fewest splits that make the task count a multiple of
+// the thread count. Only the split changes with the thread count, never an output's sum.
 GemmPlan plan_gemm(const Geometry& g, int threads) {
-    const int64_t tiles = ceil_div(g.cout_g, kMR);
-    int64_t blocks = ceil_div(tiles, kMaxRowsPerTask / kMR);
-    if (g.groups * blocks < 16 * int64_t(threads)) {
-        while (blocks < tiles && (g.groups * blocks) % threads != 0) ++blocks;
+    GemmPlan plan{KBlocks(g.k_len), ceil_div(g.cout_g, kMR), ceil_div(g.pixels, kPixelsPerTask), 1, false};
+    plan.prepacked = g.batch * plan.pixel_blocks > 1;
+    const int64_t outer = g.batch * g.groups * plan.pixel_blocks;
+    if (outer % threads != 0 && outer < 8 * int64_t(threads)) {
+        int64_t splits = 1;
+        while (splits < plan.tiles && (outer * splits) % threads != 0 && splits < 4 * int64_t(threads)) ++splits;
+        plan.row_splits = splits;
     }
-    const int64_t rows_per_block = ceil_div(tiles, blocks) * kMR;
-    return GemmPlan{KBlocks(g.k_len), ceil_div(g.cout_g, rows_per_block), rows_per_block};
+    return plan;
 }
 
 // One im2col row of scratch per thread, reused across calls (its tail past the pixel count
@@ -330,62 +348,87 @@ std::vector<float>& im2col_scratch() {
     return row;
 }
 
-// The packed weight block of a multiply task, per thread and reused across calls.
+// The packed weights of one pass of tiles over one K block when they are not prepacked, per
+// thread and reused across calls.
 float* weight_scratch() {
     thread_local std::vector<float> block(kMaxRowsPerTask * kMaxKC);
     return block.data();
 }
 
-struct PixelBlock {
-    int64_t image, p0, count;
-};
-
-void pack_task(const inkwell_conv2d_params& p, const Geometry& g, const GemmPlan& plan, const PixelBlock& pb,
-               float* packed, int64_t task) {
-    const int64_t group = task / plan.kb.count, b = task % plan.kb.count;
-    const float* x_group = p.input + (pb.image * g.cin + group * g.cin_g) * g.h * g.w;
-    pack_col_block(g, x_group, plan.kb.begin(b), plan.kb.size(b, g.k_len), pb.p0, pb.count, im2col_scratch().data(),
-                   packed + task * plan.block_floats());
+// The packed im2col panels of one K block for one pixel block, per thread, reused across
+// calls: at most kMaxKC x kPixelsPerTask floats (256 KiB), sized to stay in L2.
+float* col_scratch() {
+    thread_local std::vector<float> block(kMaxKC * kPixelsPerTask);
+    return block.data();
 }
 
-void multiply_task(const inkwell_conv2d_params& p, const Geometry& g, const GemmPlan& plan, const PixelBlock& pb,
-                   const float* packed, MicroKernel kernel, int64_t task) {
-    const int64_t group = task / plan.row_blocks, rb = task % plan.row_blocks;
-    const int64_t r0 = rb * plan.rows_per_block, rows = std::min(plan.rows_per_block, g.cout_g - r0);
-    const int64_t co0 = group * g.cout_g + r0;
-    const float* w_rows = p.weight + co0 * g.k_len;
-    float* out = p.output + (pb.image * g.cout + co0) * g.pixels + pb.p0;
-    float* weights = weight_scratch();
+void pack_weight_task(const inkwell_conv2d_params& p, const Geometry& g, const GemmPlan& plan, float* packed,
+                      int64_t task) {
+    const int64_t group = task / plan.kb.count, b = task % plan.kb.count;
+    const int64_t k0 = plan.kb.begin(b), kc = plan.kb.size(b, g.k_len);
+    pack_weight_block(p.weight + group * g.cout_g * g.k_len + k0, g.k_len, g.cout_g, kc,
+                      packed + task * plan.weight_slot());
+}
+
+// Tiles of a row range pass over an L1-resident im2col panel in sub-blocks of at most
+// kMaxRowsPerTask rows, so the sub-block's packed weights (rows x KC) stay in L2 beside the
+// K block's panels.
+void multiply_task(const inkwell_conv2d_params& p, const Geometry& g, const GemmPlan& plan, const float* packed_weights,
+                   MicroKernel kernel, int64_t task) {
+    const int64_t split = task % plan.row_splits, outer = task / plan.row_splits;
+    const int64_t pixel_block = outer % plan.pixel_blocks, image_group = outer / plan.pixel_blocks;
+    const int64_t group = image_group % g.groups, image = image_group / g.groups;
+    const int64_t p0 = pixel_block * kPixelsPerTask, count = std::min(kPixelsPerTask, g.pixels - p0);
+    const int64_t t_begin = plan.tiles * split / plan.row_splits, t_end = plan.tiles * (split + 1) / plan.row_splits;
+    const int64_t r_begin = t_begin * kMR, r_end = std::min(g.cout_g, t_end * kMR);
+    if (r_begin >= r_end) return;
+    const float* x_group = p.input + (image * g.cin + group * g.cin_g) * g.h * g.w;
+    float* out = p.output + (image * g.cout + group * g.cout_g) * g.pixels + p0;
+    float* cols = col_scratch();
+    float* row = im2col_scratch().data();
+    constexpr int64_t kTilesPerPass = kMaxRowsPerTask / kMR;
     for (int64_t b = 0; b < plan.kb.count; ++b) {
         const int64_t k0 = plan.kb.begin(b), kc = plan.kb.size(b, g.k_len);
-        const float* block = packed + (group * plan.kb.count + b) * plan.block_floats();
-        pack_weight_block(w_rows + k0, g.k_len, rows, kc, weights);
-        // Pixel panel outer, so its kc x 16 floats stay in L1 while all rows pass over it
-        // (rows outer, streaming the col block from L2, was ~10% slower).
-        for (int64_t q = 0; q < pb.count; q += kNR) {
-            const float* panel = block + (q / kNR) * kc * kNR;
-            for (int64_t r = 0; r < rows; r += kMR) {
-                Tile t{weights + (r / kMR) * kc * kMR, panel, kc, out + r * g.pixels + q, g.pixels,
-                       int(std::min<int64_t>(kMR, rows - r)), int(std::min<int64_t>(kNR, pb.count - q)), b > 0};
-                kernel(t);
+        pack_col_block(g, x_group, k0, kc, p0, count, row, cols);
+        for (int64_t t0 = t_begin; t0 < t_end; t0 += kTilesPerPass) {
+            const int64_t t1 = std::min(t_end, t0 + kTilesPerPass);
+            // Tile t's panel for this K block is at pass_weights + (t - t0) * kc * kMR.
+            const float* pass_weights;
+            if (plan.prepacked) {
+                pass_weights = packed_weights + (group * plan.kb.count + b) * plan.weight_slot() + t0 * kc * kMR;
+            } else {
+                float* scratch = weight_scratch();
+                const int64_t r0 = t0 * kMR;
+                pack_weight_block(p.weight + (group * g.cout_g + r0) * g.k_len + k0, g.k_len,
+                                  std::min(g.cout_g, t1 * kMR) - r0, kc, scratch);
+                pass_weights = scratch;
+            }
+            // Pixel panel outer, so its kc x 16 floats stay in L1 while the tiles pass over it.
+            for (int64_t q = 0; q < count; q += kNR) {
+                const float* panel = cols + (q / kNR) * kc * kNR;
+                for (int64_t t = t0; t < t1; ++t) {
+                    const int64_t r = t * kMR;
+                    Tile tile{pass_weights + (t - t0) * kc * kMR, panel, kc, out + r * g.pixels + q, g.pixels,
+                              int(std::min<int64_t>(kMR, g.cout_g - r)), int(std::min<int64_t>(kNR, count - q)), b > 0};
+                    kernel(tile);
+                }
             }
         }
     }
-    epilogue(p, co0, rows, out, g.pixels, pb.count);
+    epilogue(p, group * g.cout_g + r_begin, r_end - r_begin, out + r_begin * g.pixels, g.pixels, count);
 }
 
 void conv2d_gemm(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometry& g, MicroKernel kernel) {
     const GemmPlan plan = plan_gemm(g, pool.threads());
-    // Uninitialised: pack tasks write every panel that multiply tasks read.
-    std::unique_ptr<float[]> packed(new float[g.groups * plan.kb.count * plan.block_floats()]);
-    for (int64_t image = 0; image < g.batch; ++image)
-        for (int64_t p0 = 0; p0 < g.pixels; p0 += kPixelsPerTask) {
-            const PixelBlock pb{image, p0, std::min(kPixelsPerTask, g.pixels - p0)};
-            pool.parallel_for(g.groups * plan.kb.count,
-                              [&](int64_t task) { pack_task(p, g, plan, pb, packed.get(), task); });
-            pool.parallel_for(g.groups * plan.row_blocks,
-                              [&](int64_t task) { multiply_task(p, g, plan, pb, packed.get(), kernel, task); });
-        }
+    // Uninitialised: pack_weight_block writes every float of every slot's used panels.
+    std::unique_ptr<float[]> packed;
+    if (plan.prepacked) {
+        packed.reset(new float[g.groups * plan.kb.count * plan.weight_slot()]);
+        pool.parallel_for(g.groups * plan.kb.count,
+                          [&](int64_t task) { pack_weight_task(p, g, plan, packed.get(), task); });
+    }
+    pool.parallel_for(g.batch * g.groups * plan.tasks(),
+                      [&](int64_t task) { multiply_task(p, g, plan, packed.get(), kernel, task); });
 }
 
 // ---------------------------------------------------------------------------------------
