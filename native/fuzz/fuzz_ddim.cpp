@@ -1,5 +1,5 @@
 // Fuzz target for inkwell_ddim_step_f32 and inkwell_add_noise_f32: random counts (past the
-// 8192-element chunks, and now and then past the 2^20 streaming-store threshold), output
+// 8192-element chunks), output
 // pointers 0..3 floats off 16-byte alignment, alphas, eta, guidance, clipping and every
 // prediction type. Results must stay within a float error bound of the double references
 // and be bit-identical for 1 and 3 threads. About one input in eight breaks an argument,
@@ -18,13 +18,13 @@ using namespace inkwell_fuzz;
 
 namespace {
 
-constexpr int64_t kStreamingCount = int64_t(1) << 20;  // ddim_cpu.cpp's kStreamingMinCount
-
+// Counts up to past two 8192-element chunks. The streaming stores (from 2^20 elements) are
+// left to test_ddim's ddim_streaming_stores_give_the_same_bits: under ASan one such case
+// takes about a second, and libFuzzer, which sees the comparison that picks it, then kept
+// choosing it (82 runs/s instead of ~1000).
 int64_t element_count(FuzzedDataProvider& in) {
-    // A streaming-sized case takes most of a second under ASan: one in 512.
-    const int kind = in.ConsumeIntegralInRange<int>(0, 511);
-    if (kind == 511) return kStreamingCount + in.ConsumeIntegralInRange<int64_t>(0, 100);
-    if (kind >= 503) return 8192 * in.ConsumeIntegralInRange<int64_t>(1, 2) + in.ConsumeIntegralInRange<int64_t>(-9, 9);
+    const int kind = in.ConsumeIntegralInRange<int>(0, 15);
+    if (kind == 15) return 8192 * in.ConsumeIntegralInRange<int64_t>(1, 2) + in.ConsumeIntegralInRange<int64_t>(-9, 9);
     return in.ConsumeIntegralInRange<int64_t>(1, in.ConsumeBool() ? 3000 : 40);
 }
 
@@ -52,15 +52,7 @@ struct Buffer {
     float operator[](int64_t i) const { return storage[size_t(offset + i)]; }
 };
 
-// Grid floats for small counts; for big ones the input's bytes repeated (the input is
-// shorter than the tensor), with the element index mixed in so the values vary.
-std::vector<float> values(FuzzedDataProvider& in, int64_t count) {
-    if (count <= 20000) return floats(in, count);
-    const uint8_t salt = in.ConsumeIntegral<uint8_t>();
-    std::vector<float> v(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) v[size_t(i)] = grid_float(uint8_t(i * 37 + (i >> 7) + salt));
-    return v;
-}
+std::vector<float> values(FuzzedDataProvider& in, int64_t count) { return floats(in, count); }
 
 void check_step(FuzzedDataProvider& in, int ctx, bool invalid) {
     inkwell_ddim_step_params p{};
