@@ -59,8 +59,9 @@ fi
 
 build=build/fuzz
 echo "fuzz.sh: building ($build, clang, ASan+UBSan)"
-cmake --preset fuzz >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
-cmake --build "$build" --parallel "$jobs" >"$build.build.log" 2>&1 || { cat "$build.build.log"; exit 1; }
+mkdir -p "$build"
+cmake --preset fuzz >"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
+cmake --build "$build" --parallel "$jobs" >"$build/build.log" 2>&1 || { tail -50 "$build/build.log"; exit 1; }
 
 targets=()
 for exe in "$build"/native/fuzz/fuzz_*; do
