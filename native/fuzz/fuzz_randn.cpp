@@ -40,7 +40,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         switch (in.ConsumeIntegralInRange<int>(0, 3)) {
             case 0: p.count = bad_size(in); what = "bad count"; break;
             case 1: p.out = nullptr; what = "null out"; break;
-            case 2: p.offset = UINT64_MAX - uint64_t(p.count) + 1 + in.ConsumeIntegralInRange<uint64_t>(1, uint64_t(p.count)); what = "range past the end of the stream"; break;
+            case 2:
+                // offset + count = 2^64 + k for k in 1..count - 1 (k = count would wrap offset to 0).
+                if (p.count == 1) p.count = 2;
+                p.offset = UINT64_MAX - uint64_t(p.count) + 1 + in.ConsumeIntegralInRange<uint64_t>(1, uint64_t(p.count) - 1);
+                what = "range past the end of the stream";
+                break;
             default: expect_refused(in.ConsumeBool() ? inkwell_randn_f32(nullptr, &p) : inkwell_randn_f32(context(ctx), nullptr), "randn null context or params"); return 0;
         }
         expect_refused(inkwell_randn_f32(context(ctx), &p), ("randn " + what).c_str());
