@@ -205,3 +205,29 @@ TEST(randn_abi_rejects_bad_arguments_with_messages) {
     CHECK(inkwell_randn_f32(nullptr, &p) == INKWELL_INVALID_ARGUMENT);
     inkwell_context_destroy(ctx);
 }
+
+// Found by fuzz_randn: the last elements of the stream (offset + count == 2^64) were out of
+// reach. The ABI refused the range, and randn_span's end = first + count wrapped to 0 so
+// the fast path would have written nothing.
+TEST(randn_reaches_the_end_of_the_stream) {
+    const uint64_t seed = 0x9e3779b97f4a7c15ull;
+    for (int64_t count : {1, 2, 3, 4, 5, 17}) {
+        const uint64_t offset = UINT64_MAX - uint64_t(count) + 1;  // offset + count == 2^64
+        std::vector<float> ref(count);
+        randn_reference(ref.data(), count, seed, offset);
+        CHECK(bits_of(ref.back()) == bits_of(randn_block(seed, UINT64_MAX / 4)[3]));
+        CHECK_MSG(count_bit_differences(stream(seed, offset, count, 2), ref.data(), count) == 0, "fast, count %lld",
+                  (long long)count);
+
+        inkwell_context* ctx = nullptr;
+        CHECK(inkwell_context_create(nullptr, &ctx) == INKWELL_OK);
+        std::vector<float> out(count + 1, NAN);
+        inkwell_randn_params p{out.data(), count, seed, offset};
+        CHECK_MSG(inkwell_randn_f32(ctx, &p) == INKWELL_OK, "abi, count %lld: %s", (long long)count,
+                  inkwell_last_error_message());
+        CHECK(count_bit_differences(out, ref.data(), count) == 0);
+        p.count += 1;  // one element past the end
+        CHECK(inkwell_randn_f32(ctx, &p) == INKWELL_INVALID_ARGUMENT);
+        inkwell_context_destroy(ctx);
+    }
+}

@@ -1,5 +1,5 @@
 // AVX2 row kernels of canny_fast. This file is compiled for the baseline ISA: only the
-// functions inside the `#pragma GCC target("avx2")` region use AVX2, and they run only
+// functions inside the AVX2 target region use AVX2, and they run only
 // after avx2_row_kernels() has checked the CPU. (Compiling the whole file with -mavx2
 // would also make AVX2 copies of inline library functions that the linker could pick for
 // the rest of the library.) Each SIMD body is followed by the scalar range function from
@@ -40,8 +40,14 @@ void push_strong(const MapRow& out, int64_t x, unsigned bits) {
     for (; bits != 0; bits &= bits - 1) out.strong->push_back(out.index + x + __builtin_ctz(bits));
 }
 
+// GCC's target pragma; clang ignores it, so there the same region is an attribute applied
+// to every function declared in it.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2")
+#endif
 
 // ---- Stage load -------------------------------------------------------------------------
 
@@ -290,7 +296,11 @@ void suppress_avx2(const int32_t* prev, const int32_t* cur, const int32_t* next,
     suppress_range(prev, cur, next, dx, dy, x, w, t, out);
 }
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 }  // namespace
 

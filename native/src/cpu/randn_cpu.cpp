@@ -164,14 +164,15 @@ INKWELL_INLINE std::array<float, 4> normals_of_block(uint64_t seed, uint64_t blo
 }
 
 // Elements first .. first + count - 1 of the stream into out; blocks cut by the ends are
-// computed whole and the lanes in range kept.
+// computed whole and the lanes in range kept. Counts what is done rather than comparing
+// with first + count, which wraps to 0 for a span that ends with the stream.
 INKWELL_INLINE void randn_span(float* out, int64_t count, uint64_t seed, uint64_t first) {
-    const uint64_t end = first + uint64_t(count);
-    for (uint64_t i = first; i < end;) {
+    for (int64_t done = 0; done < count;) {
+        const uint64_t i = first + uint64_t(done);
         const std::array<float, 4> z = normals_of_block(seed, i / 4);
-        const uint64_t lane = i % 4, take = std::min<uint64_t>(4 - lane, end - i);
-        std::copy_n(z.begin() + lane, take, out + (i - first));
-        i += take;
+        const int64_t lane = int64_t(i % 4), take = std::min<int64_t>(4 - lane, count - done);
+        std::copy_n(z.begin() + lane, take, out + done);
+        done += take;
     }
 }
 
