@@ -14,8 +14,8 @@
 // Stable Diffusion sizes 40, 80, 160 run unpadded and the others at most ~1.6x padded.
 // Shared memory rows have stride D + 1 (D is even), so the 16 keys a warp reads at once
 // fall into distinct banks.
-// Not yet done: double-buffered K/V loads, skipping the causal upper triangle beyond the
-// block's last row is done (kv_end), tensor cores (float32 in scope only).
+// Causal blocks stop at their last row's key (kv_end). Not yet done (untuned, never run on
+// a GPU so far): double-buffered K/V loads, larger Q tiles for small D, tensor cores.
 #include <cmath>
 
 #include "cuda_common.cuh"

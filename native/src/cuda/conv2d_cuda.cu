@@ -10,7 +10,8 @@
 //                   while the current one is multiplied. Fused epilogue: bias, SiLU, store.
 // Sums are float, in k order within a thread: results differ from the CPU backend by
 // rounding only (the test compares with atol + rtol |ref|).
-// Not yet tuned: depthwise convolutions (one output channel per group) use 1/64 of the
+// Not yet tuned (never run on a GPU so far): the k-major stores into As are 16-way bank
+// conflicted (a transposed or swizzled layout would fix it); depthwise convolutions (one output channel per group) use 1/64 of the
 // tile's rows; a direct kernel would suit them better.
 #include "cuda_common.cuh"
 
