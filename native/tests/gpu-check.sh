@@ -95,7 +95,8 @@ if ((built == 0)) && [[ -n $sanitizer ]]; then
         local rc=0
         for t in test_cuda_memory test_cuda_ddim test_cuda_conv2d test_cuda_attention test_cuda_canny; do
             echo "== $t"
-            INKWELL_REQUIRE_CUDA=1 "$sanitizer" --tool memcheck --error-exitcode 99 "$build/native/tests/$t" || rc=1
+            INKWELL_REQUIRE_CUDA=1 timeout -k 5 40 "$sanitizer" --tool memcheck --error-exitcode 99 \
+                "$build/native/tests/$t" || { rc=1; echo "== $t: memcheck failed or timed out"; }
         done
         return $rc
     }
@@ -103,7 +104,8 @@ if ((built == 0)) && [[ -n $sanitizer ]]; then
         local rc=0
         for t in test_cuda_canny test_cuda_attention; do
             echo "== $t"
-            INKWELL_REQUIRE_CUDA=1 "$sanitizer" --tool racecheck --error-exitcode 99 "$build/native/tests/$t" || rc=1
+            INKWELL_REQUIRE_CUDA=1 timeout -k 5 45 "$sanitizer" --tool racecheck --error-exitcode 99 \
+                "$build/native/tests/$t" || { rc=1; echo "== $t: racecheck failed or timed out"; }
         done
         return $rc
     }
