@@ -82,6 +82,10 @@ extern "C" int32_t inkwell_attention_f32(inkwell_context* context, const inkwell
         inkwell_context& ctx = require_context(context);
         if (params == nullptr) invalid_argument("params is null");
         validate(*params);
+        if (ctx.cuda != nullptr) {
+            cuda_check(ctx, ctx.cuda->attention(ctx.cuda_state, params));
+            return;
+        }
         cpu::attention_fast(ctx.pool, *params);
     });
 }

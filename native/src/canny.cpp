@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "context.hpp"
+#include "cpu/canny_common.hpp"
 #include "cpu/canny_cpu.hpp"
 #include "cpu/gaussian_blur_cpu.hpp"
 #include "gaussian_blur.hpp"
@@ -40,6 +41,29 @@ extern "C" int32_t inkwell_canny_u8(inkwell_context* context, const inkwell_cann
             invalid_argument("canny: l2_gradient must be 0 or 1, got " + std::to_string(params->l2_gradient));
         const bool l2 = params->l2_gradient == 1;
         const auto thresholds = cpu::canny_thresholds(params->low_threshold, params->high_threshold, aperture, l2);
+
+        if (ctx.cuda != nullptr) {
+            std::vector<int32_t> taps;
+            if (params->blur_ksize != 0 || params->blur_sigma != 0)
+                taps = resolve_gaussian_kernel(params->blur_ksize, params->blur_sigma, "canny: blur ");
+            cuda_backend::CannyArgs a{};
+            a.src = src.data;
+            a.src_stride = src.stride;
+            a.dst = dst.data;
+            a.dst_stride = dst.stride;
+            a.height = src.height;
+            a.width = src.width;
+            a.channels = src.channels;
+            a.aperture = aperture;
+            a.l2 = l2 ? 1 : 0;
+            a.low = thresholds.low;
+            a.high = thresholds.high;
+            a.tan22_q15 = cpu::canny_detail::tan22_q15();
+            a.blur_taps = taps.empty() ? nullptr : taps.data();
+            a.blur_ksize = int32_t(taps.size());
+            cuda_check(ctx, ctx.cuda->canny(ctx.cuda_state, &a));
+            return;
+        }
 
         std::vector<uint8_t> blurred;
         ImageView input = src;

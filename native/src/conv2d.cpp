@@ -103,6 +103,10 @@ extern "C" int32_t inkwell_conv2d_f32(inkwell_context* context, const inkwell_co
         inkwell_context& ctx = require_context(context);
         if (params == nullptr) invalid_argument("conv2d: params is null");
         validate(*params);
+        if (ctx.cuda != nullptr) {
+            cuda_check(ctx, ctx.cuda->conv2d(ctx.cuda_state, params));
+            return;
+        }
         cpu::conv2d_fast(ctx.pool, *params);
     });
 }

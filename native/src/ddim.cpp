@@ -71,6 +71,15 @@ extern "C" int32_t inkwell_ddim_step_f32(inkwell_context* context, const inkwell
         if (params == nullptr) invalid_argument("params is null");
         check_step_scalars(*params);
         check_step_buffers(*params);
+        if (ctx.cuda != nullptr) {
+            inkwell_ddim_step_params p = *params;
+            if (!(p.eta > 0)) p.noise = nullptr;  // as the CPU path: noise is read only when eta > 0
+            const cpu::DdimCoefficients c = cpu::ddim_coefficients(p);
+            const cuda_backend::DdimCoefficients k{c.guidance, c.x0_x,    c.x0_m,     c.eps_x,      c.eps_m,        c.clip_lo,
+                                                   c.clip_hi,  c.prev_x0, c.prev_eps, c.prev_noise, int32_t(c.clip)};
+            cuda_check(ctx, ctx.cuda->ddim_step(ctx.cuda_state, &p, &k));
+            return;
+        }
         cpu::ddim_step_fast(ctx.pool, *params);
     });
 }
@@ -88,6 +97,12 @@ extern "C" int32_t inkwell_add_noise_f32(inkwell_context* context, const inkwell
         const FloatSpan out{p.out, p.count, "out"};
         check_no_overlap(out, FloatSpan{p.original, p.count, "original"}, kAddNoise);
         check_no_overlap(out, FloatSpan{p.noise, p.count, "noise"}, kAddNoise);
+        if (ctx.cuda != nullptr) {
+            // The coefficients exactly as add_noise_fast rounds them.
+            cuda_check(ctx, ctx.cuda->add_noise(ctx.cuda_state, &p, float(std::sqrt(p.alpha_prod)),
+                                                float(std::sqrt(1.0 - p.alpha_prod))));
+            return;
+        }
         cpu::add_noise_fast(ctx.pool, p);
     });
 }

@@ -30,7 +30,7 @@ using namespace inkwell;
 
 extern "C" int32_t inkwell_gaussian_blur_u8(inkwell_context* context, const inkwell_gaussian_blur_params* params) {
     return guarded([&] {
-        inkwell_context& ctx = require_context(context);
+        inkwell_context& ctx = require_cpu_context(context, "gaussian_blur");
         if (params == nullptr) invalid_argument("params is null");
         ImageView src = check_image(params->src, "src");
         ImageView dst = check_image(params->dst, "dst");

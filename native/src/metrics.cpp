@@ -30,7 +30,7 @@ ImagePair check_pair(const inkwell_image_metric_params* params, const char* metr
 
 extern "C" int32_t inkwell_psnr_u8(inkwell_context* context, const inkwell_image_metric_params* params) {
     return guarded([&] {
-        inkwell_context& ctx = require_context(context);
+        inkwell_context& ctx = require_cpu_context(context, "psnr");
         const ImagePair pair = check_pair(params, "psnr");
         *params->result = cpu::psnr_fast(ctx.pool, pair.reference, pair.test);
     });
@@ -38,7 +38,7 @@ extern "C" int32_t inkwell_psnr_u8(inkwell_context* context, const inkwell_image
 
 extern "C" int32_t inkwell_ssim_u8(inkwell_context* context, const inkwell_image_metric_params* params) {
     return guarded([&] {
-        inkwell_context& ctx = require_context(context);
+        inkwell_context& ctx = require_cpu_context(context, "ssim");
         const ImagePair pair = check_pair(params, "ssim");
         const ImageView& r = pair.reference;
         if (r.height < cpu::kSsimWindow || r.width < cpu::kSsimWindow)

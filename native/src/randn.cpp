@@ -9,7 +9,7 @@ using namespace inkwell;
 
 extern "C" int32_t inkwell_randn_f32(inkwell_context* context, const inkwell_randn_params* params) {
     return guarded([&] {
-        inkwell_context& ctx = require_context(context);
+        inkwell_context& ctx = require_cpu_context(context, "randn");
         if (params == nullptr) invalid_argument("params is null");
         const inkwell_randn_params& p = *params;
         check_not_null(p.out, "randn", "out");

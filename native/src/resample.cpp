@@ -28,7 +28,7 @@ int64_t checked_elements(const int64_t (&dims)[4], const char* const (&names)[4]
 
 extern "C" int32_t inkwell_resample_f32(inkwell_context* context, const inkwell_resample_params* params) {
     return guarded([&] {
-        inkwell_context& ctx = require_context(context);
+        inkwell_context& ctx = require_cpu_context(context, "resample");
         if (params == nullptr) invalid_argument("params is null");
         const inkwell_resample_params& p = *params;
         check_not_null(p.input, kResample, "input");

@@ -28,8 +28,15 @@ TEST(context_options_are_checked) {
     o.threads = -1;
     CHECK(inkwell_context_create(&o, &none) == INKWELL_INVALID_ARGUMENT && none == nullptr);
     CHECK(std::strstr(inkwell_last_error_message(), "got -1") != nullptr);
-    o = {INKWELL_DEVICE_CUDA, 0};
+    // This test links the kernels statically, so the core looks for libinkwell_cuda.so next
+    // to the test executable, where the build never puts it: CUDA is unsupported, and says why.
+    o = {INKWELL_DEVICE_CUDA, 0, 0};
     CHECK(inkwell_context_create(&o, &none) == INKWELL_UNSUPPORTED && none == nullptr);
+    CHECK(std::strstr(inkwell_last_error_message(), "libinkwell_cuda.so not found next to") != nullptr);
+    int32_t count = -1;
+    CHECK(inkwell_cuda_device_count(&count) == INKWELL_UNSUPPORTED && count == 0);
+    o = {INKWELL_DEVICE_CPU, 0, 1};
+    CHECK(inkwell_context_create(&o, &none) == INKWELL_INVALID_ARGUMENT);
     o = {42, 0};
     CHECK(inkwell_context_create(&o, &none) == INKWELL_INVALID_ARGUMENT);
     CHECK(inkwell_context_create(nullptr, nullptr) == INKWELL_INVALID_ARGUMENT);
@@ -44,4 +51,33 @@ TEST(last_error_is_per_thread) {
     t.join();
     CHECK(other.empty());
     CHECK(std::strstr(inkwell_last_error_message(), "got -5") != nullptr);
+}
+
+TEST(cpu_context_memory_entries_work_on_host_memory) {
+    inkwell_context* ctx = nullptr;
+    CHECK(inkwell_context_create(nullptr, &ctx) == INKWELL_OK);
+    int32_t device = -1, index = -1;
+    CHECK(inkwell_context_device(ctx, &device, &index) == INKWELL_OK && device == INKWELL_DEVICE_CPU && index == 0);
+    void *a = nullptr, *b = nullptr;
+    CHECK(inkwell_device_alloc(ctx, 1000, &a) == INKWELL_OK && a != nullptr);
+    CHECK(reinterpret_cast<uintptr_t>(a) % 64 == 0);
+    CHECK(inkwell_host_alloc_pinned(ctx, 1000, &b) == INKWELL_OK && b != nullptr);
+    std::memset(a, 0x5A, 1000);
+    for (int kind = INKWELL_COPY_HOST_TO_HOST; kind <= INKWELL_COPY_DEFAULT; ++kind) {
+        std::memset(b, 0, 1000);
+        CHECK(inkwell_copy(ctx, b, a, 1000, kind) == INKWELL_OK);
+        CHECK(std::memcmp(a, b, 1000) == 0);
+    }
+    CHECK(inkwell_copy(ctx, b, a, 1000, 5) == INKWELL_INVALID_ARGUMENT);
+    CHECK(inkwell_copy(ctx, a, static_cast<char*>(a) + 10, 100, INKWELL_COPY_HOST_TO_HOST) == INKWELL_INVALID_ARGUMENT);
+    CHECK(inkwell_copy(ctx, nullptr, nullptr, 0, INKWELL_COPY_HOST_TO_HOST) == INKWELL_OK);
+    CHECK(inkwell_context_synchronize(ctx) == INKWELL_OK);
+    void* none = nullptr;
+    CHECK(inkwell_device_alloc(ctx, 0, &none) == INKWELL_INVALID_ARGUMENT && none == nullptr);
+    CHECK(inkwell_device_alloc(ctx, -1, &none) == INKWELL_INVALID_ARGUMENT);
+    CHECK(inkwell_device_alloc(nullptr, 8, &none) == INKWELL_INVALID_ARGUMENT);
+    CHECK(inkwell_device_free(ctx, a) == INKWELL_OK);
+    CHECK(inkwell_host_free_pinned(ctx, b) == INKWELL_OK);
+    CHECK(inkwell_device_free(ctx, nullptr) == INKWELL_OK);
+    CHECK(inkwell_context_destroy(ctx) == INKWELL_OK);
 }

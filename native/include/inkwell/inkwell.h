@@ -67,6 +67,12 @@ INKWELL_API int32_t inkwell_hardware_threads(void);
 /* Does nothing; lets benchmarks measure the cost of a call across the ABI. */
 INKWELL_API int32_t inkwell_noop(void);
 
+/* CUDA devices visible through the optional CUDA backend (libinkwell_cuda.so, loaded on
+ * first use from the directory that holds libinkwell.so). On INKWELL_OK *out_count >= 0;
+ * INKWELL_UNSUPPORTED when the backend library, the driver or a device is missing, with
+ * the cause in inkwell_last_error_message() (*out_count is then set to 0). */
+INKWELL_API int32_t inkwell_cuda_device_count(int32_t* out_count);
+
 /* ---- context ----------------------------------------------------------------------- */
 
 typedef enum inkwell_device {
@@ -75,22 +81,66 @@ typedef enum inkwell_device {
 } inkwell_device;
 
 /* Owns the worker threads and the device a kernel runs on. One context may be shared by
- * many threads; calls on it are serialised on its worker pool. */
+ * many threads; calls on it are serialised (on its worker pool, or on its CUDA stream).
+ *
+ * A CUDA context owns one device (device_index) and one CUDA stream, both fixed for its
+ * life. With a CUDA context every data pointer of a kernel's params (tensor buffers,
+ * image data) must be device memory of that device (inkwell_device_alloc, or any CUDA
+ * allocation of the same device); sizes, scalars and the params struct itself stay on the
+ * host, and so does attention's kv_lens array (it is validated on the host). Kernels run
+ * on the context's stream and have finished when the call returns: their outputs may be
+ * read at once, and an asynchronous CUDA error is reported by the call that caused it.
+ * A CUDA context is created only when libinkwell_cuda.so sits next to libinkwell.so and
+ * the driver reports the device; otherwise INKWELL_UNSUPPORTED, naming the cause. */
 typedef struct inkwell_context inkwell_context;
 
 typedef struct inkwell_context_options {
-    int32_t device;  /* an inkwell_device */
-    int32_t threads; /* worker threads for CPU kernels; 0 = inkwell_hardware_threads() */
+    int32_t device;       /* an inkwell_device */
+    int32_t threads;      /* worker threads for CPU kernels; 0 = inkwell_hardware_threads() */
+    int32_t device_index; /* CUDA device ordinal (0 = first); must be 0 for the CPU */
 } inkwell_context_options;
 
 /* options may be NULL (CPU, all hardware threads). *out_context is set on success only. */
 INKWELL_API int32_t inkwell_context_create(const inkwell_context_options* options,
                                            inkwell_context** out_context);
 
+/* The context's inkwell_device and device ordinal (0 for the CPU). */
+INKWELL_API int32_t inkwell_context_device(const inkwell_context* context, int32_t* out_device,
+                                           int32_t* out_device_index);
+
 /* Frees the context; NULL is accepted and ignored. */
 INKWELL_API int32_t inkwell_context_destroy(inkwell_context* context);
 
 INKWELL_API int32_t inkwell_context_threads(const inkwell_context* context, int32_t* out_threads);
+
+/* ---- memory of a context's device ------------------------------------------------- */
+/* With a CUDA context: device memory (cudaMalloc), page-locked host memory (cudaMallocHost)
+ * and copies on the context's stream that have completed when inkwell_copy returns. With a
+ * CPU context the same calls work on ordinary memory, so one code path serves both: device
+ * and pinned allocations are 64-byte aligned host allocations, every copy kind is a
+ * memcpy, and synchronize returns at once. Allocations of 0 bytes are refused; free of
+ * NULL is accepted and ignored. Memory must be freed through a context of the same device
+ * kind that allocated it, before the last context of that device is destroyed. */
+
+typedef enum inkwell_copy_kind { /* the values of cudaMemcpyKind */
+    INKWELL_COPY_HOST_TO_HOST = 0,
+    INKWELL_COPY_HOST_TO_DEVICE = 1,
+    INKWELL_COPY_DEVICE_TO_HOST = 2,
+    INKWELL_COPY_DEVICE_TO_DEVICE = 3,
+    INKWELL_COPY_DEFAULT = 4 /* direction inferred from the pointers (unified addressing) */
+} inkwell_copy_kind;
+
+INKWELL_API int32_t inkwell_device_alloc(inkwell_context* context, int64_t bytes, void** out_pointer);
+INKWELL_API int32_t inkwell_device_free(inkwell_context* context, void* pointer);
+INKWELL_API int32_t inkwell_host_alloc_pinned(inkwell_context* context, int64_t bytes, void** out_pointer);
+INKWELL_API int32_t inkwell_host_free_pinned(inkwell_context* context, void* pointer);
+
+/* Copies bytes (>= 0) from src to dst, which may not overlap; returns when it is done. */
+INKWELL_API int32_t inkwell_copy(inkwell_context* context, void* dst, const void* src, int64_t bytes,
+                                 int32_t kind);
+
+/* Waits until everything queued on the context's stream has finished. */
+INKWELL_API int32_t inkwell_context_synchronize(inkwell_context* context);
 
 /* ---- images ------------------------------------------------------------------------ */
 
@@ -183,7 +233,8 @@ typedef struct inkwell_attention_params {
     int64_t head_dim;       /* 1..256 */
     double scale;           /* finite and > 0; callers pass 1 / sqrt(head_dim) by default */
     int32_t causal;         /* 1: query i sees keys j <= i only */
-    const int32_t* kv_lens; /* [batch]: batch b sees keys j < kv_lens[b] (1..kv_len); or NULL */
+    const int32_t* kv_lens; /* [batch]: batch b sees keys j < kv_lens[b] (1..kv_len); or NULL.
+                               Host memory, also with a CUDA context */
 } inkwell_attention_params;
 
 INKWELL_API int32_t inkwell_attention_f32(inkwell_context* context, const inkwell_attention_params* params);

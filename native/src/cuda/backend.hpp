@@ -1,0 +1,77 @@
+// The contract between libinkwell (the core, no CUDA dependency) and libinkwell_cuda (the
+// CUDA backend, loaded on demand with dlopen). The backend exports one C function,
+// inkwell_cuda_backend_v1, returning a table of plain function pointers; nothing else
+// crosses the boundary (no exceptions, no C++ types). Every entry returns an
+// inkwell_status and, on failure, leaves a message readable through last_error() on the
+// same thread.
+//
+// The core validates every argument (the same checks as for the CPU) and computes what
+// must be identical on both backends in its own code: Canny's integer thresholds and
+// sector constant, the Gaussian taps, the DDIM coefficients. The backend only launches.
+// Every kernel entry runs on the state's stream and synchronises before returning.
+//
+// Change a signature or a struct here only together with kVersion (and the entry point's
+// name, so an old core never loads a new backend).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "inkwell/inkwell.h"
+
+namespace inkwell::cuda_backend {
+
+constexpr uint32_t kVersion = 1;
+constexpr const char* kEntryPoint = "inkwell_cuda_backend_v1";
+constexpr const char* kLibraryName = "libinkwell_cuda.so";
+
+// The DDIM step's linear form (see cpu/ddim_cpu.hpp), coefficients rounded by the core.
+struct DdimCoefficients {
+    float guidance;
+    float x0_x, x0_m;
+    float eps_x, eps_m;
+    float clip_lo, clip_hi;
+    float prev_x0, prev_eps;
+    float prev_noise;
+    int32_t clip;
+};
+
+// Canny, validated and normalised: device images, integer thresholds, optional blur taps.
+struct CannyArgs {
+    const uint8_t* src;  // device
+    int64_t src_stride;
+    uint8_t* dst;  // device
+    int64_t dst_stride;
+    int64_t height, width, channels;  // channels 1 or 3
+    int32_t aperture;                 // 3, 5, 7
+    int32_t l2;
+    int32_t low, high;  // magnitude > low: candidate, > high: strong
+    int32_t tan22_q15;  // sector constant of non-maximum suppression
+    const int32_t* blur_taps;  // host, blur_ksize Q8 taps summing to 256; NULL: no blur
+    int32_t blur_ksize;
+};
+
+struct Table {
+    uint32_t version;     // kVersion
+    uint32_t table_size;  // sizeof(Table)
+    const char* (*last_error)();
+    // Driver and device discovery: INKWELL_UNSUPPORTED with the cause when unusable.
+    int32_t (*device_count)(int32_t* out_count);
+    int32_t (*create)(int32_t device_index, void** out_state);
+    void (*destroy)(void* state);
+    int32_t (*device_alloc)(void* state, int64_t bytes, void** out_pointer);
+    int32_t (*device_free)(void* state, void* pointer);
+    int32_t (*host_alloc_pinned)(void* state, int64_t bytes, void** out_pointer);
+    int32_t (*host_free_pinned)(void* state, void* pointer);
+    int32_t (*copy)(void* state, void* dst, const void* src, int64_t bytes, int32_t kind);
+    int32_t (*synchronize)(void* state);
+    int32_t (*ddim_step)(void* state, const inkwell_ddim_step_params* p, const DdimCoefficients* k);
+    int32_t (*add_noise)(void* state, const inkwell_add_noise_params* p, float sqrt_a, float sqrt_b);
+    int32_t (*canny)(void* state, const CannyArgs* args);
+    int32_t (*conv2d)(void* state, const inkwell_conv2d_params* p);
+    int32_t (*attention)(void* state, const inkwell_attention_params* p);
+};
+
+using EntryPoint = const Table* (*)();
+
+}  // namespace inkwell::cuda_backend

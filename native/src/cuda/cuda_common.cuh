@@ -1,0 +1,79 @@
+// Shared by the CUDA backend's files: the per-context state, error handling (C++
+// exceptions inside the library, turned into a status + message at the table entries in
+// backend.cu), launch checks and the kernel launchers each family file defines.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "backend.hpp"
+
+namespace inkwell::cuda {
+
+// What a CUDA inkwell_context owns: its device, its stream, device properties the
+// launchers need, and a scratch buffer that grows as kernels ask (freed with the state).
+struct State {
+    int device = 0;
+    cudaStream_t stream = nullptr;
+    int sm_count = 0;
+    int max_shared_optin = 0;  // bytes of shared memory one block may opt in to
+    bool cooperative = false;  // cudaLaunchCooperativeKernel supported
+    std::mutex mutex;          // one call at a time per context (the scratch is shared)
+    void* scratch = nullptr;
+    size_t scratch_bytes = 0;
+    // Every ABI call returns with its work done (inkwell.h). Only the benchmark, which
+    // calls the launchers directly and times them with events, turns this off.
+    bool synchronous = true;
+};
+
+class Failure : public std::runtime_error {
+public:
+    Failure(int32_t status, const std::string& message) : std::runtime_error(message), status_(status) {}
+    int32_t status() const { return status_; }
+
+private:
+    int32_t status_;
+};
+
+[[noreturn]] inline void fail(int32_t status, const std::string& message) { throw Failure(status, message); }
+
+inline void check(cudaError_t e, const char* what) {
+    if (e == cudaSuccess) return;
+    const int32_t status = e == cudaErrorMemoryAllocation ? INKWELL_OUT_OF_MEMORY : INKWELL_INTERNAL_ERROR;
+    fail(status, std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+}
+
+// After a launch: the launch itself (bad configuration), then the kernel's completion on
+// the stream (every ABI call returns with its work finished, see inkwell.h).
+inline void finish_launch(State& s, const char* kernel) {
+    check(cudaGetLastError(), kernel);
+    if (s.synchronous) check(cudaStreamSynchronize(s.stream), kernel);
+}
+
+// At least `bytes` of device scratch, valid until the next call on this state.
+inline void* scratch(State& s, size_t bytes) {
+    if (bytes > s.scratch_bytes) {
+        if (s.scratch != nullptr) check(cudaFree(s.scratch), "cudaFree(scratch)");
+        s.scratch = nullptr;
+        s.scratch_bytes = 0;
+        check(cudaMalloc(&s.scratch, bytes), "cudaMalloc(scratch)");
+        s.scratch_bytes = bytes;
+    }
+    return s.scratch;
+}
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Launchers, one family per file; parameters are validated by the core.
+void ddim_step(State& s, const inkwell_ddim_step_params& p, const cuda_backend::DdimCoefficients& k);
+void add_noise(State& s, const inkwell_add_noise_params& p, float sqrt_a, float sqrt_b);
+void canny(State& s, const cuda_backend::CannyArgs& a);
+void conv2d(State& s, const inkwell_conv2d_params& p);
+void attention(State& s, const inkwell_attention_params& p);
+
+}  // namespace inkwell::cuda

@@ -1,0 +1,3 @@
+#include "cuda_test_util.hpp"
+
+int main() { return inkwell_test::run_cuda_tests(); }
