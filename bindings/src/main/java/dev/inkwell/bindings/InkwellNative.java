@@ -481,6 +481,66 @@ public class InkwellNative extends InkwellNative$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class inkwell_cuda_device_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_cuda_device_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cuda_device_count(int32_t *out_count)
+     * }
+     */
+    public static FunctionDescriptor inkwell_cuda_device_count$descriptor() {
+        return inkwell_cuda_device_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cuda_device_count(int32_t *out_count)
+     * }
+     */
+    public static MethodHandle inkwell_cuda_device_count$handle() {
+        return inkwell_cuda_device_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cuda_device_count(int32_t *out_count)
+     * }
+     */
+    public static MemorySegment inkwell_cuda_device_count$address() {
+        return inkwell_cuda_device_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_cuda_device_count(int32_t *out_count)
+     * }
+     */
+    public static int inkwell_cuda_device_count(MemorySegment out_count) {
+        var mh$ = inkwell_cuda_device_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_cuda_device_count", out_count);
+            }
+            return (int)mh$.invokeExact(out_count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int INKWELL_DEVICE_CPU = (int)0L;
     /**
      * {@snippet lang=c :
@@ -554,6 +614,68 @@ public class InkwellNative extends InkwellNative$shared {
                 traceDowncall("inkwell_context_create", options, out_context);
             }
             return (int)mh$.invokeExact(options, out_context);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_context_device {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_context_device");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_context_device(const inkwell_context *context, int32_t *out_device, int32_t *out_device_index)
+     * }
+     */
+    public static FunctionDescriptor inkwell_context_device$descriptor() {
+        return inkwell_context_device.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_context_device(const inkwell_context *context, int32_t *out_device, int32_t *out_device_index)
+     * }
+     */
+    public static MethodHandle inkwell_context_device$handle() {
+        return inkwell_context_device.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_context_device(const inkwell_context *context, int32_t *out_device, int32_t *out_device_index)
+     * }
+     */
+    public static MemorySegment inkwell_context_device$address() {
+        return inkwell_context_device.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_context_device(const inkwell_context *context, int32_t *out_device, int32_t *out_device_index)
+     * }
+     */
+    public static int inkwell_context_device(MemorySegment context, MemorySegment out_device, MemorySegment out_device_index) {
+        var mh$ = inkwell_context_device.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_context_device", context, out_device, out_device_index);
+            }
+            return (int)mh$.invokeExact(context, out_device, out_device_index);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -675,6 +797,421 @@ public class InkwellNative extends InkwellNative$shared {
                 traceDowncall("inkwell_context_threads", context, out_threads);
             }
             return (int)mh$.invokeExact(context, out_threads);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int INKWELL_COPY_HOST_TO_HOST = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_copy_kind.INKWELL_COPY_HOST_TO_HOST = 0
+     * }
+     */
+    public static int INKWELL_COPY_HOST_TO_HOST() {
+        return INKWELL_COPY_HOST_TO_HOST;
+    }
+    private static final int INKWELL_COPY_HOST_TO_DEVICE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_copy_kind.INKWELL_COPY_HOST_TO_DEVICE = 1
+     * }
+     */
+    public static int INKWELL_COPY_HOST_TO_DEVICE() {
+        return INKWELL_COPY_HOST_TO_DEVICE;
+    }
+    private static final int INKWELL_COPY_DEVICE_TO_HOST = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_copy_kind.INKWELL_COPY_DEVICE_TO_HOST = 2
+     * }
+     */
+    public static int INKWELL_COPY_DEVICE_TO_HOST() {
+        return INKWELL_COPY_DEVICE_TO_HOST;
+    }
+    private static final int INKWELL_COPY_DEVICE_TO_DEVICE = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_copy_kind.INKWELL_COPY_DEVICE_TO_DEVICE = 3
+     * }
+     */
+    public static int INKWELL_COPY_DEVICE_TO_DEVICE() {
+        return INKWELL_COPY_DEVICE_TO_DEVICE;
+    }
+    private static final int INKWELL_COPY_DEFAULT = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_copy_kind.INKWELL_COPY_DEFAULT = 4
+     * }
+     */
+    public static int INKWELL_COPY_DEFAULT() {
+        return INKWELL_COPY_DEFAULT;
+    }
+
+    private static class inkwell_device_alloc {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_LONG,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_device_alloc");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_device_alloc(inkwell_context *context, int64_t bytes, void **out_pointer)
+     * }
+     */
+    public static FunctionDescriptor inkwell_device_alloc$descriptor() {
+        return inkwell_device_alloc.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_device_alloc(inkwell_context *context, int64_t bytes, void **out_pointer)
+     * }
+     */
+    public static MethodHandle inkwell_device_alloc$handle() {
+        return inkwell_device_alloc.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_device_alloc(inkwell_context *context, int64_t bytes, void **out_pointer)
+     * }
+     */
+    public static MemorySegment inkwell_device_alloc$address() {
+        return inkwell_device_alloc.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_device_alloc(inkwell_context *context, int64_t bytes, void **out_pointer)
+     * }
+     */
+    public static int inkwell_device_alloc(MemorySegment context, long bytes, MemorySegment out_pointer) {
+        var mh$ = inkwell_device_alloc.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_device_alloc", context, bytes, out_pointer);
+            }
+            return (int)mh$.invokeExact(context, bytes, out_pointer);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_device_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_device_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_device_free(inkwell_context *context, void *pointer)
+     * }
+     */
+    public static FunctionDescriptor inkwell_device_free$descriptor() {
+        return inkwell_device_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_device_free(inkwell_context *context, void *pointer)
+     * }
+     */
+    public static MethodHandle inkwell_device_free$handle() {
+        return inkwell_device_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_device_free(inkwell_context *context, void *pointer)
+     * }
+     */
+    public static MemorySegment inkwell_device_free$address() {
+        return inkwell_device_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_device_free(inkwell_context *context, void *pointer)
+     * }
+     */
+    public static int inkwell_device_free(MemorySegment context, MemorySegment pointer) {
+        var mh$ = inkwell_device_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_device_free", context, pointer);
+            }
+            return (int)mh$.invokeExact(context, pointer);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_host_alloc_pinned {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_LONG,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_host_alloc_pinned");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_host_alloc_pinned(inkwell_context *context, int64_t bytes, void **out_pointer)
+     * }
+     */
+    public static FunctionDescriptor inkwell_host_alloc_pinned$descriptor() {
+        return inkwell_host_alloc_pinned.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_host_alloc_pinned(inkwell_context *context, int64_t bytes, void **out_pointer)
+     * }
+     */
+    public static MethodHandle inkwell_host_alloc_pinned$handle() {
+        return inkwell_host_alloc_pinned.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_host_alloc_pinned(inkwell_context *context, int64_t bytes, void **out_pointer)
+     * }
+     */
+    public static MemorySegment inkwell_host_alloc_pinned$address() {
+        return inkwell_host_alloc_pinned.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_host_alloc_pinned(inkwell_context *context, int64_t bytes, void **out_pointer)
+     * }
+     */
+    public static int inkwell_host_alloc_pinned(MemorySegment context, long bytes, MemorySegment out_pointer) {
+        var mh$ = inkwell_host_alloc_pinned.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_host_alloc_pinned", context, bytes, out_pointer);
+            }
+            return (int)mh$.invokeExact(context, bytes, out_pointer);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_host_free_pinned {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_host_free_pinned");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_host_free_pinned(inkwell_context *context, void *pointer)
+     * }
+     */
+    public static FunctionDescriptor inkwell_host_free_pinned$descriptor() {
+        return inkwell_host_free_pinned.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_host_free_pinned(inkwell_context *context, void *pointer)
+     * }
+     */
+    public static MethodHandle inkwell_host_free_pinned$handle() {
+        return inkwell_host_free_pinned.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_host_free_pinned(inkwell_context *context, void *pointer)
+     * }
+     */
+    public static MemorySegment inkwell_host_free_pinned$address() {
+        return inkwell_host_free_pinned.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_host_free_pinned(inkwell_context *context, void *pointer)
+     * }
+     */
+    public static int inkwell_host_free_pinned(MemorySegment context, MemorySegment pointer) {
+        var mh$ = inkwell_host_free_pinned.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_host_free_pinned", context, pointer);
+            }
+            return (int)mh$.invokeExact(context, pointer);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_copy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_LONG,
+            InkwellNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_copy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_copy(inkwell_context *context, void *dst, const void *src, int64_t bytes, int32_t kind)
+     * }
+     */
+    public static FunctionDescriptor inkwell_copy$descriptor() {
+        return inkwell_copy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_copy(inkwell_context *context, void *dst, const void *src, int64_t bytes, int32_t kind)
+     * }
+     */
+    public static MethodHandle inkwell_copy$handle() {
+        return inkwell_copy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_copy(inkwell_context *context, void *dst, const void *src, int64_t bytes, int32_t kind)
+     * }
+     */
+    public static MemorySegment inkwell_copy$address() {
+        return inkwell_copy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_copy(inkwell_context *context, void *dst, const void *src, int64_t bytes, int32_t kind)
+     * }
+     */
+    public static int inkwell_copy(MemorySegment context, MemorySegment dst, MemorySegment src, long bytes, int kind) {
+        var mh$ = inkwell_copy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_copy", context, dst, src, bytes, kind);
+            }
+            return (int)mh$.invokeExact(context, dst, src, bytes, kind);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_context_synchronize {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_context_synchronize");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_context_synchronize(inkwell_context *context)
+     * }
+     */
+    public static FunctionDescriptor inkwell_context_synchronize$descriptor() {
+        return inkwell_context_synchronize.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_context_synchronize(inkwell_context *context)
+     * }
+     */
+    public static MethodHandle inkwell_context_synchronize$handle() {
+        return inkwell_context_synchronize.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_context_synchronize(inkwell_context *context)
+     * }
+     */
+    public static MemorySegment inkwell_context_synchronize$address() {
+        return inkwell_context_synchronize.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_context_synchronize(inkwell_context *context)
+     * }
+     */
+    public static int inkwell_context_synchronize(MemorySegment context) {
+        var mh$ = inkwell_context_synchronize.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_context_synchronize", context);
+            }
+            return (int)mh$.invokeExact(context);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

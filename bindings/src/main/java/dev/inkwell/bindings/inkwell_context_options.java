@@ -17,6 +17,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  * struct inkwell_context_options {
  *     int32_t device;
  *     int32_t threads;
+ *     int32_t device_index;
  * }
  * }
  */
@@ -28,7 +29,8 @@ public class inkwell_context_options {
 
     private static final GroupLayout $LAYOUT = MemoryLayout.structLayout(
         InkwellNative.C_INT.withName("device"),
-        InkwellNative.C_INT.withName("threads")
+        InkwellNative.C_INT.withName("threads"),
+        InkwellNative.C_INT.withName("device_index")
     ).withName("inkwell_context_options");
 
     /**
@@ -124,6 +126,50 @@ public class inkwell_context_options {
      */
     public static void threads(MemorySegment struct, int fieldValue) {
         struct.set(threads$LAYOUT, threads$OFFSET, fieldValue);
+    }
+
+    private static final OfInt device_index$LAYOUT = (OfInt)$LAYOUT.select(groupElement("device_index"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t device_index
+     * }
+     */
+    public static final OfInt device_index$layout() {
+        return device_index$LAYOUT;
+    }
+
+    private static final long device_index$OFFSET = $LAYOUT.byteOffset(groupElement("device_index"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t device_index
+     * }
+     */
+    public static final long device_index$offset() {
+        return device_index$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t device_index
+     * }
+     */
+    public static int device_index(MemorySegment struct) {
+        return struct.get(device_index$LAYOUT, device_index$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t device_index
+     * }
+     */
+    public static void device_index(MemorySegment struct, int fieldValue) {
+        struct.set(device_index$LAYOUT, device_index$OFFSET, fieldValue);
     }
 
     /**

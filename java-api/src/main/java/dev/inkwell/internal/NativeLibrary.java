@@ -26,6 +26,8 @@ public final class NativeLibrary {
     public static final String PATH_PROPERTY = "inkwell.library.path";
 
     private static final String LIBRARY_FILE = System.mapLibraryName("inkwell");
+    /** The optional CUDA backend, opened by the core library when a CUDA context is created. */
+    private static final String CUDA_LIBRARY_FILE = System.mapLibraryName("inkwell_cuda");
 
     private NativeLibrary() {}
 
@@ -89,15 +91,24 @@ public final class NativeLibrary {
                 throw new IOException("bad library location " + url, e);
             }
         }
-        // Inside a jar: copy to a private temporary folder, load, then delete (the loaded
-        // mapping stays valid on Linux and macOS).
+        // Inside a jar: copy to a private temporary folder, deleted when the JVM exits. The
+        // optional CUDA backend goes beside the core library: the core opens it from its own
+        // folder when a CUDA context is first asked for.
         Path dir = Files.createTempDirectory("inkwell-");
-        Path file = dir.resolve(LIBRARY_FILE);
+        dir.toFile().deleteOnExit();
+        Path file = extract(url, dir.resolve(LIBRARY_FILE));
+        URL cuda = NativeLibrary.class.getResource("/native/" + platform() + "/" + CUDA_LIBRARY_FILE);
+        if (cuda != null) {
+            extract(cuda, dir.resolve(CUDA_LIBRARY_FILE));
+        }
+        return file;
+    }
+
+    private static Path extract(URL url, Path file) throws IOException {
         try (InputStream in = url.openStream()) {
             Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
         }
-        file.toFile().deleteOnExit();
-        dir.toFile().deleteOnExit();
+        file.toFile().deleteOnExit(); // registered after the folder, so deleted before it
         return file;
     }
 
