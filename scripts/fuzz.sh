@@ -79,7 +79,7 @@ fi
 # from the input, so the float and image targets want a few KiB).
 max_len() {
     case "$1" in
-        fuzz_context) echo 64 ;;
+        fuzz_context | fuzz_memory) echo 64 ;;
         fuzz_randn) echo 128 ;;
         fuzz_attention | fuzz_conv2d | fuzz_ddim) echo 16384 ;;
         *) echo 8192 ;;

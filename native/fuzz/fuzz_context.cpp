@@ -1,5 +1,5 @@
 // Fuzz target for the context, status and capability entries: inkwell_context_create with
-// any options (device, threads), inkwell_context_threads, inkwell_context_destroy,
+// any options (device, device index, threads), inkwell_context_threads, inkwell_context_destroy,
 // inkwell_status_name, inkwell_last_error_message and the capability queries. A refused
 // create must leave *out_context alone and a message; an accepted one must report the
 // thread count it was given. Thread counts above 8 are folded down to keep runs fast.
@@ -11,7 +11,8 @@ using namespace inkwell_fuzz;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
-    inkwell_context_options options{in.ConsumeIntegral<int32_t>(), in.ConsumeIntegral<int32_t>()};
+    inkwell_context_options options{in.ConsumeIntegral<int32_t>(), in.ConsumeIntegral<int32_t>(), 0};
+    if (in.ConsumeIntegralInRange<int>(0, 7) == 7) options.device_index = in.ConsumeIntegral<int32_t>();
     if (in.ConsumeBool()) options.device = in.ConsumeIntegralInRange<int32_t>(-1, 2);
     if (in.ConsumeBool()) options.threads = in.ConsumeIntegralInRange<int32_t>(-2, 8);
     if (options.threads > 8 && options.threads <= 1024) options.threads = options.threads % 8 + 1;
@@ -21,11 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     inkwell_context* sentinel = reinterpret_cast<inkwell_context*>(uintptr_t(0x1234));
     inkwell_context* context = sentinel;
     const int32_t s = inkwell_context_create(null_options ? nullptr : &options, null_out ? nullptr : &context);
-    const bool valid = !null_out && (null_options || (options.device == INKWELL_DEVICE_CPU && options.threads >= 0 && options.threads <= 1024));
+    const bool valid = !null_out && (null_options || (options.device == INKWELL_DEVICE_CPU && options.device_index == 0 && options.threads >= 0 &&
+                                                     options.threads <= 1024));
     if (!valid) {
         expect_refused(s, "context_create");
         if (context != sentinel) fail("context_create: refused (device %d threads %d) but set *out_context", options.device, options.threads);
-        if (!null_out && options.device == INKWELL_DEVICE_CUDA && s != INKWELL_UNSUPPORTED)
+        if (!null_out && !null_options && options.device == INKWELL_DEVICE_CUDA && options.device_index >= 0 &&
+            s != INKWELL_UNSUPPORTED)
             fail("context_create: device CUDA gave %s", inkwell_status_name(s));
     } else {
         expect_ok(s, "context_create");

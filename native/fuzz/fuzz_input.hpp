@@ -64,7 +64,7 @@ inline inkwell_context* context(int index) {
     static inkwell_context* contexts[3] = {};
     inkwell_context*& c = contexts[index % 3];
     if (c == nullptr) {
-        const inkwell_context_options options{INKWELL_DEVICE_CPU, index % 3 + 1};
+        const inkwell_context_options options{INKWELL_DEVICE_CPU, index % 3 + 1, 0};
         if (inkwell_context_create(&options, &c) != INKWELL_OK) fail("context_create: %s", inkwell_last_error_message());
     }
     return c;

@@ -147,7 +147,7 @@ bool run_all_kernels(inkwell_context* ctx, const Inputs& in, Outputs& out) {
 }
 
 inkwell_context* new_context(int32_t threads) {
-    inkwell_context_options o{INKWELL_DEVICE_CPU, threads};
+    inkwell_context_options o{INKWELL_DEVICE_CPU, threads, 0};
     inkwell_context* ctx = nullptr;
     return inkwell_context_create(&o, &ctx) == INKWELL_OK ? ctx : nullptr;
 }
