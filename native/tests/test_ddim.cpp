@@ -130,7 +130,7 @@ TEST(ddim_step_by_hand) {
 
 TEST(ddim_outputs_are_the_same_bits_for_any_split_and_option) {
     std::mt19937 rng(5);
-    const int64_t n = 5 * 8192 + 13;
+    const int64_t n = 17 * 8192 + 13;  // above the size that runs on the calling thread alone
     StepBuffers b(rng, n);
     auto p = b.params(true, true);
     p.eta = 1.0;
@@ -155,6 +155,36 @@ TEST(ddim_outputs_are_the_same_bits_for_any_split_and_option) {
     p.pred_original_sample = nullptr;
     ddim_step_fast(many, p);
     CHECK(same_bits(prev, b.prev));
+}
+
+TEST(ddim_four_and_eight_lane_bodies_give_the_same_bits) {
+    std::mt19937 rng(9);
+    ThreadPool pool(2);
+    for (int64_t n : {int64_t(1), int64_t(7), int64_t(8), int64_t(37), int64_t(2 * 4 * 64 * 64), int64_t(17 * 8192 + 5)}) {
+        StepBuffers b(rng, n + 1);
+        for (int type : {INKWELL_PREDICTION_EPSILON, INKWELL_PREDICTION_V, INKWELL_PREDICTION_SAMPLE})
+            for (int variant = 0; variant < 4; ++variant) {
+                auto p = b.params(variant & 1, true);  // with and without guidance
+                p.prediction_type = type;
+                p.eta = variant & 2 ? 0.7 : 0.0;
+                p.clip_sample = variant == 3;
+                // one element in: the vector bodies start off their natural alignment
+                p.sample += 1, p.model_output += 1, p.noise += 1, p.prev_sample += 1, p.pred_original_sample += 1;
+                if (p.model_output_uncond != nullptr) p.model_output_uncond += 1;
+                p.count = n;
+                ddim_step_fast(pool, p, false);
+                const auto prev = b.prev, x0 = b.x0;
+                ddim_step_fast(pool, p, true);
+                CHECK_MSG(same_bits(prev, b.prev) && same_bits(x0, b.x0), "n=%lld type=%d variant=%d", (long long)n, type,
+                          variant);
+            }
+        std::vector<float> out4(n), out8(n);
+        inkwell_add_noise_params a{b.x.data(), b.noise.data(), out4.data(), n, 0.37};
+        add_noise_fast(pool, a, false);
+        a.out = out8.data();
+        add_noise_fast(pool, a, true);
+        CHECK_MSG(same_bits(out4, out8), "add_noise n=%lld", (long long)n);
+    }
 }
 
 TEST(ddim_streaming_stores_give_the_same_bits) {
