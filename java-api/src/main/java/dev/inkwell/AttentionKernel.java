@@ -42,10 +42,10 @@ final class AttentionKernel {
         double scale = options.scaleFor(d);
         inkwell.run("attention", (arena, context) -> {
             MemorySegment p = inkwell_attention_params.allocate(arena);
-            inkwell_attention_params.q(p, q.segment());
-            inkwell_attention_params.k(p, k.segment());
-            inkwell_attention_params.v(p, v.segment());
-            inkwell_attention_params.out(p, out.segment());
+            inkwell_attention_params.q(p, q.nativeSegment());
+            inkwell_attention_params.k(p, k.nativeSegment());
+            inkwell_attention_params.v(p, v.nativeSegment());
+            inkwell_attention_params.out(p, out.nativeSegment());
             inkwell_attention_params.batch(p, b);
             inkwell_attention_params.heads(p, h);
             inkwell_attention_params.q_len(p, lq);

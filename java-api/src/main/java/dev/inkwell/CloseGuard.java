@@ -1,6 +1,7 @@
 package dev.inkwell;
 
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
 
 /**
  * Makes close() safe against concurrent use: every native call holds the read side for
@@ -41,10 +42,23 @@ final class CloseGuard {
 
     /** Waits for running uses to finish; returns true the first time only. */
     boolean close() {
+        return close(() -> null);
+    }
+
+    /**
+     * As {@link #close()}, but once no use is running asks {@code objection} whether closing
+     * is allowed: a non-null answer is thrown as an {@link IllegalStateException} and the
+     * object stays open.
+     */
+    boolean close(Supplier<String> objection) {
         lock.writeLock().lock();
         try {
             if (closed) {
                 return false;
+            }
+            String reason = objection.get();
+            if (reason != null) {
+                throw new IllegalStateException(reason);
             }
             closed = true;
             return true;

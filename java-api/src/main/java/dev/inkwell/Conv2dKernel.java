@@ -34,10 +34,10 @@ final class Conv2dKernel {
         ShapeChecks.noOverlap("conv2d", output, "output", input, weight, bias);
         inkwell.run("conv2d", (arena, context) -> {
             MemorySegment p = inkwell_conv2d_params.allocate(arena);
-            inkwell_conv2d_params.input(p, input.segment());
-            inkwell_conv2d_params.weight(p, weight.segment());
-            inkwell_conv2d_params.bias(p, bias == null ? MemorySegment.NULL : bias.segment());
-            inkwell_conv2d_params.output(p, output.segment());
+            inkwell_conv2d_params.input(p, input.nativeSegment());
+            inkwell_conv2d_params.weight(p, weight.nativeSegment());
+            inkwell_conv2d_params.bias(p, bias == null ? MemorySegment.NULL : bias.nativeSegment());
+            inkwell_conv2d_params.output(p, output.nativeSegment());
             inkwell_conv2d_params.batch(p, input.dim(0));
             inkwell_conv2d_params.in_channels(p, input.dim(1));
             inkwell_conv2d_params.in_height(p, input.dim(2));

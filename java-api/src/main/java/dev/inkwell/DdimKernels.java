@@ -52,12 +52,12 @@ final class DdimKernels {
         double alphaT = scheduler.alphaCumprod(timestep), alphaPrev = scheduler.alphaCumprod(prevTimestep);
         inkwell.run("ddimStep", (arena, context) -> {
             MemorySegment p = inkwell_ddim_step_params.allocate(arena);
-            inkwell_ddim_step_params.sample(p, sample.segment());
-            inkwell_ddim_step_params.model_output(p, modelOutput.segment());
-            inkwell_ddim_step_params.model_output_uncond(p, uncond == null ? MemorySegment.NULL : uncond.segment());
-            inkwell_ddim_step_params.noise(p, usedNoise == null ? MemorySegment.NULL : usedNoise.segment());
-            inkwell_ddim_step_params.prev_sample(p, prevSample.segment());
-            inkwell_ddim_step_params.pred_original_sample(p, predOriginal == null ? MemorySegment.NULL : predOriginal.segment());
+            inkwell_ddim_step_params.sample(p, sample.nativeSegment());
+            inkwell_ddim_step_params.model_output(p, modelOutput.nativeSegment());
+            inkwell_ddim_step_params.model_output_uncond(p, uncond == null ? MemorySegment.NULL : uncond.nativeSegment());
+            inkwell_ddim_step_params.noise(p, usedNoise == null ? MemorySegment.NULL : usedNoise.nativeSegment());
+            inkwell_ddim_step_params.prev_sample(p, prevSample.nativeSegment());
+            inkwell_ddim_step_params.pred_original_sample(p, predOriginal == null ? MemorySegment.NULL : predOriginal.nativeSegment());
             inkwell_ddim_step_params.count(p, sample.elementCount());
             inkwell_ddim_step_params.guidance_scale(p, uncond == null ? 1.0 : guidanceScale);
             inkwell_ddim_step_params.alpha_prod_t(p, alphaT);
@@ -82,9 +82,9 @@ final class DdimKernels {
         double alpha = scheduler.alphaCumprod(timestep);
         inkwell.run("addNoise", (arena, context) -> {
             MemorySegment p = inkwell_add_noise_params.allocate(arena);
-            inkwell_add_noise_params.original(p, original.segment());
-            inkwell_add_noise_params.noise(p, noise.segment());
-            inkwell_add_noise_params.out(p, out.segment());
+            inkwell_add_noise_params.original(p, original.nativeSegment());
+            inkwell_add_noise_params.noise(p, noise.nativeSegment());
+            inkwell_add_noise_params.out(p, out.nativeSegment());
             inkwell_add_noise_params.count(p, original.elementCount());
             inkwell_add_noise_params.alpha_prod(p, alpha);
             return InkwellNative.inkwell_add_noise_f32(context, p);
@@ -98,7 +98,7 @@ final class DdimKernels {
         }
         inkwell.run("randn", (arena, context) -> {
             MemorySegment p = inkwell_randn_params.allocate(arena);
-            inkwell_randn_params.out(p, out.segment());
+            inkwell_randn_params.out(p, out.nativeSegment());
             inkwell_randn_params.count(p, out.elementCount());
             inkwell_randn_params.seed(p, seed);
             inkwell_randn_params.offset(p, offset);

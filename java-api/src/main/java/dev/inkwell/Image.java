@@ -28,15 +28,24 @@ public final class Image implements AutoCloseable {
     private final int channels;
     private final long rowStride;
     private final Arena ownedArena; // null when the memory is borrowed
+    private final Device device; // where the pixels are
+    private final Inkwell home; // the context that allocated device memory, else null
     private final CloseGuard guard = new CloseGuard("image");
 
     private Image(MemorySegment segment, int height, int width, int channels, long rowStride, Arena ownedArena) {
+        this(segment, height, width, channels, rowStride, ownedArena, Device.CPU, null);
+    }
+
+    private Image(MemorySegment segment, int height, int width, int channels, long rowStride, Arena ownedArena,
+            Device device, Inkwell home) {
         this.segment = segment;
         this.height = height;
         this.width = width;
         this.channels = channels;
         this.rowStride = rowStride;
         this.ownedArena = ownedArena;
+        this.device = device;
+        this.home = home;
     }
 
     /** A new zero-filled, tightly packed image that owns its memory. */
@@ -51,6 +60,33 @@ public final class Image implements AutoCloseable {
         Objects.requireNonNull(arena, "arena");
         long bytes = checkShape(height, width, channels, (long) width * channels);
         return new Image(arena.allocate(bytes, NativeMemory.ALIGNMENT), height, width, channels, (long) width * channels, null);
+    }
+
+    /**
+     * A new tightly packed image in the memory of {@code context}'s device (see
+     * {@link Tensor#allocate(Inkwell, long...)}), owned by the image: {@link #close()} frees
+     * it, before the context's close. Its pixels are unspecified until written.
+     */
+    public static Image allocate(Inkwell context, int height, int width, int channels) {
+        Objects.requireNonNull(context, "context");
+        long bytes = checkShape(height, width, channels, (long) width * channels);
+        Arena arena = Arena.ofShared();
+        try {
+            return new Image(context.allocateDeviceMemory(bytes, arena), height, width, channels, (long) width * channels,
+                    arena, context.device(), context);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** As {@link #allocate(Inkwell, int, int, int)}, owned by {@code arena} (closed before the context). */
+    public static Image allocate(Inkwell context, Arena arena, int height, int width, int channels) {
+        Objects.requireNonNull(context, "context");
+        Objects.requireNonNull(arena, "arena");
+        long bytes = checkShape(height, width, channels, (long) width * channels);
+        return new Image(context.allocateDeviceMemory(bytes, arena), height, width, channels, (long) width * channels, null,
+                context.device(), context);
     }
 
     /** Wraps the caller's tightly packed native segment without copying. */
@@ -100,6 +136,7 @@ public final class Image implements AutoCloseable {
      */
     public void write(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
+        requireHostMemory("write");
         guard.enter();
         try {
             ImageCodec.write(this, path);
@@ -125,15 +162,22 @@ public final class Image implements AutoCloseable {
         return rowStride;
     }
 
-    /** The pixels; covers (height - 1) * rowStride + width * channels bytes. */
+    /** The device whose memory holds the pixels. */
+    public Device device() {
+        return device;
+    }
+
+    /** The pixels; covers (height - 1) * rowStride + width * channels bytes. Host memory only. */
     public MemorySegment segment() {
         guard.checkOpen();
+        requireHostMemory("segment()");
         return segment;
     }
 
     /** One sample, 0..255. */
     public int get(int y, int x, int c) {
         guard.checkOpen();
+        requireHostMemory("get");
         return Byte.toUnsignedInt(segment.get(ValueLayout.JAVA_BYTE, offset(y, x, c)));
     }
 
@@ -143,11 +187,19 @@ public final class Image implements AutoCloseable {
             throw new IllegalArgumentException("sample value must be 0..255, got " + value);
         }
         guard.checkOpen();
+        requireHostMemory("set");
         segment.set(ValueLayout.JAVA_BYTE, offset(y, x, c), (byte) value);
     }
 
-    /** A tightly packed copy of the pixels (row padding removed). */
+    /** A tightly packed copy of the pixels (row padding removed), copied from the device when they live there. */
     public byte[] toByteArray() {
+        if (device != Device.CPU) { // device images are tightly packed
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment host = arena.allocate(segment.byteSize(), NativeMemory.ALIGNMENT);
+                home.copyBytes("Image.toByteArray", host, this, segment, false);
+                return host.toArray(ValueLayout.JAVA_BYTE);
+            }
+        }
         guard.enter();
         try {
             long rowBytes = (long) width * channels;
@@ -179,13 +231,33 @@ public final class Image implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Image[" + height + "x" + width + "x" + channels + ", stride " + rowStride + (isClosed() ? ", closed]" : "]");
+        return "Image[" + height + "x" + width + "x" + channels + ", stride " + rowStride
+                + (device == Device.CPU ? "" : ", on " + device) + (isClosed() ? ", closed]" : "]");
     }
 
     // ---- for Inkwell's kernels ----------------------------------------------------------
 
     CloseGuard guard() {
         return guard;
+    }
+
+    /** The memory as kernels take it: host or device, never dereferenced in Java. */
+    MemorySegment nativeSegment() {
+        guard.checkOpen();
+        return segment;
+    }
+
+    /** An image over memory of another device, for tests of the device checks. */
+    static Image onDevice(MemorySegment segment, Device device, int height, int width, int channels) {
+        long bytes = checkShape(height, width, channels, (long) width * channels);
+        return new Image(segment.asSlice(0, bytes), height, width, channels, (long) width * channels, null, device, null);
+    }
+
+    private void requireHostMemory(String what) {
+        if (device != Device.CPU) {
+            throw new IllegalStateException("image is in " + device + " device memory, which Java cannot read: " + what
+                    + " needs host memory; use toByteArray() or Inkwell.copy()");
+        }
     }
 
     /** For kernels, after entering the guard: the memory itself must still exist. */
@@ -227,6 +299,9 @@ public final class Image implements AutoCloseable {
 
     /** Whether the two images share any byte. */
     boolean overlaps(Image other) {
+        if (device != other.device) {
+            return false; // different address spaces
+        }
         long a0 = segment.address(), a1 = a0 + segment.byteSize();
         long b0 = other.segment.address(), b1 = b0 + other.segment.byteSize();
         return a0 < b1 && b0 < a1;

@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The entry point: a native context (device and worker threads) and the kernels that run
@@ -38,6 +39,7 @@ public final class Inkwell implements AutoCloseable {
     private final Device device;
     private final int threads;
     private final CloseGuard guard = new CloseGuard("Inkwell context");
+    private final AtomicLong liveAllocations = new AtomicLong(); // device memory not yet freed
     private final Cleaner.Cleanable cleanable;
 
     private Inkwell(Device device, int requestedThreads) {
@@ -136,7 +138,7 @@ public final class Inkwell implements AutoCloseable {
     /** Canny edges as a new 1-channel image (0 or 255) that the caller closes. */
     public Image canny(Image src, CannyOptions options) {
         Objects.requireNonNull(src, "src");
-        Image dst = Image.allocate(src.height(), src.width(), 1);
+        Image dst = newImage(src.height(), src.width(), 1);
         return closingOnFailure(dst, () -> canny(src, dst, options));
     }
 
@@ -178,7 +180,7 @@ public final class Inkwell implements AutoCloseable {
     /** A blurred copy of {@code src} (same channels) that the caller closes. */
     public Image gaussianBlur(Image src, BlurOptions blur) {
         Objects.requireNonNull(src, "src");
-        Image dst = Image.allocate(src.height(), src.width(), src.channels());
+        Image dst = newImage(src.height(), src.width(), src.channels());
         return closingOnFailure(dst, () -> gaussianBlur(src, dst, blur));
     }
 
@@ -216,7 +218,7 @@ public final class Inkwell implements AutoCloseable {
      */
     public Tensor conv2d(Tensor input, Tensor weight, Tensor bias, Conv2dOptions options) {
         Objects.requireNonNull(options, "options");
-        Tensor out = Tensor.allocate(Conv2dKernel.outputShape(input, weight, options));
+        Tensor out = newTensor(Conv2dKernel.outputShape(input, weight, options));
         return closingOnFailure(out, () -> conv2d(input, weight, bias, out, options));
     }
 
@@ -236,7 +238,7 @@ public final class Inkwell implements AutoCloseable {
     public Tensor attention(Tensor q, Tensor k, Tensor v, AttentionOptions options) {
         Objects.requireNonNull(q, "q");
         Objects.requireNonNull(options, "options");
-        Tensor out = Tensor.allocate(q.shape());
+        Tensor out = newTensor(q.shape());
         return closingOnFailure(out, () -> attention(q, k, v, out, options));
     }
 
@@ -297,7 +299,7 @@ public final class Inkwell implements AutoCloseable {
     public Tensor resample(Tensor input, ResampleMode mode) {
         Objects.requireNonNull(mode, "mode");
         ShapeChecks.rank(input, 4, "input", "[batch, channels, height, width]");
-        Tensor out = Tensor.allocate(mode.outputShape(input.shape()));
+        Tensor out = newTensor(mode.outputShape(input.shape()));
         return closingOnFailure(out, () -> resample(input, out, mode));
     }
 
@@ -322,6 +324,16 @@ public final class Inkwell implements AutoCloseable {
         return MetricsKernels.ssim(this, reference, test);
     }
 
+    /** A result image in this context's memory (the host's for a CPU context). */
+    private Image newImage(int height, int width, int channels) {
+        return device == Device.CPU ? Image.allocate(height, width, channels) : Image.allocate(this, height, width, channels);
+    }
+
+    /** A result tensor in this context's memory (the host's for a CPU context). */
+    private Tensor newTensor(long[] shape) {
+        return device == Device.CPU ? Tensor.allocate(shape) : Tensor.allocate(this, shape);
+    }
+
     /** Returns a freshly allocated result once filled; frees it if filling fails. */
     private static <T extends AutoCloseable> T closingOnFailure(T out, Runnable fill) {
         try {
@@ -337,16 +349,125 @@ public final class Inkwell implements AutoCloseable {
         }
     }
 
+    // ---- memory of the device -----------------------------------------------------------
+
+    /**
+     * Copies {@code src} into {@code dst} (same shape), between host memory and this
+     * context's device memory in either direction, or within one of them. Returns when the
+     * copy is done.
+     */
+    public void copy(Tensor src, Tensor dst) {
+        Objects.requireNonNull(src, "src");
+        Objects.requireNonNull(dst, "dst");
+        ShapeChecks.shape(dst, src.shape(), "copy destination");
+        ShapeChecks.noOverlap("copy", dst, "destination", src);
+        runCopy("copy", dst.nativeSegment(), src.nativeSegment(), src.elementCount() * Float.BYTES, src, dst);
+    }
+
+    /** Copies the pixels of {@code src} into {@code dst} (same size, channels and row stride), as {@link #copy(Tensor, Tensor)}. */
+    public void copy(Image src, Image dst) {
+        Objects.requireNonNull(src, "src");
+        Objects.requireNonNull(dst, "dst");
+        if (src.height() != dst.height() || src.width() != dst.width() || src.channels() != dst.channels()
+                || src.rowStride() != dst.rowStride()) {
+            throw new IllegalArgumentException("copy: dst is " + dst + " but src is " + src
+                    + " (height, width, channels and row stride must match)");
+        }
+        checkNoOverlap(src, dst, "copy");
+        runCopy("copy", dst.nativeSegment(), src.nativeSegment(), src.nativeSegment().byteSize(), src, dst);
+    }
+
+    /**
+     * Host memory the device can copy from and to at full speed (page-locked for a CUDA
+     * context; ordinary aligned memory for a CPU one), owned by {@code arena}: freed when it
+     * closes, which must come before this context's close. Wrap it with
+     * {@link Tensor#wrap} or {@link Image#wrap}.
+     */
+    public MemorySegment allocatePinned(Arena arena, long bytes) {
+        Objects.requireNonNull(arena, "arena");
+        return allocate(bytes, arena, true);
+    }
+
+    /** Device memory owned by {@code owner}, freed through this context when it closes. */
+    MemorySegment allocateDeviceMemory(long bytes, Arena owner) {
+        return allocate(bytes, owner, false);
+    }
+
+    private MemorySegment allocate(long bytes, Arena owner, boolean pinned) {
+        if (bytes < 1) {
+            throw new IllegalArgumentException("allocation size must be >= 1 byte, got " + bytes);
+        }
+        guard.enter();
+        try {
+            MemorySegment address;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+                int status = pinned ? InkwellNative.inkwell_host_alloc_pinned(context, bytes, out)
+                        : InkwellNative.inkwell_device_alloc(context, bytes, out);
+                NativeCalls.check(status, "allocating " + bytes + " bytes of " + (pinned ? "pinned host" : device + " device")
+                        + " memory");
+                address = out.get(ValueLayout.ADDRESS, 0);
+            }
+            liveAllocations.incrementAndGet();
+            try {
+                return address.reinterpret(bytes, owner, s -> free(s, pinned));
+            } catch (RuntimeException e) { // the owner arena is closed, or confined to another thread
+                free(address, pinned);
+                throw e;
+            }
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private void free(MemorySegment memory, boolean pinned) {
+        // Runs when the owner closes, on its thread; a CPU free cannot fail and a CUDA one only
+        // with a broken device, which the next call on the context reports.
+        int unused = pinned ? InkwellNative.inkwell_host_free_pinned(context, memory)
+                : InkwellNative.inkwell_device_free(context, memory);
+        liveAllocations.decrementAndGet();
+    }
+
+    /** Copies bytes between a host segment and a tensor's or image's memory on this context's device. */
+    void copyBytes(String operation, MemorySegment host, Object resource, MemorySegment memory, boolean toDevice) {
+        runCopy(operation, toDevice ? memory : host, toDevice ? host : memory, memory.byteSize(), resource);
+    }
+
+    private void runCopy(String operation, MemorySegment dst, MemorySegment src, long bytes, Object... resources) {
+        for (Object r : resources) {
+            Device d = r instanceof Image image ? image.device() : ((Tensor) r).device();
+            if (d != Device.CPU && d != device) {
+                throw new IllegalArgumentException(operation + ": " + r + " is in " + d + " memory, which a " + device
+                        + " context cannot reach");
+            }
+        }
+        guard.enter();
+        try {
+            enterAll(resources, 0, operation, (arena, ctx) -> InkwellNative.inkwell_copy(ctx, dst, src, bytes,
+                    InkwellNative.INKWELL_COPY_DEFAULT()));
+        } finally {
+            guard.exit();
+        }
+    }
+
     // ---- lifecycle ----------------------------------------------------------------------
 
     public boolean isClosed() {
         return guard.isClosed();
     }
 
-    /** Waits for running calls, then frees the native context; idempotent. */
+    /**
+     * Waits for running calls, then frees the native context; idempotent.
+     *
+     * @throws IllegalStateException if tensors or images in memory this context allocated
+     *     ({@link Tensor#allocate(Inkwell, long...)} and the like) are still open: they are
+     *     freed through the context, so close them (or their arena) first
+     */
     @Override
     public void close() {
-        if (guard.close()) {
+        if (guard.close(() -> liveAllocations.get() == 0 ? null
+                : "Inkwell context still owns " + liveAllocations.get() + " device allocation(s): close the tensors,"
+                        + " images or arenas holding them first")) {
             cleanable.clean();
         }
     }
@@ -370,6 +491,13 @@ public final class Inkwell implements AutoCloseable {
      * exception. Outputs must already be checked not to overlap inputs.
      */
     void run(String operation, NativeCall call, Object... resources) {
+        for (Object r : resources) {
+            Device d = r == null ? device : r instanceof Image image ? image.device() : ((Tensor) r).device();
+            if (d != device) {
+                throw new IllegalArgumentException(operation + ": " + r + " is in " + d + " memory but this context runs on "
+                        + device + "; allocate it with this context or move it with Inkwell.copy");
+            }
+        }
         guard.enter();
         try {
             enterAll(resources, 0, operation, call);
@@ -419,7 +547,7 @@ public final class Inkwell implements AutoCloseable {
     }
 
     static void describe(Image image, MemorySegment struct) {
-        inkwell_image_u8.data(struct, image.segment());
+        inkwell_image_u8.data(struct, image.nativeSegment());
         inkwell_image_u8.height(struct, image.height());
         inkwell_image_u8.width(struct, image.width());
         inkwell_image_u8.channels(struct, image.channels());

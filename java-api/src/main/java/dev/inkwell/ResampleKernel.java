@@ -17,8 +17,8 @@ final class ResampleKernel {
         ShapeChecks.noOverlap("resample", output, "output", input);
         inkwell.run("resample", (arena, context) -> {
             MemorySegment p = inkwell_resample_params.allocate(arena);
-            inkwell_resample_params.input(p, input.segment());
-            inkwell_resample_params.output(p, output.segment());
+            inkwell_resample_params.input(p, input.nativeSegment());
+            inkwell_resample_params.output(p, output.nativeSegment());
             inkwell_resample_params.batch(p, input.dim(0));
             inkwell_resample_params.channels(p, input.dim(1));
             inkwell_resample_params.in_height(p, input.dim(2));

@@ -18,6 +18,13 @@ import java.util.Objects;
  * {@link #readNpy} and the results of {@link Inkwell} kernels own their memory and
  * {@link #close()} frees it; {@link #allocate(Arena, long...)} and {@link #wrap} borrow it.
  * Using a closed tensor throws {@link IllegalStateException}.
+ *
+ * <p>Device memory: {@link #allocate(Inkwell, long...)} puts a tensor in the memory of a
+ * context's device (ordinary host memory for a CPU context, GPU memory for a CUDA one).
+ * Kernels of a context take only tensors of its device. A tensor in CUDA memory cannot be
+ * read from Java directly ({@link #segment()}, {@link #get} and {@link #set} throw); its
+ * {@link #toArray()} and {@link #copyFrom(float[])} copy through the context that allocated
+ * it, and {@link Inkwell#copy(Tensor, Tensor)} moves data between host and device.
  */
 public final class Tensor implements AutoCloseable {
     /** Most elements a tensor may have (so that every tensor fits a Java array too). */
@@ -29,13 +36,21 @@ public final class Tensor implements AutoCloseable {
     private final long[] shape;
     private final long elementCount;
     private final Arena ownedArena; // null when borrowed
+    private final Device device; // where the memory is
+    private final Inkwell home; // the context that allocated device memory, else null
     private final CloseGuard guard = new CloseGuard("tensor");
 
     private Tensor(MemorySegment segment, long[] shape, long elementCount, Arena ownedArena) {
+        this(segment, shape, elementCount, ownedArena, Device.CPU, null);
+    }
+
+    private Tensor(MemorySegment segment, long[] shape, long elementCount, Arena ownedArena, Device device, Inkwell home) {
         this.segment = segment;
         this.shape = shape;
         this.elementCount = elementCount;
         this.ownedArena = ownedArena;
+        this.device = device;
+        this.home = home;
     }
 
     /** A new zero-filled tensor that owns its memory. */
@@ -52,6 +67,36 @@ public final class Tensor implements AutoCloseable {
         long[] s = shape.clone();
         long n = checkShape(s);
         return new Tensor(arena.allocate(n * Float.BYTES, NativeMemory.ALIGNMENT), s, n, null);
+    }
+
+    /**
+     * A new tensor in the memory of {@code context}'s device, owned by the tensor:
+     * {@link #close()} frees it, and must come before the context's own close. Its contents
+     * are unspecified until written (by a kernel, {@link #copyFrom} or {@link Inkwell#copy}).
+     */
+    public static Tensor allocate(Inkwell context, long... shape) {
+        Objects.requireNonNull(context, "context");
+        long[] s = shape.clone();
+        long n = checkShape(s);
+        Arena arena = Arena.ofShared();
+        try {
+            return new Tensor(context.allocateDeviceMemory(n * Float.BYTES, arena), s, n, arena, context.device(), context);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A new tensor in the memory of {@code context}'s device, owned by {@code arena}: freed
+     * when the arena closes, which must come before the context's close.
+     */
+    public static Tensor allocate(Inkwell context, Arena arena, long... shape) {
+        Objects.requireNonNull(context, "context");
+        Objects.requireNonNull(arena, "arena");
+        long[] s = shape.clone();
+        long n = checkShape(s);
+        return new Tensor(context.allocateDeviceMemory(n * Float.BYTES, arena), s, n, null, context.device(), context);
     }
 
     /** Wraps the caller's native segment (float32, C order) without copying. */
@@ -94,6 +139,10 @@ public final class Tensor implements AutoCloseable {
     /** Writes this tensor as a float32 {@code .npy} file (little-endian, C order). */
     public void writeNpy(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
+        if (device != Device.CPU) {
+            Npy.writeFloat32(shape, MemorySegment.ofArray(toArray()), path);
+            return;
+        }
         guard.enter();
         try {
             checkMemoryAlive();
@@ -124,14 +173,27 @@ public final class Tensor implements AutoCloseable {
         return elementCount;
     }
 
-    /** The elements, float32, C order. */
+    /** The device whose memory holds the elements. */
+    public Device device() {
+        return device;
+    }
+
+    /** The elements, float32, C order; host memory only (see the class comment). */
     public MemorySegment segment() {
         guard.checkOpen();
+        requireHostMemory("segment()");
         return segment;
     }
 
-    /** A copy of the elements in C order. */
+    /** A copy of the elements in C order (copied from the device when they live there). */
     public float[] toArray() {
+        if (device != Device.CPU) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment host = arena.allocate(segment.byteSize(), NativeMemory.ALIGNMENT);
+                home.copyBytes("Tensor.toArray", host, this, segment, false);
+                return host.toArray(ValueLayout.JAVA_FLOAT);
+            }
+        }
         guard.enter();
         try {
             checkMemoryAlive();
@@ -147,6 +209,14 @@ public final class Tensor implements AutoCloseable {
         if (data.length != elementCount) {
             throw new IllegalArgumentException("data has " + data.length + " elements, tensor has " + elementCount);
         }
+        if (device != Device.CPU) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment host = arena.allocate(segment.byteSize(), NativeMemory.ALIGNMENT);
+                MemorySegment.copy(data, 0, host, ValueLayout.JAVA_FLOAT, 0, data.length);
+                home.copyBytes("Tensor.copyFrom", host, this, segment, true);
+            }
+            return;
+        }
         guard.enter();
         try {
             checkMemoryAlive();
@@ -159,12 +229,14 @@ public final class Tensor implements AutoCloseable {
     /** The element at a full index. */
     public float get(long... index) {
         guard.checkOpen();
+        requireHostMemory("get");
         return segment.getAtIndex(ValueLayout.JAVA_FLOAT, flatIndex(index));
     }
 
     /** Sets the element at a full index. */
     public void set(float value, long... index) {
         guard.checkOpen();
+        requireHostMemory("set");
         segment.setAtIndex(ValueLayout.JAVA_FLOAT, flatIndex(index), value);
     }
 
@@ -182,13 +254,33 @@ public final class Tensor implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Tensor" + Arrays.toString(shape) + (isClosed() ? " (closed)" : "");
+        return "Tensor" + Arrays.toString(shape) + (device == Device.CPU ? "" : " on " + device)
+                + (isClosed() ? " (closed)" : "");
     }
 
     // ---- for Inkwell's kernels ----------------------------------------------------------
 
     CloseGuard guard() {
         return guard;
+    }
+
+    /** The memory as kernels take it: host or device, never dereferenced in Java. */
+    MemorySegment nativeSegment() {
+        guard.checkOpen();
+        return segment;
+    }
+
+    /** A tensor over memory of another device, for tests of the device checks. */
+    static Tensor onDevice(MemorySegment segment, Device device, long... shape) {
+        long[] s = shape.clone();
+        return new Tensor(segment, s, checkShape(s), null, device, null);
+    }
+
+    private void requireHostMemory(String what) {
+        if (device != Device.CPU) {
+            throw new IllegalStateException("tensor is in " + device + " device memory, which Java cannot read: " + what
+                    + " needs host memory; use toArray(), copyFrom() or Inkwell.copy()");
+        }
     }
 
     void checkMemoryAlive() {
@@ -198,6 +290,9 @@ public final class Tensor implements AutoCloseable {
     }
 
     boolean overlaps(Tensor other) {
+        if (device != other.device) {
+            return false; // different address spaces
+        }
         long a0 = segment.address(), a1 = a0 + segment.byteSize();
         long b0 = other.segment.address(), b1 = b0 + other.segment.byteSize();
         return a0 < b1 && b0 < a1;

@@ -26,7 +26,9 @@ class BadInputTest {
             throwsWith(NullPointerException.class, "options", () -> inkwell.canny(img, img, null));
             throwsWith(NullPointerException.class, "blur", () -> inkwell.gaussianBlur(img, null));
             throwsWith(NullPointerException.class, "segment", () -> Image.wrap(null, 1, 1, 1));
-            throwsWith(NullPointerException.class, "arena", () -> Image.allocate(null, 1, 1, 1));
+            throwsWith(NullPointerException.class, "arena", () -> Image.allocate((Arena) null, 1, 1, 1));
+            throwsWith(NullPointerException.class, "context", () -> Image.allocate((Inkwell) null, 1, 1, 1));
+            throwsWith(NullPointerException.class, "context", () -> Tensor.allocate((Inkwell) null, 4));
             throwsWith(NullPointerException.class, "pixels", () -> Image.fromBytes(null, 1, 1, 1));
             throwsWith(NullPointerException.class, "path", () -> Image.read(null));
         }
