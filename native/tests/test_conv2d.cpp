@@ -241,7 +241,13 @@ TEST(conv2d_abi_runs_and_rejects_bad_arguments_with_messages) {
            "overflow int64");
     expect(with([&](P& q) { q.output = const_cast<float*>(q.input) + 3; }), "output overlaps input");
     expect(with([&](P& q) { q.output = const_cast<float*>(q.weight); }), "output overlaps weight");
-    expect(with([&](P& q) { q.output = const_cast<float*>(q.bias) - 2; }), "output overlaps bias");
+    // Output and bias both inside one fresh buffer, so nothing else can overlap by accident.
+    std::vector<float> shared(pr.y.size() + 16);
+    expect(with([&](P& q) {
+               q.bias = shared.data() + 8;
+               q.output = shared.data();
+           }),
+           "output overlaps bias");
     CHECK(inkwell_conv2d_f32(ctx, nullptr) == INKWELL_INVALID_ARGUMENT);
     CHECK(std::strstr(inkwell_last_error_message(), "params is null") != nullptr);
     CHECK(inkwell_conv2d_f32(nullptr, &good) == INKWELL_INVALID_ARGUMENT);

@@ -46,12 +46,14 @@ public final class DdimSampler {
         Objects.requireNonNull(model, "model");
         int[] timesteps = scheduler.timesteps(steps);
         long[] shape = initialNoise.shape();
-        Tensor current = Tensor.allocate(shape);
-        try (Tensor next = Tensor.allocate(shape);
-                Tensor cond = Tensor.allocate(shape);
-                Tensor uncond = Tensor.allocate(shape);
-                Tensor noise = eta > 0 ? Tensor.allocate(shape) : null) {
-            current.copyFrom(initialNoise.toArray());
+        // Every buffer in the context's memory (GPU memory for a CUDA context): the model
+        // writes cond and uncond there.
+        Tensor current = inkwell.newTensor(shape);
+        try (Tensor next = inkwell.newTensor(shape);
+                Tensor cond = inkwell.newTensor(shape);
+                Tensor uncond = inkwell.newTensor(shape);
+                Tensor noise = eta > 0 ? inkwell.newTensor(shape) : null) {
+            inkwell.copy(initialNoise, current);
             Tensor x = current, y = next;
             for (int i = 0; i < timesteps.length; i++) {
                 int t = timesteps[i];
@@ -69,7 +71,7 @@ public final class DdimSampler {
                 }
             }
             if (x != current) { // the result is in `next`: copy it into the tensor we return
-                current.copyFrom(x.toArray());
+                inkwell.copy(x, current);
             }
             return current;
         } catch (RuntimeException | Error e) {

@@ -330,7 +330,7 @@ public final class Inkwell implements AutoCloseable {
     }
 
     /** A result tensor in this context's memory (the host's for a CPU context). */
-    private Tensor newTensor(long[] shape) {
+    Tensor newTensor(long[] shape) {
         return device == Device.CPU ? Tensor.allocate(shape) : Tensor.allocate(this, shape);
     }
 
@@ -375,6 +375,44 @@ public final class Inkwell implements AutoCloseable {
         }
         checkNoOverlap(src, dst, "copy");
         runCopy("copy", dst.nativeSegment(), src.nativeSegment(), src.nativeSegment().byteSize(), src, dst);
+    }
+
+    /**
+     * A copy of {@code src} in this context's memory (GPU memory for a CUDA context, host
+     * memory allocated through the context for a CPU one) that the caller closes: the usual
+     * way to hand host data to a CUDA context's kernels.
+     */
+    public Tensor copyToDevice(Tensor src) {
+        Objects.requireNonNull(src, "src");
+        Tensor dst = Tensor.allocate(this, src.shape());
+        return closingOnFailure(dst, () -> copy(src, dst));
+    }
+
+    /** A tightly packed copy of {@code src} in this context's memory, as {@link #copyToDevice(Tensor)}. */
+    public Image copyToDevice(Image src) {
+        Objects.requireNonNull(src, "src");
+        Image dst = Image.allocate(this, src.height(), src.width(), src.channels());
+        if (src.rowStride() == (long) src.width() * src.channels()) {
+            return closingOnFailure(dst, () -> copy(src, dst));
+        }
+        return closingOnFailure(dst, () -> { // a padded host image: pack it first
+            try (Image packed = Image.fromBytes(src.toByteArray(), src.height(), src.width(), src.channels())) {
+                copy(packed, dst);
+            }
+        });
+    }
+
+    /** A copy of {@code src} (in this context's memory or the host's) in owned host memory. */
+    public Tensor copyToHost(Tensor src) {
+        Objects.requireNonNull(src, "src");
+        Tensor dst = Tensor.allocate(src.shape());
+        return closingOnFailure(dst, () -> copy(src, dst));
+    }
+
+    /** A tightly packed copy of {@code src} in owned host memory. */
+    public Image copyToHost(Image src) {
+        Objects.requireNonNull(src, "src");
+        return Image.fromBytes(src.toByteArray(), src.height(), src.width(), src.channels());
     }
 
     /**

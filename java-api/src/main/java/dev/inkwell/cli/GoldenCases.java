@@ -2,6 +2,7 @@ package dev.inkwell.cli;
 
 import dev.inkwell.BlurOptions;
 import dev.inkwell.CannyOptions;
+import dev.inkwell.Device;
 import dev.inkwell.Image;
 import dev.inkwell.Inkwell;
 import dev.inkwell.Tensor;
@@ -86,7 +87,7 @@ final class GoldenCases {
     private Result canny(Map<?, ?> c, String expected) throws IOException {
         CannyOptions options = new CannyOptions(number(c, "low"), number(c, "high"), (int) number(c, "aperture"),
                 Boolean.TRUE.equals(c.get("l2gradient")), null);
-        try (Image src = Image.read(golden.resolve(text(c, "input")));
+        try (Image src = input(Image.read(golden.resolve(text(c, "input"))));
                 Image want = Image.read(golden.resolve(expected))) {
             int h = (int) number(c, "height"), w = (int) number(c, "width"), ch = (int) number(c, "channels");
             if (src.height() != h || src.width() != w || src.channels() != ch) {
@@ -108,7 +109,7 @@ final class GoldenCases {
         if (!border.equals("reflect101")) {
             return new Result(false, "gaussian_blur", expected, "unsupported border '" + border + "'");
         }
-        try (Image src = Image.read(golden.resolve(text(c, "input")));
+        try (Image src = input(Image.read(golden.resolve(text(c, "input"))));
                 Image want = Image.read(golden.resolve(expected))) {
             long start = System.nanoTime();
             try (Image got = inkwell.gaussianBlur(src, blur)) {
@@ -163,9 +164,31 @@ final class GoldenCases {
         return new Result(bad == 0, kind, name, detail);
     }
 
+    /** An input in the memory of the context under test: moved there unless it is the host's. */
+    Image input(Image host) {
+        if (inkwell.device() == Device.CPU) {
+            return host;
+        }
+        try (host) {
+            return inkwell.copyToDevice(host);
+        }
+    }
+
+    /** As {@link #input(Image)}. */
+    Tensor input(Tensor host) {
+        if (inkwell.device() == Device.CPU) {
+            return host;
+        }
+        try (host) {
+            return inkwell.copyToDevice(host);
+        }
+    }
+
     void save(Image image, String relative) throws IOException {
         if (save != null) {
-            image.write(save.resolve(relative));
+            try (Image host = image.device() == Device.CPU ? null : inkwell.copyToHost(image)) {
+                (host == null ? image : host).write(save.resolve(relative));
+            }
         }
     }
 

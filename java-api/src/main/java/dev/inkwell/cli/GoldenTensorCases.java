@@ -27,7 +27,7 @@ final class GoldenTensorCases {
     }
 
     private Tensor load(Map<?, ?> c, String key) throws IOException {
-        return Tensor.readNpy(g.golden.resolve(GoldenCases.text(c, key)));
+        return g.input(Tensor.readNpy(g.golden.resolve(GoldenCases.text(c, key))));
     }
 
     private static int[] pair(Map<?, ?> c, String key) {
@@ -103,8 +103,8 @@ final class GoldenTensorCases {
 
     GoldenCases.Result metrics(Map<?, ?> c) throws IOException {
         String name = GoldenCases.text(c, "test");
-        try (Image reference = Image.read(g.golden.resolve(GoldenCases.text(c, "reference")));
-                Image test = Image.read(g.golden.resolve(name))) {
+        try (Image reference = g.input(Image.read(g.golden.resolve(GoldenCases.text(c, "reference"))));
+                Image test = g.input(Image.read(g.golden.resolve(name)))) {
             double psnr = g.inkwell.psnr(reference, test), ssim = g.inkwell.ssim(reference, test);
             double wantPsnr = GoldenCases.number(c, "psnr_db"), wantSsim = GoldenCases.number(c, "ssim");
             double dPsnr = Math.abs(psnr - wantPsnr), dSsim = Math.abs(ssim - wantSsim);
@@ -194,8 +194,8 @@ final class GoldenTensorCases {
                 Tensor uncond = guided ? load(s, "model_output_uncond") : null;
                 Tensor wantPrev = load(s, "expected_prev_sample");
                 Tensor wantX0 = load(s, "expected_pred_original_sample");
-                Tensor prevSample = Tensor.allocate(x.shape());
-                Tensor x0 = Tensor.allocate(x.shape())) {
+                Tensor prevSample = Tensor.allocate(g.inkwell, x.shape());
+                Tensor x0 = Tensor.allocate(g.inkwell, x.shape())) {
             long start = System.nanoTime();
             if (guided) {
                 g.inkwell.ddimStepGuided(scheduler, t, prev, x, cond, uncond, GoldenCases.number(s, "guidance_scale"), eta, noise,
