@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Prepares what the GPU machine needs for the Java half of native/tests/gpu-check.sh: that
+# machine has nvcc, cmake and python but no Java and no network, and receives only the
+# checkout plus the ignored paths a session carries. Writes .gpu-carry/ (git-ignored):
+#   jre.tgz      a jlinked runtime: java.base + java.desktop (ImageIO for PNG), ~38 MB
+#   lib/         the inkwell-java-api and bindings jars
+#   golden.tgz   ../shared/golden (or $INKWELL_GOLDEN), ~20 MB
+# Carry `.gpu-carry` with the run (64 MiB in all); gpu-check.sh then runs
+# `inkwell verify --device cuda` and `inkwell canny --device cuda` there.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=env.sh
+source "$root/scripts/env.sh"
+inkwell_env
+golden="${INKWELL_GOLDEN:-$root/../shared/golden}"
+[ -f "$golden/manifest.json" ] || { echo "gpu-prepare: no golden vectors at $golden" >&2; exit 1; }
+
+echo "gpu-prepare: building the Java API jars"
+(cd "$root" && mvn -B -q -DskipTests -pl java-api -am package)
+carry="$root/.gpu-carry"
+rm -rf "$carry"
+mkdir -p "$carry/lib"
+cp "$root"/java-api/target/inkwell-java-api-*.jar "$root"/java-api/target/lib/*.jar "$carry/lib/"
+
+echo "gpu-prepare: jlink (java.base, java.desktop)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+"$JAVA_HOME/bin/jlink" --add-modules java.base,java.desktop --strip-debug --no-man-pages --no-header-files \
+    --compress=zip-9 --output "$tmp/jre"
+tar czf "$carry/jre.tgz" -C "$tmp" jre
+tar czf "$carry/golden.tgz" -C "$(dirname "$golden")" "$(basename "$golden")"
+du -sh "$carry"/* | sed 's/^/gpu-prepare: /'
+echo "gpu-prepare: carry .gpu-carry with: native/tests/gpu-check.sh"
