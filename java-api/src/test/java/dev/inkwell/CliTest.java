@@ -55,7 +55,7 @@ class CliTest {
 
     @Test
     void helpOnEveryCommand() {
-        for (String c : new String[] {"demo", "canny", "blur", "verify", "version"}) {
+        for (String c : new String[] {"demo", "canny", "blur", "verify", "version", "bench"}) {
             Run r = run(c, "--help");
             assertEquals(0, r.status(), c);
             assertTrue(r.out().startsWith("usage: inkwell " + c), r.out());

@@ -17,10 +17,10 @@ import java.util.Random;
  * the demo turns into a control map, so the main job needs no input file. Shapes only:
  * headless JDKs may lack fonts.
  */
-final class DemoDrawing {
+public final class DemoDrawing {
     private DemoDrawing() {}
 
-    static Image draw(int width, int height) {
+    public static Image draw(int width, int height) {
         BufferedImage canvas = new BufferedImage(width, height, BufferedImage.TYPE_3BYTE_BGR);
         Graphics2D g = canvas.createGraphics();
         try {

@@ -1,0 +1,29 @@
+package dev.inkwell.cli.bench;
+
+/**
+ * One benchmark case's inputs, as the anchors receive them: the same data Inkwell runs on,
+ * in plain Java arrays (row-major, NCHW or [batch, heads, length, head_dim]).
+ */
+public sealed interface BenchSpec {
+    /** Canny with ControlNet's settings (aperture 3, L1, no blur) on packed 8-bit pixels. */
+    record Canny(byte[] pixels, int height, int width, int channels, double low, double high) implements BenchSpec {}
+
+    /** conv2d with bias, square kernel, one group, dilation 1, no activation. */
+    record Conv2d(float[] input, long[] inputShape, float[] weight, long[] weightShape, float[] bias, int stride, int pad)
+            implements BenchSpec {}
+
+    /** Attention softmax(q k^T / sqrt(headDim)) v without masks. */
+    record Attention(float[] q, float[] k, float[] v, int batch, int heads, int qLen, int kvLen, int headDim)
+            implements BenchSpec {}
+
+    /**
+     * One DDIM step with guidance, eta 0, epsilon prediction: prev = sqrt(alphaPrev) x0 +
+     * sqrt(1 - alphaPrev) eps with eps = uncond + g (cond - uncond) and
+     * x0 = (sample - sqrt(1 - alpha) eps) / sqrt(alpha).
+     */
+    record DdimStep(float[] sample, float[] cond, float[] uncond, long[] shape, double guidance, double alpha,
+            double alphaPrev) implements BenchSpec {}
+
+    /** An empty native call. */
+    record NativeCall() implements BenchSpec {}
+}

@@ -1,0 +1,58 @@
+package dev.inkwell.cli.bench;
+
+import dev.inkwell.AttentionOptions;
+import dev.inkwell.CannyOptions;
+import dev.inkwell.Conv2dOptions;
+import dev.inkwell.DdimScheduler;
+import dev.inkwell.Image;
+import dev.inkwell.Inkwell;
+import dev.inkwell.Tensor;
+import dev.inkwell.bindings.InkwellNative;
+import java.util.List;
+
+/** Inkwell's side of each case: inputs copied into Inkwell objects once, then one call per run. */
+final class InkwellRuns {
+    private InkwellRuns() {}
+
+    /** A runnable for {@code spec}; objects it allocates go to {@code owned} (closed by the caller). */
+    static Runnable prepare(Inkwell inkwell, BenchSpec spec, List<AutoCloseable> owned) {
+        return switch (spec) {
+            case BenchSpec.Canny c -> {
+                Image src = keep(owned, Image.fromBytes(c.pixels(), c.height(), c.width(), c.channels()));
+                Image dst = keep(owned, Image.allocate(c.height(), c.width(), 1));
+                CannyOptions o = CannyOptions.defaults().withThresholds(c.low(), c.high());
+                yield () -> inkwell.canny(src, dst, o);
+            }
+            case BenchSpec.Conv2d c -> {
+                Tensor x = keep(owned, Tensor.fromArray(c.input(), c.inputShape()));
+                Tensor w = keep(owned, Tensor.fromArray(c.weight(), c.weightShape()));
+                Tensor b = keep(owned, Tensor.fromArray(c.bias(), c.weightShape()[0]));
+                Conv2dOptions o = Conv2dOptions.defaults().withStride(c.stride()).withPadding(c.pad());
+                Tensor y = keep(owned, inkwell.conv2d(x, w, b, o));
+                yield () -> inkwell.conv2d(x, w, b, y, o);
+            }
+            case BenchSpec.Attention a -> {
+                Tensor q = keep(owned, Tensor.fromArray(a.q(), a.batch(), a.heads(), a.qLen(), a.headDim()));
+                Tensor k = keep(owned, Tensor.fromArray(a.k(), a.batch(), a.heads(), a.kvLen(), a.headDim()));
+                Tensor v = keep(owned, Tensor.fromArray(a.v(), a.batch(), a.heads(), a.kvLen(), a.headDim()));
+                Tensor out = keep(owned, Tensor.allocate(a.batch(), a.heads(), a.qLen(), a.headDim()));
+                yield () -> inkwell.attention(q, k, v, out, AttentionOptions.defaults());
+            }
+            case BenchSpec.DdimStep d -> {
+                Tensor x = keep(owned, Tensor.fromArray(d.sample(), d.shape()));
+                Tensor cond = keep(owned, Tensor.fromArray(d.cond(), d.shape()));
+                Tensor uncond = keep(owned, Tensor.fromArray(d.uncond(), d.shape()));
+                Tensor prev = keep(owned, Tensor.allocate(d.shape()));
+                DdimScheduler s = DdimScheduler.stableDiffusion();
+                yield () -> inkwell.ddimStepGuided(s, BenchCases.DDIM_T, BenchCases.DDIM_PREV, x, cond, uncond, d.guidance(),
+                        0.0, null, prev, null);
+            }
+            case BenchSpec.NativeCall n -> InkwellNative::inkwell_noop;
+        };
+    }
+
+    private static <T extends AutoCloseable> T keep(List<AutoCloseable> owned, T t) {
+        owned.add(t);
+        return t;
+    }
+}
