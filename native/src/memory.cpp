@@ -26,60 +26,55 @@ void* aligned_host_alloc(int64_t bytes) {
     return p;
 }
 
+// Device or pinned memory: aligned host memory for a CPU context, the backend's entry
+// (a member of its function table) for a CUDA one.
+using AllocEntry = int32_t (*cuda_backend::Table::*)(void*, int64_t, void**);
+using FreeEntry = int32_t (*cuda_backend::Table::*)(void*, void*);
+
+int32_t allocate(inkwell_context* context, int64_t bytes, void** out_pointer, const char* what, AllocEntry entry) {
+    return guarded([&] {
+        inkwell_context& ctx = require_context(context);
+        if (out_pointer == nullptr) invalid_argument(std::string(what) + ": out_pointer is null");
+        check_bytes(bytes, what);
+        if (ctx.cuda == nullptr) {
+            *out_pointer = aligned_host_alloc(bytes);
+            return;
+        }
+        void* p = nullptr;
+        cuda_check(ctx, (ctx.cuda->*entry)(ctx.cuda_state, bytes, &p));
+        *out_pointer = p;
+    });
+}
+
+int32_t release(inkwell_context* context, void* pointer, FreeEntry entry) {
+    return guarded([&] {
+        inkwell_context& ctx = require_context(context);
+        if (pointer == nullptr) return;
+        if (ctx.cuda == nullptr)
+            std::free(pointer);
+        else
+            cuda_check(ctx, (ctx.cuda->*entry)(ctx.cuda_state, pointer));
+    });
+}
+
 }  // namespace
 
 extern "C" {
 
 int32_t inkwell_device_alloc(inkwell_context* context, int64_t bytes, void** out_pointer) {
-    return guarded([&] {
-        inkwell_context& ctx = require_context(context);
-        if (out_pointer == nullptr) invalid_argument("device_alloc: out_pointer is null");
-        check_bytes(bytes, "device_alloc");
-        if (ctx.cuda == nullptr) {
-            *out_pointer = aligned_host_alloc(bytes);
-            return;
-        }
-        void* p = nullptr;
-        cuda_check(ctx, ctx.cuda->device_alloc(ctx.cuda_state, bytes, &p));
-        *out_pointer = p;
-    });
+    return allocate(context, bytes, out_pointer, "device_alloc", &cuda_backend::Table::device_alloc);
 }
 
 int32_t inkwell_device_free(inkwell_context* context, void* pointer) {
-    return guarded([&] {
-        inkwell_context& ctx = require_context(context);
-        if (pointer == nullptr) return;
-        if (ctx.cuda == nullptr)
-            std::free(pointer);
-        else
-            cuda_check(ctx, ctx.cuda->device_free(ctx.cuda_state, pointer));
-    });
+    return release(context, pointer, &cuda_backend::Table::device_free);
 }
 
 int32_t inkwell_host_alloc_pinned(inkwell_context* context, int64_t bytes, void** out_pointer) {
-    return guarded([&] {
-        inkwell_context& ctx = require_context(context);
-        if (out_pointer == nullptr) invalid_argument("host_alloc_pinned: out_pointer is null");
-        check_bytes(bytes, "host_alloc_pinned");
-        if (ctx.cuda == nullptr) {
-            *out_pointer = aligned_host_alloc(bytes);
-            return;
-        }
-        void* p = nullptr;
-        cuda_check(ctx, ctx.cuda->host_alloc_pinned(ctx.cuda_state, bytes, &p));
-        *out_pointer = p;
-    });
+    return allocate(context, bytes, out_pointer, "host_alloc_pinned", &cuda_backend::Table::host_alloc_pinned);
 }
 
 int32_t inkwell_host_free_pinned(inkwell_context* context, void* pointer) {
-    return guarded([&] {
-        inkwell_context& ctx = require_context(context);
-        if (pointer == nullptr) return;
-        if (ctx.cuda == nullptr)
-            std::free(pointer);
-        else
-            cuda_check(ctx, ctx.cuda->host_free_pinned(ctx.cuda_state, pointer));
-    });
+    return release(context, pointer, &cuda_backend::Table::host_free_pinned);
 }
 
 int32_t inkwell_copy(inkwell_context* context, void* dst, const void* src, int64_t bytes, int32_t kind) {
