@@ -7,4 +7,7 @@ module dev.inkwell {
     requires java.desktop; // ImageIO for PNG and JPEG
 
     exports dev.inkwell;
+
+    // inkwell bench's optional anchors (OpenCV, BoofCV, libtorch, JNI), from the benchmarks jar
+    uses dev.inkwell.cli.bench.AnchorProvider;
 }

@@ -3,6 +3,7 @@ package dev.inkwell.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.inkwell.cli.bench.TestAnchors;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -37,10 +38,44 @@ class BenchCommandTest {
         }
         assertTrue(r.out().contains("machine: ") && r.out().contains("SIMD ") && r.out().contains("GPU: none"), r.out());
         assertTrue(r.out().contains("threads: 2 for every library"), r.out());
-        for (String anchor : new String[] {"OpenCV", "BoofCV", "libtorch", "JNI"}) {
-            assertTrue(r.out().contains(anchor + ": absent: its jar is not on the class path"), r.out());
-        }
+        assertTrue(r.out().contains("OpenCV, BoofCV, libtorch, JNI: absent (./inkwell bench --anchors builds them"), r.out());
         assertTrue(r.out().contains("GFLOP/s") && r.out().contains("GB/s"), r.out());
+        assertTrue(r.out().contains("FMA peak: absent"), r.out()); // the JNI anchor measures it
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("case ") && l.contains("inkwell") && l.contains("libtorch")),
+                r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("canny 64x48 gray") && l.contains("absent")), r.out());
+    }
+
+    /**
+     * The test class path has three anchors of its own (TestAnchors, via META-INF/services):
+     * one that cannot load, one that throws on conv2d, one whose inputs must be freed. None
+     * of them stops the run; the table says what happened to each.
+     */
+    @Test
+    void anchorsThatFailAreReportedNotFatal() {
+        int openBefore = TestAnchors.OPEN.get();
+        Run r = run("bench", "--tiny", "--runs", "1", "--warmup", "0", "--filter", "canny 64x48 gray|conv2d|ddim");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("test-broken: could not load: UnsatisfiedLinkError: no libtest-broken.so"), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("conv2d") && l.contains("failed to load")
+                && l.contains("failed [1]")), r.out());
+        assertTrue(r.out().contains("[1] test-flaky on conv2d [1,8,16,16] 3x3 -> 8: IllegalStateException: conv2d is not"
+                + " supported by test-flaky"), r.out());
+        assertTrue(!r.out().contains("second line"), r.out()); // one line per failure
+        assertTrue(r.err().contains("test-flaky failed: IllegalStateException"), r.err());
+        assertTrue(r.err().lines().anyMatch(l -> l.startsWith("[3/3] ddim") && l.contains("test-flaky ")), r.err());
+        assertTrue(r.err().lines().anyMatch(l -> l.startsWith("[1/3] canny") && l.contains("test-plain ")), r.err());
+        assertEquals(openBefore, TestAnchors.OPEN.get(), "every prepared anchor run is closed after timing");
+
+        Run json = run("bench", "--tiny", "--runs", "1", "--warmup", "0", "--filter", "conv2d", "--json");
+        assertEquals(0, json.status(), json.err());
+        Map<?, ?> results = (Map<?, ?>) ((Map<?, ?>) ((List<?>) ((Map<?, ?>) Json.parse(json.out())).get("cases")).get(0))
+                .get("results");
+        Map<?, ?> flaky = (Map<?, ?>) results.get("test-flaky");
+        assertEquals("failed", flaky.get("status"), results.toString());
+        assertTrue(((String) flaky.get("error")).startsWith("IllegalStateException: conv2d is not supported"), flaky.toString());
+        assertEquals("failed to load", ((Map<?, ?>) results.get("test-broken")).get("status"), results.toString());
+        assertEquals("n/a", ((Map<?, ?>) results.get("test-plain")).get("status"), results.toString());
     }
 
     @Test
@@ -50,6 +85,10 @@ class BenchCommandTest {
         Map<?, ?> doc = (Map<?, ?>) Json.parse(r.out());
         Map<?, ?> machine = (Map<?, ?>) doc.get("machine");
         assertTrue(((Double) machine.get("hardware_threads")) >= 1, machine.toString());
+        assertTrue(((Double) machine.get("simd_bits")) >= 32, machine.toString());
+        assertTrue(machine.get("cpu") instanceof String && machine.get("simd") instanceof String, machine.toString());
+        assertEquals("none (CPU backend)", machine.get("gpu"), machine.toString());
+        assertTrue(doc.containsKey("fma_peak_gflops") && doc.get("fma_peak_gflops") == null, doc.toString());
         List<?> cases = (List<?>) doc.get("cases");
         assertEquals(3, cases.size(), r.out()); // two Canny cases and the DDIM step
         for (Object o : cases) {

@@ -15,7 +15,9 @@ public interface AnchorProvider {
 
     /**
      * The same computation as {@code spec}, ready to run repeatedly on data prepared here,
-     * or null when this anchor has nothing comparable.
+     * or null when this anchor has nothing comparable. A result that is also
+     * {@link AutoCloseable} is closed once the case is timed (native inputs freed). An
+     * exception here marks this anchor failed for this case only.
      */
     Runnable prepare(BenchSpec spec) throws Exception;
 

@@ -22,8 +22,11 @@ public final class BenchRunner {
     /** An anchor as the run saw it: loaded (with its description) or not (with why). */
     private record Anchor(String name, AnchorProvider provider, String detail, boolean loaded) {}
 
-    /** One measurement: a timing, or why there is none ("absent", "n/a", "failed: ..."). */
+    /** One measurement: a timing, or why there is none ("absent", "failed to load", "-", "failed: ..."). */
     private record Cell(Timing timing, String note) {}
+
+    /** What an anchor column says when its library is not on the class path. */
+    static final String ABSENT = "absent (./inkwell bench --anchors builds them: benchmarks/target/benchmarks.jar)";
 
     private BenchRunner() {}
 
@@ -51,8 +54,8 @@ public final class BenchRunner {
             progress.printf("inkwell bench: %d cases, %d threads per library, %d runs after %d warm-up%n", cases.size(),
                     threads, o.runs(), o.warmup());
             progress.println("machine: " + machine.describe());
-            for (Anchor a : anchors) {
-                progress.println("anchor " + a.name() + ": " + a.detail());
+            for (String line : describe(anchors)) {
+                progress.println("anchor " + line);
             }
             List<Map<String, Cell>> results = new ArrayList<>();
             for (int i = 0; i < cases.size(); i++) {
@@ -79,13 +82,12 @@ public final class BenchRunner {
             try {
                 anchors.add(new Anchor(p.name(), p, p.load(threads), true));
             } catch (Throwable t) { // UnsatisfiedLinkError, NoClassDefFoundError included
-                anchors.add(new Anchor(p.name(), p, "could not load: " + t, false));
+                anchors.add(new Anchor(p.name(), p, "could not load: " + oneLine(t), false));
             }
         }
         for (String expected : new String[] {"OpenCV", "BoofCV", "libtorch", "JNI"}) {
             if (anchors.stream().noneMatch(a -> a.name().equals(expected))) {
-                anchors.add(new Anchor(expected, null, "absent: its jar is not on the class path (./inkwell bench --anchors"
-                        + " builds benchmarks/target/benchmarks.jar, which brings it)", false));
+                anchors.add(new Anchor(expected, null, ABSENT, false));
             }
         }
         return anchors;
@@ -105,14 +107,35 @@ public final class BenchRunner {
                 row.put(a.name(), new Cell(null, a.provider() == null ? "absent" : "failed to load"));
                 continue;
             }
+            Runnable run = null;
             try {
-                Runnable run = a.provider().prepare(spec);
+                run = a.provider().prepare(spec);
                 row.put(a.name(), run == null ? new Cell(null, "-") : new Cell(Timing.of(run, o.warmup(), o.runs()), null));
-            } catch (Throwable t) {
-                row.put(a.name(), new Cell(null, "failed: " + t));
+            } catch (Throwable t) { // an anchor that breaks on one case costs that cell, not the run
+                row.put(a.name(), new Cell(null, "failed: " + oneLine(t)));
+            } finally {
+                if (run instanceof AutoCloseable resources) {
+                    try {
+                        resources.close();
+                    } catch (Exception e) {
+                        // freeing an anchor's inputs failed: nothing to time is lost
+                    }
+                }
             }
         }
         return row;
+    }
+
+    /** A throwable and its causes on one line, as short as the table allows. */
+    static String oneLine(Throwable t) {
+        StringBuilder s = new StringBuilder();
+        for (Throwable c = t; c != null && s.length() < 300; c = c.getCause()) {
+            s.append(s.isEmpty() ? "" : "; caused by ").append(c.getClass().getSimpleName());
+            if (c.getMessage() != null) {
+                s.append(": ").append(c.getMessage().lines().findFirst().orElse(""));
+            }
+        }
+        return s.length() > 300 ? s.substring(0, 297) + "..." : s.toString();
     }
 
     private static void closeAll(List<AutoCloseable> owned) {
@@ -131,6 +154,9 @@ public final class BenchRunner {
         for (Map.Entry<String, Cell> e : row.entrySet()) {
             Cell cell = e.getValue();
             if (cell.timing() == null) {
+                if (cell.note().startsWith("failed: ")) {
+                    s.append(' ').append(e.getKey()).append(' ').append(cell.note()).append(',');
+                }
                 continue;
             }
             s.append(' ').append(e.getKey()).append(' ').append(ms(cell.timing().medianMs()));
@@ -162,13 +188,16 @@ public final class BenchRunner {
         out.println("threads: " + threads + " for every library; medians of the runs; ratio = anchor time / Inkwell time"
                 + " (above 1: Inkwell is faster)");
         if (!Double.isNaN(peak)) {
-            out.printf(Locale.ROOT, "FMA peak: %.1f GFLOP/s (%d threads)%n", peak, threads);
+            out.printf(Locale.ROOT, "FMA peak: %.1f GFLOP/s (%d threads, measured)%n", peak, threads);
+        } else {
+            out.println("FMA peak: absent (the JNI anchor's FMA kernel measures it; ./inkwell bench --anchors builds it)");
         }
         List<String> header = new ArrayList<>(List.of("case", "inkwell", "rate"));
         for (Anchor a : anchors) {
             header.add(a.name());
         }
         List<List<String>> rows = new ArrayList<>();
+        List<String> failures = new ArrayList<>();
         rows.add(header);
         for (int i = 0; i < cases.size(); i++) {
             BenchCase c = cases.get(i);
@@ -185,8 +214,15 @@ public final class BenchRunner {
             cells.add(rateText);
             for (Anchor a : anchors) {
                 Cell cell = row.get(a.name());
-                cells.add(cell.timing() == null ? cell.note()
-                        : ms(cell.timing().medianMs()) + String.format(Locale.ROOT, " (%.2fx)", cell.timing().medianMs() / ink));
+                if (cell.timing() != null) {
+                    cells.add(ms(cell.timing().medianMs())
+                            + String.format(Locale.ROOT, " (%.2fx)", cell.timing().medianMs() / ink));
+                } else if (cell.note().startsWith("failed: ")) { // the reason goes under the table
+                    failures.add(a.name() + " on " + c.name() + ": " + cell.note().substring("failed: ".length()));
+                    cells.add("failed [" + failures.size() + "]");
+                } else {
+                    cells.add(cell.note());
+                }
             }
             rows.add(cells);
         }
@@ -207,16 +243,37 @@ public final class BenchRunner {
                 out.println("-".repeat(line.length()));
             }
         }
-        for (Anchor a : anchors) {
-            out.println("  " + a.name() + ": " + a.detail());
+        for (int i = 0; i < failures.size(); i++) {
+            out.println("  [" + (i + 1) + "] " + failures.get(i));
         }
+        for (String line : describe(anchors)) {
+            out.println("  " + line);
+        }
+    }
+
+    /** One line per anchor ("name: detail"), the absent ones together on one line. */
+    private static List<String> describe(List<Anchor> anchors) {
+        List<String> lines = new ArrayList<>();
+        List<String> absent = new ArrayList<>();
+        for (Anchor a : anchors) {
+            if (a.provider() == null) {
+                absent.add(a.name());
+            } else {
+                lines.add(a.name() + ": " + a.detail());
+            }
+        }
+        if (!absent.isEmpty()) {
+            lines.add(String.join(", ", absent) + ": " + ABSENT);
+        }
+        return lines;
     }
 
     private static String json(MachineInfo m, int threads, Options o, List<Anchor> anchors, double peak,
             List<BenchCase> cases, List<Map<String, Cell>> results) {
         StringBuilder s = new StringBuilder("{\n");
-        s.append("  \"machine\": {\"cpu\": ").append(quote(m.cpu())).append(", \"hardware_threads\": ")
-                .append(m.hardwareThreads()).append(", \"simd\": ").append(quote(m.simd())).append(", \"gpu\": ")
+        s.append("  \"machine\": {\"cpu\": ").append(quote(m.cpu())).append(", \"cores\": ").append(m.cores())
+                .append(", \"hardware_threads\": ").append(m.hardwareThreads()).append(", \"simd\": ")
+                .append(quote(m.simd())).append(", \"simd_bits\": ").append(m.simdBits()).append(", \"gpu\": ")
                 .append(quote(m.gpu())).append(", \"java\": ").append(quote(m.java())).append("},\n");
         s.append("  \"threads\": ").append(threads).append(", \"runs\": ").append(o.runs()).append(", \"warmup\": ")
                 .append(o.warmup()).append(", \"fma_peak_gflops\": ").append(number(peak)).append(",\n");
@@ -237,8 +294,10 @@ public final class BenchRunner {
             for (Map.Entry<String, Cell> e : row.entrySet()) {
                 Cell cell = e.getValue();
                 s.append(j++ == 0 ? "" : ", ").append(quote(e.getKey())).append(": ");
-                if (cell.timing() == null) {
-                    s.append("{\"status\": ").append(quote(cell.note())).append('}');
+                if (cell.timing() == null && cell.note().startsWith("failed: ")) {
+                    s.append("{\"status\": \"failed\", \"error\": ").append(quote(cell.note().substring(8))).append('}');
+                } else if (cell.timing() == null) { // "absent", "failed to load", or "-": nothing comparable
+                    s.append("{\"status\": ").append(quote(cell.note().equals("-") ? "n/a" : cell.note())).append('}');
                 } else {
                     s.append("{\"median_ms\": ").append(number(cell.timing().medianMs())).append(", \"min_ms\": ")
                             .append(number(cell.timing().minMs())).append(", \"ratio\": ")

@@ -1,30 +1,68 @@
 package dev.inkwell.cli.bench;
 
 import dev.inkwell.Inkwell;
+import dev.inkwell.bindings.InkwellNative;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 
-/** The machine a run measured: CPU model, hardware threads, SIMD level, GPU. */
-record MachineInfo(String cpu, int hardwareThreads, String simd, String gpu, String java) {
+/**
+ * The machine a run measured: CPU model and physical cores (from /proc/cpuinfo), hardware
+ * threads and SIMD level (as Inkwell's native library sees them: what {@code Inkwell.create()}
+ * uses), GPU, Java.
+ */
+record MachineInfo(String cpu, int cores, int hardwareThreads, String simd, int simdBits, String gpu, String java) {
 
     static MachineInfo here() {
-        String cpu = "unknown CPU";
+        List<String> cpuinfo;
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("model name")) {
-                    cpu = line.substring(line.indexOf(':') + 1).trim();
-                    break;
-                }
-            }
+            cpuinfo = Files.readAllLines(Path.of("/proc/cpuinfo"));
         } catch (IOException | RuntimeException e) {
-            // not Linux, or no access: keep "unknown CPU"
+            cpuinfo = List.of(); // not Linux, or no access
         }
-        return new MachineInfo(cpu, Runtime.getRuntime().availableProcessors(), Inkwell.cpuSimdLevel(),
+        String simd = Inkwell.cpuSimdLevel(); // loads the native library
+        int bits = switch (simd) {
+            case "AVX512" -> 512;
+            case "AVX2" -> 256;
+            case "SSE4_1" -> 128;
+            default -> 32;
+        };
+        return new MachineInfo(model(cpuinfo), cores(cpuinfo), InkwellNative.inkwell_hardware_threads(), simd, bits,
                 "none (CPU backend)", Runtime.version().toString());
     }
 
+    /** The first "model name", or "unknown CPU". */
+    static String model(List<String> cpuinfo) {
+        for (String line : cpuinfo) {
+            if (line.startsWith("model name")) {
+                return line.substring(line.indexOf(':') + 1).trim();
+            }
+        }
+        return "unknown CPU";
+    }
+
+    /** Distinct (physical id, core id) pairs; 0 when /proc/cpuinfo does not say. */
+    static int cores(List<String> cpuinfo) {
+        Set<String> seen = new HashSet<>();
+        String socket = "0";
+        for (String line : cpuinfo) {
+            String value = line.substring(line.indexOf(':') + 1).trim();
+            if (line.startsWith("physical id")) {
+                socket = value;
+            } else if (line.startsWith("core id")) {
+                seen.add(socket + "/" + value);
+            } else if (line.isBlank()) {
+                socket = "0";
+            }
+        }
+        return seen.size();
+    }
+
     String describe() {
-        return cpu + ", " + hardwareThreads + " hardware threads, SIMD " + simd + ", GPU: " + gpu + ", Java " + java;
+        return cpu + ", " + (cores > 0 ? cores + " cores / " : "") + hardwareThreads + " hardware threads, SIMD " + simd
+                + " (" + simdBits + "-bit), GPU: " + gpu + ", Java " + java;
     }
 }
