@@ -110,8 +110,16 @@ final class Anchors {
         String get() throws Exception;
     }
 
+    /**
+     * Setup notes go to stdout under JMH (its log); {@code inkwell bench} turns them off: its
+     * stdout is the table or JSON alone, and it prints each anchor's description itself.
+     */
+    static volatile boolean quiet;
+
     static void log(String line) {
-        System.out.println("# [inkwell-bench] " + line);
+        if (!quiet) {
+            System.out.println("# [inkwell-bench] " + line);
+        }
     }
 
     private static Object attempt(Loading load) {

@@ -4,7 +4,6 @@ import dev.inkwell.AttentionOptions;
 import dev.inkwell.Inkwell;
 import dev.inkwell.Tensor;
 import java.util.concurrent.TimeUnit;
-import org.bytedeco.pytorch.global.torch;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -114,21 +113,16 @@ public class AttentionBenchmark {
 
     @State(Scope.Benchmark)
     public static class TorchState {
-        org.bytedeco.pytorch.Tensor q;
-        org.bytedeco.pytorch.Tensor k;
-        org.bytedeco.pytorch.Tensor v;
+        TorchOps.Attention attention;
 
         @Setup(Level.Trial)
         public void setup(Data d) {
-            Anchors.requireTorch();
-            q = TensorData.torch(d.q, d.qShape);
-            k = TensorData.torch(d.k, d.kvShape);
-            v = TensorData.torch(d.v, d.kvShape);
-            try (org.bytedeco.pytorch.Tensor y = torch.scaled_dot_product_attention(q, k, v)) {
-                if (y.numel() != TensorData.count(d.qShape)) {
-                    throw new IllegalStateException("libtorch attention gave " + y.numel() + " elements");
-                }
-            }
+            attention = new TorchOps.Attention(d.q, d.qShape, d.k, d.v, d.kvShape);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            attention.close();
         }
     }
 
@@ -140,7 +134,7 @@ public class AttentionBenchmark {
 
     @Benchmark
     public long libtorch(TorchState s) {
-        try (org.bytedeco.pytorch.Tensor y = torch.scaled_dot_product_attention(s.q, s.k, s.v)) {
+        try (org.bytedeco.pytorch.Tensor y = s.attention.run()) {
             return y.numel();
         }
     }

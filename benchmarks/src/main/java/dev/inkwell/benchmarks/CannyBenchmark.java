@@ -1,19 +1,11 @@
 package dev.inkwell.benchmarks;
 
-import boofcv.alg.feature.detect.edge.CannyEdge;
-import boofcv.core.image.ConvertImage;
-import boofcv.factory.feature.detect.edge.FactoryEdgeDetectors;
-import boofcv.struct.image.GrayS16;
 import boofcv.struct.image.GrayU8;
-import boofcv.struct.image.InterleavedU8;
 import dev.inkwell.CannyOptions;
 import dev.inkwell.Image;
 import dev.inkwell.Inkwell;
 import java.util.concurrent.TimeUnit;
-import org.opencv.core.Core;
-import org.opencv.core.CvType;
 import org.opencv.core.Mat;
-import org.opencv.imgproc.Imgproc;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -36,7 +28,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>BoofCV's detector is not the same algorithm: it always blurs first (radius 1, its
  * smallest), uses its own gradient and takes gray input only, so RGB is averaged to gray
  * inside the timed call. It is a speed anchor for a pure-Java Canny, not an equal-output one.
- * All three use {@link BenchThreads#count()} threads.
+ * All three use {@link BenchThreads#count()} threads. The anchors' setups ({@link OpenCvCanny},
+ * {@link BoofCvCanny}) are the ones {@code inkwell bench} times too.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -45,7 +38,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
 public class CannyBenchmark {
     static final double LOW = 100, HIGH = 200;
-    static final int APERTURE = 3;
+    static final int APERTURE = OpenCvCanny.APERTURE;
     static final CannyOptions OPTIONS = CannyOptions.defaults()
             .withThresholds(LOW, HIGH).withApertureSize(APERTURE).withL2Gradient(false).withoutBlur();
 
@@ -96,56 +89,29 @@ public class CannyBenchmark {
 
     @State(Scope.Benchmark)
     public static class OpenCvState {
-        Mat src;
-        Mat dst;
+        OpenCvCanny canny;
 
         @Setup(Level.Trial)
         public void setup(Picture p) {
-            Anchors.requireOpenCv();
-            src = new Mat(p.height, p.width, CvType.CV_8UC(p.channels));
-            src.put(0, 0, p.pixels);
-            dst = new Mat(p.height, p.width, CvType.CV_8UC1);
-            Imgproc.Canny(src, dst, LOW, HIGH, APERTURE, false);
-            Anchors.log("OpenCV Canny: " + Core.countNonZero(dst) + " edge pixels");
+            canny = new OpenCvCanny(p.pixels, p.height, p.width, p.channels, LOW, HIGH);
+            canny.run();
+            Anchors.log("OpenCV Canny: " + canny.edgePixels() + " edge pixels");
         }
 
         @TearDown(Level.Trial)
         public void tearDown() {
-            src.release();
-            dst.release();
+            canny.close();
         }
     }
 
     @State(Scope.Benchmark)
     public static class BoofCvState {
-        GrayU8 gray;
-        InterleavedU8 rgb;
-        GrayU8 edges;
-        CannyEdge<GrayU8, GrayS16> canny;
+        BoofCvCanny canny;
 
         @Setup(Level.Trial)
         public void setup(Picture p) {
-            Anchors.requireBoofCv();
-            gray = new GrayU8(p.width, p.height);
-            if (p.channels == 3) {
-                rgb = new InterleavedU8(p.width, p.height, 3);
-                System.arraycopy(p.pixels, 0, rgb.data, 0, p.pixels.length);
-            } else {
-                System.arraycopy(p.pixels, 0, gray.data, 0, p.pixels.length);
-            }
-            edges = new GrayU8(p.width, p.height);
-            canny = FactoryEdgeDetectors.canny(1, false, false, GrayU8.class, GrayS16.class);
-            run();
-            Anchors.log("BoofCV canny (blur radius 1" + (rgb != null ? ", RGB averaged to gray" : "") + "): "
-                    + countEdges(edges.data) + " edge pixels");
-        }
-
-        GrayU8 run() {
-            if (rgb != null) {
-                ConvertImage.average(rgb, gray);
-            }
-            canny.process(gray, (float) LOW, (float) HIGH, edges);
-            return edges;
+            canny = new BoofCvCanny(p.pixels, p.height, p.width, p.channels, LOW, HIGH);
+            Anchors.log("BoofCV canny (" + canny.describe() + "): " + countEdges(canny.run().data) + " edge pixels");
         }
     }
 
@@ -157,13 +123,12 @@ public class CannyBenchmark {
 
     @Benchmark
     public Mat opencv(OpenCvState s) {
-        Imgproc.Canny(s.src, s.dst, LOW, HIGH, APERTURE, false);
-        return s.dst;
+        return s.canny.run();
     }
 
     @Benchmark
     public GrayU8 boofcv(BoofCvState s) {
-        return s.run();
+        return s.canny.run();
     }
 
     static long countEdges(byte[] map) {

@@ -1,33 +1,48 @@
 package dev.inkwell.benchmarks;
 
-import boofcv.alg.feature.detect.edge.CannyEdge;
-import boofcv.core.image.ConvertImage;
-import boofcv.factory.feature.detect.edge.FactoryEdgeDetectors;
-import boofcv.struct.image.GrayS16;
-import boofcv.struct.image.GrayU8;
-import boofcv.struct.image.InterleavedU8;
 import dev.inkwell.cli.bench.AnchorProvider;
 import dev.inkwell.cli.bench.BenchSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
-import org.opencv.core.CvType;
-import org.opencv.core.Mat;
-import org.opencv.imgproc.Imgproc;
 
 /**
  * The anchors of {@code inkwell bench} (dev.inkwell.cli.bench.AnchorProvider, listed in
- * META-INF/services): the same libraries and calls as the JMH benchmarks beside this file,
- * loaded through {@link Anchors} with the run's thread count.
+ * META-INF/services): the same setups as the JMH benchmarks beside this file
+ * ({@link OpenCvCanny}, {@link BoofCvCanny}, {@link TorchOps}, {@link BenchNative}), loaded
+ * through {@link Anchors} with the run's thread count, on the inputs {@code inkwell bench}
+ * hands over.
  */
 final class CliAnchors {
     private CliAnchors() {}
 
-    /** Every library reads its thread count from here (see {@link BenchThreads}). */
+    /**
+     * A run that also frees what its setup allocated: the runner closes a prepared Runnable
+     * that is AutoCloseable once its case is timed.
+     */
+    interface Prepared extends Runnable, AutoCloseable {}
+
+    static Prepared closing(Runnable run, AutoCloseable resources) {
+        return new Prepared() {
+            @Override
+            public void run() {
+                run.run();
+            }
+
+            @Override
+            public void close() throws Exception {
+                resources.close();
+            }
+        };
+    }
+
+    /**
+     * Every library reads its thread count from here (see {@link BenchThreads}); the JMH
+     * setup notes stay off (inkwell bench prints each anchor's {@code load} line instead).
+     */
     static void useThreads(int threads) {
+        Anchors.quiet = true;
         System.setProperty("inkwell.bench.threads", Integer.toString(threads));
     }
 
@@ -51,10 +66,8 @@ final class CliAnchors {
             if (!(spec instanceof BenchSpec.Canny c)) {
                 return null;
             }
-            Mat src = new Mat(c.height(), c.width(), CvType.CV_8UC(c.channels()));
-            src.put(0, 0, c.pixels());
-            Mat dst = new Mat(c.height(), c.width(), CvType.CV_8UC1);
-            return () -> Imgproc.Canny(src, dst, c.low(), c.high(), 3, false);
+            OpenCvCanny canny = new OpenCvCanny(c.pixels(), c.height(), c.width(), c.channels(), c.low(), c.high());
+            return closing(canny::run, canny);
         }
     }
 
@@ -77,21 +90,7 @@ final class CliAnchors {
             if (!(spec instanceof BenchSpec.Canny c)) {
                 return null;
             }
-            GrayU8 gray = new GrayU8(c.width(), c.height());
-            InterleavedU8 rgb = c.channels() == 3 ? new InterleavedU8(c.width(), c.height(), 3) : null;
-            if (rgb != null) {
-                System.arraycopy(c.pixels(), 0, rgb.data, 0, c.pixels().length);
-            } else {
-                System.arraycopy(c.pixels(), 0, gray.data, 0, c.pixels().length);
-            }
-            GrayU8 edges = new GrayU8(c.width(), c.height());
-            CannyEdge<GrayU8, GrayS16> canny = FactoryEdgeDetectors.canny(1, false, false, GrayU8.class, GrayS16.class);
-            return () -> {
-                if (rgb != null) {
-                    ConvertImage.average(rgb, gray);
-                }
-                canny.process(gray, (float) c.low(), (float) c.high(), edges);
-            };
+            return new BoofCvCanny(c.pixels(), c.height(), c.width(), c.channels(), c.low(), c.high())::run;
         }
     }
 
@@ -99,7 +98,6 @@ final class CliAnchors {
      * libtorch through JavaCPP: {@code conv2d}, {@code scaled_dot_product_attention}, and the
      * DDIM step as a diffusers user writes it (a temporary per tensor op).
      */
-    @SuppressWarnings("try")
     public static final class Torch implements AnchorProvider {
         @Override
         public String name() {
@@ -118,39 +116,28 @@ final class CliAnchors {
         public Runnable prepare(BenchSpec spec) {
             return switch (spec) {
                 case BenchSpec.Conv2d c -> {
-                    org.bytedeco.pytorch.Tensor x = TensorData.torch(c.input(), c.inputShape());
-                    org.bytedeco.pytorch.Tensor w = TensorData.torch(c.weight(), c.weightShape());
-                    TensorOptional b = new TensorOptional(TensorData.torch(c.bias(), c.weightShape()[0]));
-                    long[] stride = {c.stride(), c.stride()}, pad = {c.pad(), c.pad()}, dilation = {1, 1};
-                    yield () -> {
-                        try (org.bytedeco.pytorch.Tensor y = torch.conv2d(x, w, b, stride, pad, dilation, 1)) {
+                    TorchOps.Conv2d conv = new TorchOps.Conv2d(c.input(), c.inputShape(), c.weight(), c.weightShape(),
+                            c.bias(), c.stride(), c.pad());
+                    yield closing(() -> {
+                        try (org.bytedeco.pytorch.Tensor y = conv.run()) {
                             y.numel();
                         }
-                    };
+                    }, conv);
                 }
                 case BenchSpec.Attention a -> {
-                    long[] qs = {a.batch(), a.heads(), a.qLen(), a.headDim()}, ks = {a.batch(), a.heads(), a.kvLen(), a.headDim()};
-                    org.bytedeco.pytorch.Tensor q = TensorData.torch(a.q(), qs), k = TensorData.torch(a.k(), ks),
-                            v = TensorData.torch(a.v(), ks);
-                    yield () -> {
-                        try (org.bytedeco.pytorch.Tensor y = torch.scaled_dot_product_attention(q, k, v)) {
+                    TorchOps.Attention attention = new TorchOps.Attention(a.q(),
+                            new long[] {a.batch(), a.heads(), a.qLen(), a.headDim()}, a.k(), a.v(),
+                            new long[] {a.batch(), a.heads(), a.kvLen(), a.headDim()});
+                    yield closing(() -> {
+                        try (org.bytedeco.pytorch.Tensor y = attention.run()) {
                             y.numel();
                         }
-                    };
+                    }, attention);
                 }
                 case BenchSpec.DdimStep d -> {
-                    org.bytedeco.pytorch.Tensor sample = TensorData.torch(d.sample(), d.shape()),
-                            cond = TensorData.torch(d.cond(), d.shape()), uncond = TensorData.torch(d.uncond(), d.shape());
-                    Scalar g = new Scalar(d.guidance()), sqrtA = new Scalar(Math.sqrt(d.alpha())),
-                            sqrtB = new Scalar(Math.sqrt(1 - d.alpha())), sqrtAp = new Scalar(Math.sqrt(d.alphaPrev())),
-                            sqrtBp = new Scalar(Math.sqrt(1 - d.alphaPrev()));
-                    yield () -> {
-                        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-                            org.bytedeco.pytorch.Tensor eps = uncond.add(cond.sub(uncond), g);
-                            org.bytedeco.pytorch.Tensor x0 = sample.sub(eps, sqrtB).div(sqrtA);
-                            x0.mul(sqrtAp).add(eps.mul(sqrtBp)).numel();
-                        }
-                    };
+                    TorchOps.Ddim step = new TorchOps.Ddim(d.sample(), d.cond(), d.uncond(), d.shape(), d.guidance(),
+                            d.alpha(), d.alphaPrev());
+                    yield closing(step::eagerScoped, step);
                 }
                 default -> null;
             };
@@ -166,6 +153,7 @@ final class CliAnchors {
 
         @Override
         public String load(int threads) {
+            useThreads(threads);
             BenchNative.require();
             return "libinkwellbench: a JNI noop, and an AVX2 FMA kernel for the peak ("
                     + (BenchNative.hasFma() ? "AVX2+FMA" : "scalar fallback") + ")";

@@ -4,8 +4,6 @@ import dev.inkwell.Conv2dOptions;
 import dev.inkwell.Inkwell;
 import dev.inkwell.Tensor;
 import java.util.concurrent.TimeUnit;
-import org.bytedeco.pytorch.TensorOptional;
-import org.bytedeco.pytorch.global.torch;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -146,34 +144,17 @@ public class Conv2dBenchmark {
 
     @State(Scope.Benchmark)
     public static class TorchState {
-        org.bytedeco.pytorch.Tensor input;
-        org.bytedeco.pytorch.Tensor weight;
-        TensorOptional bias;
-        long[] stride;
-        long[] padding;
-        long[] dilation;
+        TorchOps.Conv2d conv;
 
         @Setup(Level.Trial)
         public void setup(Data d) {
-            Anchors.requireTorch();
-            input = TensorData.torch(d.input, d.shape.input());
-            weight = TensorData.torch(d.weight, d.shape.weight());
-            bias = new TensorOptional(TensorData.torch(d.bias, d.shape.outChannels));
-            stride = new long[] {d.shape.stride, d.shape.stride};
-            padding = new long[] {d.shape.pad, d.shape.pad};
-            dilation = new long[] {1, 1};
-            try (org.bytedeco.pytorch.Tensor y = run()) {
-                long[] expected = d.shape.output();
-                for (int i = 0; i < expected.length; i++) {
-                    if (y.size(i) != expected[i]) {
-                        throw new IllegalStateException("libtorch conv2d output dim " + i + " is " + y.size(i));
-                    }
-                }
-            }
+            conv = new TorchOps.Conv2d(d.input, d.shape.input(), d.weight, d.shape.weight(), d.bias, d.shape.stride,
+                    d.shape.pad);
         }
 
-        org.bytedeco.pytorch.Tensor run() {
-            return torch.conv2d(input, weight, bias, stride, padding, dilation, 1);
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            conv.close();
         }
     }
 
@@ -185,7 +166,7 @@ public class Conv2dBenchmark {
 
     @Benchmark
     public long libtorch(TorchState s) {
-        try (org.bytedeco.pytorch.Tensor y = s.run()) {
+        try (org.bytedeco.pytorch.Tensor y = s.conv.run()) {
             return y.numel();
         }
     }

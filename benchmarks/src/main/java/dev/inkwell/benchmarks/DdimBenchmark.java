@@ -6,9 +6,6 @@ import dev.inkwell.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.global.torch;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -44,7 +41,6 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 1)
 // JavaCPP still uses sun.misc.Unsafe; allow it quietly on JDK 24+.
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"})
-@SuppressWarnings("try") // PointerScope frees the temporaries libtorch returns, unreferenced
 public class DdimBenchmark {
     static final int TIMESTEP = 981;
     static final int PREV_TIMESTEP = 961;
@@ -126,63 +122,17 @@ public class DdimBenchmark {
 
     @State(Scope.Benchmark)
     public static class TorchState {
-        org.bytedeco.pytorch.Tensor sample;
-        org.bytedeco.pytorch.Tensor cond;
-        org.bytedeco.pytorch.Tensor uncond;
-        org.bytedeco.pytorch.Tensor eps;
-        org.bytedeco.pytorch.Tensor prev;
-        Scalar guidance;
-        Scalar sqrtAlpha;
-        Scalar sqrtOneMinusAlpha;
-        Scalar sqrtAlphaPrev;
-        Scalar sqrtOneMinusAlphaPrev;
-        Scalar foldedSample; // sqrt(a_prev / a_t)
-        Scalar foldedEps; // sqrt(1 - a_prev) - sqrt(a_prev) sqrt(1 - a_t) / sqrt(a_t)
+        TorchOps.Ddim step;
 
         @Setup(Level.Trial)
         public void setup(Data d) {
-            Anchors.requireTorch();
-            sample = TensorData.torch(d.sample, d.shape);
-            cond = TensorData.torch(d.cond, d.shape);
-            uncond = TensorData.torch(d.uncond, d.shape);
-            eps = torch.empty(d.shape);
-            prev = torch.empty(d.shape);
-            double a = d.scheduler.alphaCumprod(TIMESTEP), ap = d.scheduler.alphaCumprod(PREV_TIMESTEP);
-            guidance = new Scalar(GUIDANCE);
-            sqrtAlpha = new Scalar(Math.sqrt(a));
-            sqrtOneMinusAlpha = new Scalar(Math.sqrt(1 - a));
-            sqrtAlphaPrev = new Scalar(Math.sqrt(ap));
-            sqrtOneMinusAlphaPrev = new Scalar(Math.sqrt(1 - ap));
-            foldedSample = new Scalar(Math.sqrt(ap / a));
-            foldedEps = new Scalar(Math.sqrt(1 - ap) - Math.sqrt(ap) * Math.sqrt(1 - a) / Math.sqrt(a));
-            // Both torch versions must agree (they are the same algebra).
-            float[] eager;
-            try (PointerScope scope = new PointerScope()) {
-                eager = TensorData.toArray(eager());
-            }
-            inPlace();
-            float[] folded = TensorData.toArray(prev);
-            double worst = 0;
-            for (int i = 0; i < eager.length; i++) {
-                worst = Math.max(worst, Math.abs(eager[i] - folded[i]));
-            }
-            if (worst > 1e-3) {
-                throw new IllegalStateException("libtorch eager and in-place DDIM differ by " + worst);
-            }
+            step = new TorchOps.Ddim(d.sample, d.cond, d.uncond, d.shape, GUIDANCE, d.scheduler.alphaCumprod(TIMESTEP),
+                    d.scheduler.alphaCumprod(PREV_TIMESTEP));
         }
 
-        /** As diffusers writes it (eta 0): every op makes a temporary. */
-        org.bytedeco.pytorch.Tensor eager() {
-            org.bytedeco.pytorch.Tensor noise = uncond.add(cond.sub(uncond), guidance); // uncond + g (cond - uncond)
-            org.bytedeco.pytorch.Tensor predX0 = sample.sub(noise, sqrtOneMinusAlpha).div(sqrtAlpha);
-            org.bytedeco.pytorch.Tensor direction = noise.mul(sqrtOneMinusAlphaPrev);
-            return predX0.mul(sqrtAlphaPrev).add(direction);
-        }
-
-        /** prev = cs * sample + ce * (uncond + g (cond - uncond)), in preallocated buffers. */
-        void inPlace() {
-            torch.sub_out(eps, cond, uncond).mul_(guidance).add_(uncond);
-            torch.mul_out(prev, sample, foldedSample).add_(eps, foldedEps);
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            step.close();
         }
     }
 
@@ -215,15 +165,13 @@ public class DdimBenchmark {
 
     @Benchmark
     public long libtorchEager(TorchState s) {
-        try (PointerScope scope = new PointerScope()) {
-            return s.eager().numel();
-        }
+        return s.step.eagerScoped();
     }
 
     @Benchmark
     public org.bytedeco.pytorch.Tensor libtorchInPlace(TorchState s) {
-        s.inPlace();
-        return s.prev;
+        s.step.inPlace();
+        return s.step.prev;
     }
 
     @Benchmark
