@@ -30,7 +30,11 @@ final class BenchCommand implements Main.Command {
                   --runs N         timed samples per case and library (default 7)
                   --warmup N       untimed calls first (default 2)
                   --threads N      threads for every library (default: all hardware threads)
-                  --json           the results as JSON on stdout (progress stays on stderr)""";
+                  --json           the results as JSON on stdout (progress stays on stderr)
+                  --anchors        (./inkwell launcher) build the anchors jar first when it is missing
+
+                An anchor that cannot load says "failed to load", one that throws on a case "failed [n]"
+                with the reason under the table; the run goes on. Times are medians per call.""";
     }
 
     @Override
