@@ -161,7 +161,14 @@ final class CliAnchors {
 
         @Override
         public Runnable prepare(BenchSpec spec) {
-            return spec instanceof BenchSpec.NativeCall ? BenchNative::noop : null;
+            if (!(spec instanceof BenchSpec.NativeCall n)) {
+                return null;
+            }
+            return () -> {
+                for (int i = 0; i < n.callsPerRun(); i++) {
+                    BenchNative.noop();
+                }
+            };
         }
 
         /** Every thread runs the FMA kernel at once; the best of three rounds. */

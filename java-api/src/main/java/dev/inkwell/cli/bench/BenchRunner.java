@@ -98,7 +98,8 @@ public final class BenchRunner {
         BenchSpec spec = c.spec().get();
         List<AutoCloseable> owned = new ArrayList<>();
         try {
-            row.put("inkwell", new Cell(Timing.of(InkwellRuns.prepare(inkwell, spec, owned), o.warmup(), o.runs()), null));
+            row.put("inkwell", new Cell(Timing.of(InkwellRuns.prepare(inkwell, spec, owned), o.warmup(), o.runs())
+                    .perOperation(spec.callsPerRun()), null));
         } finally {
             closeAll(owned);
         }
@@ -110,7 +111,8 @@ public final class BenchRunner {
             Runnable run = null;
             try {
                 run = a.provider().prepare(spec);
-                row.put(a.name(), run == null ? new Cell(null, "-") : new Cell(Timing.of(run, o.warmup(), o.runs()), null));
+                row.put(a.name(), run == null ? new Cell(null, "-")
+                        : new Cell(Timing.of(run, o.warmup(), o.runs()).perOperation(spec.callsPerRun()), null));
             } catch (Throwable t) { // an anchor that breaks on one case costs that cell, not the run
                 row.put(a.name(), new Cell(null, "failed: " + oneLine(t)));
             } finally {

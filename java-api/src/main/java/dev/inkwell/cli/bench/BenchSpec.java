@@ -24,6 +24,15 @@ public sealed interface BenchSpec {
     record DdimStep(float[] sample, float[] cond, float[] uncond, long[] shape, double guidance, double alpha,
             double alphaPrev) implements BenchSpec {}
 
-    /** An empty native call. */
-    record NativeCall() implements BenchSpec {}
+    /**
+     * {@code callsPerRun} empty native calls, in a loop of the run's own: a call costs
+     * nanoseconds, less than the harness's own call of the run through {@code Runnable}
+     * (and its JIT state), so each run makes many and the times are per call.
+     */
+    record NativeCall(int callsPerRun) implements BenchSpec {}
+
+    /** Operations one run performs; the table's times are per operation. */
+    default int callsPerRun() {
+        return 1;
+    }
 }

@@ -47,7 +47,11 @@ final class InkwellRuns {
                 yield () -> inkwell.ddimStepGuided(s, BenchCases.DDIM_T, BenchCases.DDIM_PREV, x, cond, uncond, d.guidance(),
                         0.0, null, prev, null);
             }
-            case BenchSpec.NativeCall n -> InkwellNative::inkwell_noop;
+            case BenchSpec.NativeCall n -> () -> {
+                for (int i = 0; i < n.callsPerRun(); i++) {
+                    InkwellNative.inkwell_noop();
+                }
+            };
         };
     }
 

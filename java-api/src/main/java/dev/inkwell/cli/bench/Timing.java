@@ -3,40 +3,51 @@ package dev.inkwell.cli.bench;
 import java.util.Arrays;
 
 /**
- * Times a call: warm-up (the given number of calls, and at least 0.3 s of calls so the JIT
- * has compiled the caller's path), then samples of a batch of calls each (the batch grows
- * until a sample lasts at least a millisecond, so nanosecond calls are measured too).
- * Reports the median and the fastest sample per call; no other statistic survives a noisy
- * machine.
+ * Times a call: the given number of warm-up calls, then batches of calls through the same
+ * loop that takes the samples, for at least 0.3 s and until a batch lasts a millisecond
+ * (so nanosecond calls are measured too), then the samples of one batch each. Reports the
+ * median and the fastest sample per call; no other statistic survives a noisy machine.
+ *
+ * <p>Warm-up, calibration and samples all run in {@link #time}: one loop, which the JIT has
+ * compiled by the time the samples start. With a separate loop per phase the samples ran in
+ * whatever the JIT had ready for that loop yet, and a 10 ns call read anywhere from 8 to 37 ns.
  */
 record Timing(double medianMs, double minMs, int samples, long callsPerSample) {
+    private static final long WARM_NANOS = 300_000_000L;
+    private static final long SAMPLE_NANOS = 1_000_000L;
 
     static Timing of(Runnable call, int warmup, int samples) {
-        long warmEnd = System.nanoTime() + 300_000_000L;
-        for (int i = 0; i < warmup || System.nanoTime() < warmEnd; i++) {
-            call.run();
-        }
+        time(call, warmup);
         long batch = 1;
-        while (true) { // calibrate: at least ~1 ms per sample
-            long t0 = System.nanoTime();
-            for (long i = 0; i < batch; i++) {
-                call.run();
-            }
-            if (System.nanoTime() - t0 >= 1_000_000 || batch >= 1L << 26) {
+        long warmEnd = System.nanoTime() + WARM_NANOS;
+        while (true) {
+            boolean longEnough = time(call, batch) >= SAMPLE_NANOS || batch >= 1L << 26;
+            if (!longEnough) {
+                batch *= 2;
+            } else if (System.nanoTime() >= warmEnd) {
                 break;
             }
-            batch *= 4;
         }
         double[] ms = new double[Math.max(1, samples)];
         for (int s = 0; s < ms.length; s++) {
-            long t0 = System.nanoTime();
-            for (long i = 0; i < batch; i++) {
-                call.run();
-            }
-            ms[s] = (System.nanoTime() - t0) / 1e6 / batch;
+            ms[s] = time(call, batch) / 1e6 / batch;
         }
         Arrays.sort(ms);
         double median = ms.length % 2 == 1 ? ms[ms.length / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
         return new Timing(median, ms[0], ms.length, batch);
+    }
+
+    /** The same timing per operation, when one call of the timed run performed {@code n}. */
+    Timing perOperation(int n) {
+        return n == 1 ? this : new Timing(medianMs / n, minMs / n, samples, callsPerSample * n);
+    }
+
+    /** Nanoseconds that {@code n} calls took. */
+    private static long time(Runnable call, long n) {
+        long t0 = System.nanoTime();
+        for (long i = 0; i < n; i++) {
+            call.run();
+        }
+        return System.nanoTime() - t0;
     }
 }
