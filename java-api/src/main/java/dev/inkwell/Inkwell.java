@@ -472,20 +472,9 @@ public final class Inkwell implements AutoCloseable {
     }
 
     private void runCopy(String operation, MemorySegment dst, MemorySegment src, long bytes, Object... resources) {
-        for (Object r : resources) {
-            Device d = r instanceof Image image ? image.device() : ((Tensor) r).device();
-            if (d != Device.CPU && d != device) {
-                throw new IllegalArgumentException(operation + ": " + r + " is in " + d + " memory, which a " + device
-                        + " context cannot reach");
-            }
-        }
-        guard.enter();
-        try {
-            enterAll(resources, 0, operation, (arena, ctx) -> InkwellNative.inkwell_copy(ctx, dst, src, bytes,
-                    InkwellNative.INKWELL_COPY_DEFAULT()));
-        } finally {
-            guard.exit();
-        }
+        checkDevices(operation, resources, true);
+        enterAndCall(operation, (arena, ctx) -> InkwellNative.inkwell_copy(ctx, dst, src, bytes,
+                InkwellNative.INKWELL_COPY_DEFAULT()), resources);
     }
 
     // ---- lifecycle ----------------------------------------------------------------------
@@ -529,13 +518,25 @@ public final class Inkwell implements AutoCloseable {
      * exception. Outputs must already be checked not to overlap inputs.
      */
     void run(String operation, NativeCall call, Object... resources) {
+        checkDevices(operation, resources, false);
+        enterAndCall(operation, call, resources);
+    }
+
+    /**
+     * Every image or tensor must be in this context's memory; with {@code hostToo} (copies)
+     * host memory is allowed as well. Null entries are absent optional inputs.
+     */
+    private void checkDevices(String operation, Object[] resources, boolean hostToo) {
         for (Object r : resources) {
             Device d = r == null ? device : r instanceof Image image ? image.device() : ((Tensor) r).device();
-            if (d != device) {
+            if (d != device && !(hostToo && d == Device.CPU)) {
                 throw new IllegalArgumentException(operation + ": " + r + " is in " + d + " memory but this context runs on "
-                        + device + "; allocate it with this context or move it with Inkwell.copy");
+                        + device + (hostToo ? "" : "; allocate it with this context or move it with Inkwell.copy"));
             }
         }
+    }
+
+    private void enterAndCall(String operation, NativeCall call, Object[] resources) {
         guard.enter();
         try {
             enterAll(resources, 0, operation, call);
