@@ -174,13 +174,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (int64_t h = 0; h < p.heads; ++h)
             for (int64_t i = 0; i < p.q_len; ++i) {
                 const int64_t bh = b * p.heads + h, visible = inkwell::cpu::attention_visible_keys(p, b, i);
-                const float* q = p.q + (bh * p.q_len + i) * D;
+                const float* q = static_cast<const float*>(p.q) + (bh * p.q_len + i) * D;
+                const float* k = static_cast<const float*>(p.k);
+                const float* v = static_cast<const float*>(p.v);
                 double logit_size = 0, v_max = 0;
                 for (int64_t j = 0; j < visible; ++j) {
                     double s = 0;
                     for (int64_t d = 0; d < D; ++d) {
-                        s += std::fabs(double(q[d]) * p.k[(bh * p.kv_len + j) * D + d]);
-                        v_max = std::max(v_max, double(std::fabs(p.v[(bh * p.kv_len + j) * D + d])));
+                        s += std::fabs(double(q[d]) * k[(bh * p.kv_len + j) * D + d]);
+                        v_max = std::max(v_max, double(std::fabs(v[(bh * p.kv_len + j) * D + d])));
                     }
                     logit_size = std::max(logit_size, s * p.scale);
                 }

@@ -1,10 +1,13 @@
-// ABI entry inkwell_attention_f32: validates, dispatches to the CPU fast path.
+// ABI entries inkwell_attention_f32, _f16 and _bf16: validate, then dispatch to the CUDA
+// backend, to the CPU fast path (f32), or to it on widened copies (f16, bf16).
 #include <cmath>
 #include <cstdint>
 #include <string>
 
 #include "context.hpp"
 #include "cpu/attention_cpu.hpp"
+#include "cpu/widened.hpp"
+#include "element_types.hpp"
 
 using namespace inkwell;
 
@@ -36,9 +39,9 @@ int64_t element_count(const inkwell_attention_params& p, int64_t length, const c
     return count;
 }
 
-bool overlaps(const float* a, int64_t a_count, const float* b, int64_t b_count) {
+bool overlaps(const void* a, int64_t a_count, const void* b, int64_t b_count, int64_t element_bytes) {
     const auto a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
-    return a0 < b0 + uintptr_t(b_count) * sizeof(float) && b0 < a0 + uintptr_t(a_count) * sizeof(float);
+    return a0 < b0 + uintptr_t(b_count * element_bytes) && b0 < a0 + uintptr_t(a_count * element_bytes);
 }
 
 void check_kv_lens(const inkwell_attention_params& p) {
@@ -51,7 +54,7 @@ void check_kv_lens(const inkwell_attention_params& p) {
     }
 }
 
-void validate(const inkwell_attention_params& p) {
+void validate(const inkwell_attention_params& p, int64_t element_bytes) {
     check_pointer(p.q, "q");
     check_pointer(p.k, "k");
     check_pointer(p.v, "v");
@@ -70,22 +73,54 @@ void validate(const inkwell_attention_params& p) {
     const int64_t q_count = element_count(p, p.q_len, "q", "q_len");
     const int64_t kv_count = element_count(p, p.kv_len, "k", "kv_len");
     check_kv_lens(p);
-    if (overlaps(p.out, q_count, p.q, q_count)) invalid_argument("attention: out overlaps q");
-    if (overlaps(p.out, q_count, p.k, kv_count)) invalid_argument("attention: out overlaps k");
-    if (overlaps(p.out, q_count, p.v, kv_count)) invalid_argument("attention: out overlaps v");
+    const int64_t e = element_bytes;
+    if (overlaps(p.out, q_count, p.q, q_count, e)) invalid_argument("attention: out overlaps q");
+    if (overlaps(p.out, q_count, p.k, kv_count, e)) invalid_argument("attention: out overlaps k");
+    if (overlaps(p.out, q_count, p.v, kv_count, e)) invalid_argument("attention: out overlaps v");
+}
+
+// f16/bf16 on the CPU: the float32 kernel on widened copies, the output narrowed once.
+void attention_widened(ThreadPool& pool, const inkwell_attention_params& p, int32_t type) {
+    const int64_t q_count = p.batch * p.heads * p.q_len * p.head_dim;
+    const int64_t kv_count = p.batch * p.heads * p.kv_len * p.head_dim;
+    const std::vector<float> q = cpu::widen(pool, type, p.q, q_count);
+    const std::vector<float> k = cpu::widen(pool, type, p.k, kv_count);
+    const std::vector<float> v = cpu::widen(pool, type, p.v, kv_count);
+    std::vector<float> out(static_cast<size_t>(q_count));
+    inkwell_attention_params f = p;
+    f.q = q.data();
+    f.k = k.data();
+    f.v = v.data();
+    f.out = out.data();
+    cpu::attention_fast(pool, f);
+    cpu::narrow(pool, type, out, p.out);
+}
+
+int32_t attention(inkwell_context* context, const inkwell_attention_params* params, int32_t type) {
+    return guarded([&] {
+        inkwell_context& ctx = require_context(context);
+        if (params == nullptr) invalid_argument("params is null");
+        validate(*params, element_size(type));
+        if (ctx.cuda != nullptr) {
+            cuda_check(ctx, ctx.cuda->attention(ctx.cuda_state, params, type));
+        } else if (type == INKWELL_ELEMENT_F32) {
+            cpu::attention_fast(ctx.pool, *params);
+        } else {
+            attention_widened(ctx.pool, *params, type);
+        }
+    });
 }
 
 }  // namespace
 
 extern "C" int32_t inkwell_attention_f32(inkwell_context* context, const inkwell_attention_params* params) {
-    return guarded([&] {
-        inkwell_context& ctx = require_context(context);
-        if (params == nullptr) invalid_argument("params is null");
-        validate(*params);
-        if (ctx.cuda != nullptr) {
-            cuda_check(ctx, ctx.cuda->attention(ctx.cuda_state, params));
-            return;
-        }
-        cpu::attention_fast(ctx.pool, *params);
-    });
+    return attention(context, params, INKWELL_ELEMENT_F32);
+}
+
+extern "C" int32_t inkwell_attention_f16(inkwell_context* context, const inkwell_attention_params* params) {
+    return attention(context, params, INKWELL_ELEMENT_F16);
+}
+
+extern "C" int32_t inkwell_attention_bf16(inkwell_context* context, const inkwell_attention_params* params) {
+    return attention(context, params, INKWELL_ELEMENT_BF16);
 }

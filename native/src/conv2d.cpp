@@ -1,11 +1,14 @@
-// ABI entry inkwell_conv2d_f32: validates every size, the output size formula, element
-// counts (with overflow checks) and overlap, then dispatches to the CPU fast path.
+// ABI entries inkwell_conv2d_f32, _f16 and _bf16: validate every size, the output size
+// formula, element counts (with overflow checks) and overlap, then dispatch: to the CUDA
+// backend, to the CPU fast path (f32), or to it on widened copies (f16, bf16).
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 
 #include "context.hpp"
 #include "cpu/conv2d_cpu.hpp"
+#include "cpu/widened.hpp"
+#include "element_types.hpp"
 
 using namespace inkwell;
 
@@ -54,13 +57,24 @@ void check_output_size(int64_t in, int64_t pad, int64_t dilation, int64_t kernel
         invalid_argument("conv2d: " + std::string(out_name) + " " + str(out) + " does not match " + formula + " = " + str(expected));
 }
 
-bool overlaps(const void* a, int64_t a_count, const void* b, int64_t b_count) {
+struct Counts {
+    int64_t input, weight, output;
+};
+
+// Element counts as validate() derived them.
+Counts counts(const inkwell_conv2d_params& p) {
+    return {p.batch * p.in_channels * p.in_height * p.in_width,
+            p.out_channels * (p.in_channels / p.groups) * p.kernel_h * p.kernel_w,
+            p.batch * p.out_channels * p.out_height * p.out_width};
+}
+
+bool overlaps(const void* a, int64_t a_count, const void* b, int64_t b_count, int64_t element_bytes) {
     const auto a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
-    const auto a1 = a0 + uintptr_t(a_count) * sizeof(float), b1 = b0 + uintptr_t(b_count) * sizeof(float);
+    const auto a1 = a0 + uintptr_t(a_count * element_bytes), b1 = b0 + uintptr_t(b_count * element_bytes);
     return a0 < b1 && b0 < a1;
 }
 
-void validate(const inkwell_conv2d_params& p) {
+void validate(const inkwell_conv2d_params& p, int64_t element_bytes) {
     if (p.input == nullptr) invalid_argument("conv2d: input is null");
     if (p.weight == nullptr) invalid_argument("conv2d: weight is null");
     if (p.output == nullptr) invalid_argument("conv2d: output is null");
@@ -90,23 +104,55 @@ void validate(const inkwell_conv2d_params& p) {
     check_output_size(p.in_height, p.pad_h, p.dilation_h, p.kernel_h, p.stride_h, p.out_height, "h", "in_height", "out_height");
     check_output_size(p.in_width, p.pad_w, p.dilation_w, p.kernel_w, p.stride_w, p.out_width, "w", "in_width", "out_width");
 
-    if (overlaps(p.output, out_count, p.input, in_count)) invalid_argument("conv2d: output overlaps input");
-    if (overlaps(p.output, out_count, p.weight, w_count)) invalid_argument("conv2d: output overlaps weight");
-    if (p.bias != nullptr && overlaps(p.output, out_count, p.bias, p.out_channels))
+    const int64_t e = element_bytes;
+    if (overlaps(p.output, out_count, p.input, in_count, e)) invalid_argument("conv2d: output overlaps input");
+    if (overlaps(p.output, out_count, p.weight, w_count, e)) invalid_argument("conv2d: output overlaps weight");
+    if (p.bias != nullptr && overlaps(p.output, out_count, p.bias, p.out_channels, e))
         invalid_argument("conv2d: output overlaps bias");
+}
+
+// f16/bf16 on the CPU: the float32 kernel on widened copies, the output narrowed once.
+void conv2d_widened(ThreadPool& pool, const inkwell_conv2d_params& p, int32_t type) {
+    const Counts n = counts(p);
+    const std::vector<float> input = cpu::widen(pool, type, p.input, n.input);
+    const std::vector<float> weight = cpu::widen(pool, type, p.weight, n.weight);
+    std::vector<float> bias;
+    if (p.bias != nullptr) bias = cpu::widen(pool, type, p.bias, p.out_channels);
+    std::vector<float> output(static_cast<size_t>(n.output));
+    inkwell_conv2d_params f = p;
+    f.input = input.data();
+    f.weight = weight.data();
+    f.bias = p.bias != nullptr ? bias.data() : nullptr;
+    f.output = output.data();
+    cpu::conv2d_fast(pool, f);
+    cpu::narrow(pool, type, output, p.output);
+}
+
+int32_t conv2d(inkwell_context* context, const inkwell_conv2d_params* params, int32_t type) {
+    return guarded([&] {
+        inkwell_context& ctx = require_context(context);
+        if (params == nullptr) invalid_argument("conv2d: params is null");
+        validate(*params, element_size(type));
+        if (ctx.cuda != nullptr) {
+            cuda_check(ctx, ctx.cuda->conv2d(ctx.cuda_state, params, type));
+        } else if (type == INKWELL_ELEMENT_F32) {
+            cpu::conv2d_fast(ctx.pool, *params);
+        } else {
+            conv2d_widened(ctx.pool, *params, type);
+        }
+    });
 }
 
 }  // namespace
 
 extern "C" int32_t inkwell_conv2d_f32(inkwell_context* context, const inkwell_conv2d_params* params) {
-    return guarded([&] {
-        inkwell_context& ctx = require_context(context);
-        if (params == nullptr) invalid_argument("conv2d: params is null");
-        validate(*params);
-        if (ctx.cuda != nullptr) {
-            cuda_check(ctx, ctx.cuda->conv2d(ctx.cuda_state, params));
-            return;
-        }
-        cpu::conv2d_fast(ctx.pool, *params);
-    });
+    return conv2d(context, params, INKWELL_ELEMENT_F32);
+}
+
+extern "C" int32_t inkwell_conv2d_f16(inkwell_context* context, const inkwell_conv2d_params* params) {
+    return conv2d(context, params, INKWELL_ELEMENT_F16);
+}
+
+extern "C" int32_t inkwell_conv2d_bf16(inkwell_context* context, const inkwell_conv2d_params* params) {
+    return conv2d(context, params, INKWELL_ELEMENT_BF16);
 }

@@ -196,7 +196,7 @@ void bench_conv(State& s, int64_t n, int64_t cin, int64_t hw, int64_t cout, int6
     p.groups = groups;
     p.out_height = p.out_width = out;
     p.activation = silu ? INKWELL_ACTIVATION_SILU : INKWELL_ACTIVATION_NONE;
-    const double ms = time_ms(s, 10, [&] { cuda::conv2d(s, p); });
+    const double ms = time_ms(s, 10, [&] { cuda::conv2d(s, p, INKWELL_ELEMENT_F32); });
     const double flops = 2.0 * n * cout * out * out * (cin / groups) * k * k;
     report("conv2d [" + std::to_string(n) + "," + std::to_string(cin) + "," + std::to_string(hw) + "," +
                std::to_string(hw) + "] -> " + std::to_string(cout) + " k" + std::to_string(k) + " s" +
@@ -222,7 +222,7 @@ void bench_attention(State& s, int64_t batch, int64_t heads, int64_t lq, int64_t
     p.head_dim = d;
     p.scale = 1.0 / std::sqrt(double(d));
     p.causal = causal;
-    const double ms = time_ms(s, 5, [&] { cuda::attention(s, p); });
+    const double ms = time_ms(s, 5, [&] { cuda::attention(s, p, INKWELL_ELEMENT_F32); });
     const double flops = 4.0 * batch * heads * lq * lk * d * (causal ? 0.5 : 1.0);
     report("attention B=" + std::to_string(batch) + " H=" + std::to_string(heads) + " Lq=" + std::to_string(lq) +
                " Lk=" + std::to_string(lk) + " D=" + std::to_string(d) + (causal ? " causal" : ""),

@@ -250,10 +250,10 @@ TEST(attention_abi_computes_and_rejects_bad_arguments_with_messages) {
     q.heads = int64_t(1) << 62;
     expect(q, "more than 2^40");  // the product overflows int64
     q = p;
-    q.out = const_cast<float*>(p.q) + 3;
+    q.out = const_cast<float*>(static_cast<const float*>(p.q)) + 3;
     expect(q, "out overlaps q");
     q = p;
-    q.out = const_cast<float*>(p.v) + p.head_dim;
+    q.out = const_cast<float*>(static_cast<const float*>(p.v)) + p.head_dim;
     expect(q, "out overlaps v");
     CHECK(inkwell_attention_f32(ctx, nullptr) == INKWELL_INVALID_ARGUMENT);
     CHECK(inkwell_attention_f32(nullptr, &p) == INKWELL_INVALID_ARGUMENT);

@@ -239,8 +239,8 @@ TEST(conv2d_abi_runs_and_rejects_bad_arguments_with_messages) {
                q.dilation_w = std::numeric_limits<int64_t>::max() / 2 + 1;
            }),
            "overflow int64");
-    expect(with([&](P& q) { q.output = const_cast<float*>(q.input) + 3; }), "output overlaps input");
-    expect(with([&](P& q) { q.output = const_cast<float*>(q.weight); }), "output overlaps weight");
+    expect(with([&](P& q) { q.output = const_cast<float*>(static_cast<const float*>(q.input)) + 3; }), "output overlaps input");
+    expect(with([&](P& q) { q.output = const_cast<void*>(q.weight); }), "output overlaps weight");
     // Output and bias both inside one fresh buffer, so nothing else can overlap by accident.
     std::vector<float> shared(pr.y.size() + 16);
     expect(with([&](P& q) {

@@ -181,10 +181,26 @@ typedef struct inkwell_canny_params {
 
 INKWELL_API int32_t inkwell_canny_u8(inkwell_context* context, const inkwell_canny_params* params);
 
-/* ---- float32 tensors ---------------------------------------------------------------- */
-/* Kernels on tensors take contiguous row-major (C order) float32 buffers; their sizes are
- * fields of the params struct. Outputs may not overlap inputs. The Java Tensor type checks
- * shapes before the call; the native side checks them again. */
+/* ---- tensors ----------------------------------------------------------------------- */
+/* Kernels on tensors take contiguous row-major (C order) buffers; their sizes are fields of
+ * the params struct. Outputs may not overlap inputs. The Java Tensor type checks shapes
+ * before the call; the native side checks them again.
+ *
+ * Element types. Most tensor kernels take float32 only (entries named _f32). conv2d and
+ * attention also have _f16 and _bf16 entries taking the same params struct, whose data
+ * pointers (void*) then hold 16-bit elements: IEEE 754 binary16 (f16) or bfloat16 (bf16,
+ * the upper 16 bits of a float32), as uint16_t bit patterns. Every tensor of one call has
+ * the entry's element type (conv2d's bias included). The 16-bit entries compute in float32:
+ * inputs are widened exactly, products are summed in float32, bias and activation are
+ * applied in float32, and each output is rounded once, to nearest even. The CPU backend
+ * runs its float32 kernel on the widened inputs; the CUDA backend uses tensor cores with
+ * float32 accumulation (see the tolerances in native/tests/test_cuda_conv2d.cpp). */
+
+typedef enum inkwell_element_type {
+    INKWELL_ELEMENT_F32 = 0,  /* float */
+    INKWELL_ELEMENT_F16 = 1,  /* IEEE 754 binary16, as uint16_t */
+    INKWELL_ELEMENT_BF16 = 2  /* bfloat16, as uint16_t */
+} inkwell_element_type;
 
 typedef enum inkwell_activation {
     INKWELL_ACTIVATION_NONE = 0,
@@ -194,10 +210,11 @@ typedef enum inkwell_activation {
 /* ---- conv2d (torch.nn.functional.conv2d, NCHW) ------------------------------------- */
 
 typedef struct inkwell_conv2d_params {
-    const float* input;  /* [batch, in_channels, in_height, in_width] */
-    const float* weight; /* [out_channels, in_channels / groups, kernel_h, kernel_w] */
-    const float* bias;   /* [out_channels], or NULL */
-    float* output;       /* [batch, out_channels, out_height, out_width] */
+    /* Elements of the entry's type (float for _f32, uint16_t for _f16 and _bf16). */
+    const void* input;  /* [batch, in_channels, in_height, in_width] */
+    const void* weight; /* [out_channels, in_channels / groups, kernel_h, kernel_w] */
+    const void* bias;   /* [out_channels], or NULL */
+    void* output;       /* [batch, out_channels, out_height, out_width] */
     int64_t batch;
     int64_t in_channels;
     int64_t in_height;
@@ -218,14 +235,17 @@ typedef struct inkwell_conv2d_params {
 } inkwell_conv2d_params;
 
 INKWELL_API int32_t inkwell_conv2d_f32(inkwell_context* context, const inkwell_conv2d_params* params);
+INKWELL_API int32_t inkwell_conv2d_f16(inkwell_context* context, const inkwell_conv2d_params* params);
+INKWELL_API int32_t inkwell_conv2d_bf16(inkwell_context* context, const inkwell_conv2d_params* params);
 
 /* ---- attention: softmax(q k^T scale + mask) v, one pass, online softmax ------------- */
 
 typedef struct inkwell_attention_params {
-    const float* q;         /* [batch, heads, q_len, head_dim] */
-    const float* k;         /* [batch, heads, kv_len, head_dim] */
-    const float* v;         /* [batch, heads, kv_len, head_dim] */
-    float* out;             /* [batch, heads, q_len, head_dim] */
+    /* Elements of the entry's type (float for _f32, uint16_t for _f16 and _bf16). */
+    const void* q;          /* [batch, heads, q_len, head_dim] */
+    const void* k;          /* [batch, heads, kv_len, head_dim] */
+    const void* v;          /* [batch, heads, kv_len, head_dim] */
+    void* out;              /* [batch, heads, q_len, head_dim] */
     int64_t batch;
     int64_t heads;
     int64_t q_len;
@@ -238,6 +258,8 @@ typedef struct inkwell_attention_params {
 } inkwell_attention_params;
 
 INKWELL_API int32_t inkwell_attention_f32(inkwell_context* context, const inkwell_attention_params* params);
+INKWELL_API int32_t inkwell_attention_f16(inkwell_context* context, const inkwell_attention_params* params);
+INKWELL_API int32_t inkwell_attention_bf16(inkwell_context* context, const inkwell_attention_params* params);
 
 /* ---- DDIM step with classifier-free guidance (diffusers' DDIMScheduler.step) --------- */
 

@@ -29,10 +29,10 @@ void attention_reference(const inkwell_attention_params& p) {
     for (int64_t b = 0; b < p.batch; ++b) {
         for (int64_t h = 0; h < p.heads; ++h) {
             const int64_t bh = b * p.heads + h;
-            const float* q = p.q + bh * p.q_len * d_len;
-            const float* k = p.k + bh * p.kv_len * d_len;
-            const float* v = p.v + bh * p.kv_len * d_len;
-            float* out = p.out + bh * p.q_len * d_len;
+            const float* q = static_cast<const float*>(p.q) + bh * p.q_len * d_len;
+            const float* k = static_cast<const float*>(p.k) + bh * p.kv_len * d_len;
+            const float* v = static_cast<const float*>(p.v) + bh * p.kv_len * d_len;
+            float* out = static_cast<float*>(p.out) + bh * p.q_len * d_len;
             for (int64_t i = 0; i < p.q_len; ++i) {
                 const int64_t visible = attention_visible_keys(p, b, i);
                 double max_score = -std::numeric_limits<double>::infinity();
@@ -86,10 +86,10 @@ void for_each_query_chunk(ThreadPool& pool, const inkwell_attention_params& p, i
         chunk.batch_index = bh / p.heads;
         chunk.row0 = row0;
         chunk.rows = std::min(chunk_rows, p.q_len - row0);
-        chunk.q = p.q + (bh * p.q_len + row0) * d_len;
-        chunk.k = p.k + bh * p.kv_len * d_len;
-        chunk.v = p.v + bh * p.kv_len * d_len;
-        chunk.out = p.out + (bh * p.q_len + row0) * d_len;
+        chunk.q = static_cast<const float*>(p.q) + (bh * p.q_len + row0) * d_len;
+        chunk.k = static_cast<const float*>(p.k) + bh * p.kv_len * d_len;
+        chunk.v = static_cast<const float*>(p.v) + bh * p.kv_len * d_len;
+        chunk.out = static_cast<float*>(p.out) + (bh * p.q_len + row0) * d_len;
         kernel(chunk);
     });
 }

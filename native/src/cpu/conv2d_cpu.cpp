@@ -28,6 +28,14 @@ namespace inkwell::cpu {
 
 namespace {
 
+// The params' data pointers as float32 (this file serves inkwell_conv2d_f32; the 16-bit
+// entries widen their tensors first, see conv2d.cpp).
+const float* input_of(const inkwell_conv2d_params& p) { return static_cast<const float*>(p.input); }
+const float* weight_of(const inkwell_conv2d_params& p) { return static_cast<const float*>(p.weight); }
+const float* bias_of(const inkwell_conv2d_params& p) { return static_cast<const float*>(p.bias); }
+float* output_of(const inkwell_conv2d_params& p) { return static_cast<float*>(p.output); }
+
+
 // ---------------------------------------------------------------------------------------
 // Geometry
 // ---------------------------------------------------------------------------------------
@@ -69,13 +77,13 @@ void conv2d_reference(const inkwell_conv2d_params& p) {
                             for (int64_t j = 0; j < g.kw; ++j) {
                                 const int64_t iy = y * g.sh - g.ph + i * g.dh, ix = x * g.sw - g.pw + j * g.dw;
                                 if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-                                const double xv = p.input[((n * g.cin + c0 + ci) * g.h + iy) * g.w + ix];
-                                const double wv = p.weight[((co * g.cin_g + ci) * g.kh + i) * g.kw + j];
+                                const double xv = input_of(p)[((n * g.cin + c0 + ci) * g.h + iy) * g.w + ix];
+                                const double wv = weight_of(p)[((co * g.cin_g + ci) * g.kh + i) * g.kw + j];
                                 sum += xv * wv;
                             }
-                    if (p.bias != nullptr) sum += p.bias[co];
+                    if (p.bias != nullptr) sum += bias_of(p)[co];
                     if (p.activation == INKWELL_ACTIVATION_SILU) sum = sum / (1.0 + std::exp(-sum));
-                    p.output[((n * g.cout + co) * g.oh + y) * g.ow + x] = static_cast<float>(sum);
+                    output_of(p)[((n * g.cout + co) * g.oh + y) * g.ow + x] = static_cast<float>(sum);
                 }
         }
 }
@@ -289,7 +297,7 @@ void epilogue(const inkwell_conv2d_params& p, int64_t co0, int64_t rows, float* 
     for (int64_t r = 0; r < rows; ++r) {
         float* o = out + r * ld;
         if (p.bias != nullptr) {
-            const float b = p.bias[co0 + r];
+            const float b = bias_of(p)[co0 + r];
             for (int64_t q = 0; q < count; ++q) o[q] += b;
         }
         if (silu_on) {
@@ -366,7 +374,7 @@ void pack_weight_task(const inkwell_conv2d_params& p, const Geometry& g, const G
                       int64_t task) {
     const int64_t group = task / plan.kb.count, b = task % plan.kb.count;
     const int64_t k0 = plan.kb.begin(b), kc = plan.kb.size(b, g.k_len);
-    pack_weight_block(p.weight + group * g.cout_g * g.k_len + k0, g.k_len, g.cout_g, kc,
+    pack_weight_block(weight_of(p) + group * g.cout_g * g.k_len + k0, g.k_len, g.cout_g, kc,
                       packed + task * plan.weight_slot());
 }
 
@@ -382,8 +390,8 @@ void multiply_task(const inkwell_conv2d_params& p, const Geometry& g, const Gemm
     const int64_t t_begin = plan.tiles * split / plan.row_splits, t_end = plan.tiles * (split + 1) / plan.row_splits;
     const int64_t r_begin = t_begin * kMR, r_end = std::min(g.cout_g, t_end * kMR);
     if (r_begin >= r_end) return;
-    const float* x_group = p.input + (image * g.cin + group * g.cin_g) * g.h * g.w;
-    float* out = p.output + (image * g.cout + group * g.cout_g) * g.pixels + p0;
+    const float* x_group = input_of(p) + (image * g.cin + group * g.cin_g) * g.h * g.w;
+    float* out = output_of(p) + (image * g.cout + group * g.cout_g) * g.pixels + p0;
     float* cols = col_scratch();
     float* row = im2col_scratch().data();
     constexpr int64_t kTilesPerPass = kMaxRowsPerTask / kMR;
@@ -399,7 +407,7 @@ void multiply_task(const inkwell_conv2d_params& p, const Geometry& g, const Gemm
             } else {
                 float* scratch = weight_scratch();
                 const int64_t r0 = t0 * kMR;
-                pack_weight_block(p.weight + (group * g.cout_g + r0) * g.k_len + k0, g.k_len,
+                pack_weight_block(weight_of(p) + (group * g.cout_g + r0) * g.k_len + k0, g.k_len,
                                   std::min(g.cout_g, t1 * kMR) - r0, kc, scratch);
                 pass_weights = scratch;
             }
@@ -437,9 +445,9 @@ void conv2d_gemm(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometr
 
 void direct_plane(const inkwell_conv2d_params& p, const Geometry& g, int64_t plane) {
     const int64_t n = plane / g.cout, co = plane % g.cout;
-    const float* x_group = p.input + (n * g.cin + (co / g.cout_g) * g.cin_g) * g.h * g.w;
-    const float* w = p.weight + co * g.k_len;
-    float* out = p.output + plane * g.pixels;
+    const float* x_group = input_of(p) + (n * g.cin + (co / g.cout_g) * g.cin_g) * g.h * g.w;
+    const float* w = weight_of(p) + co * g.k_len;
+    float* out = output_of(p) + plane * g.pixels;
     constexpr int64_t kChunk = 512;
     float acc[kChunk], row[kChunk];
     for (int64_t p0 = 0; p0 < g.pixels; p0 += kChunk) {

@@ -209,12 +209,14 @@ void launch(State& s, const AttentionArgs& base, int64_t bh_count, int64_t q_til
 
 }  // namespace
 
-void attention(State& s, const inkwell_attention_params& p) {
+void attention(State& s, const inkwell_attention_params& p, int32_t element_type) {
+    if (element_type != INKWELL_ELEMENT_F32)
+        fail(INKWELL_UNSUPPORTED, "attention (CUDA): 16-bit element types are not implemented yet");
     AttentionArgs a{};
-    a.q = p.q;
-    a.k = p.k;
-    a.v = p.v;
-    a.out = p.out;
+    a.q = static_cast<const float*>(p.q);
+    a.k = static_cast<const float*>(p.k);
+    a.v = static_cast<const float*>(p.v);
+    a.out = static_cast<float*>(p.out);
     a.heads = p.heads;
     a.q_len = p.q_len;
     a.kv_len = p.kv_len;

@@ -1,4 +1,4 @@
-// The CUDA backend's entry point (inkwell_cuda_backend_v1) and its table: device discovery,
+// The CUDA backend's entry point (inkwell_cuda_backend_v2) and its table: device discovery,
 // per-context state (device, stream), memory and copies, and thin wrappers that turn the
 // launchers' exceptions into a status and a thread-local message. See backend.hpp.
 #include <cstring>
@@ -169,12 +169,32 @@ int32_t table_canny(void* state, const cuda_backend::CannyArgs* a) {
     return on_device(state, [&](State& s) { canny(s, *a); });
 }
 
-int32_t table_conv2d(void* state, const inkwell_conv2d_params* p) {
-    return on_device(state, [&](State& s) { conv2d(s, *p); });
+int32_t table_conv2d(void* state, const inkwell_conv2d_params* p, int32_t element_type) {
+    return on_device(state, [&](State& s) { conv2d(s, *p, element_type); });
 }
 
-int32_t table_attention(void* state, const inkwell_attention_params* p) {
-    return on_device(state, [&](State& s) { attention(s, *p); });
+int32_t table_attention(void* state, const inkwell_attention_params* p, int32_t element_type) {
+    return on_device(state, [&](State& s) { attention(s, *p, element_type); });
+}
+
+int32_t table_gaussian_blur(void* state, const cuda_backend::BlurArgs* a) {
+    return on_device(state, [&](State& s) { gaussian_blur(s, *a); });
+}
+
+int32_t table_randn(void* state, const inkwell_randn_params* p) {
+    return on_device(state, [&](State& s) { randn(s, *p); });
+}
+
+int32_t table_resample(void* state, const inkwell_resample_params* p) {
+    return on_device(state, [&](State& s) { resample(s, *p); });
+}
+
+int32_t table_psnr(void* state, const inkwell_image_metric_params* p, double* out) {
+    return on_device(state, [&](State& s) { *out = psnr(s, *p); });
+}
+
+int32_t table_ssim(void* state, const inkwell_image_metric_params* p, double* out) {
+    return on_device(state, [&](State& s) { *out = ssim(s, *p); });
 }
 
 const cuda_backend::Table kTable = {
@@ -182,13 +202,14 @@ const cuda_backend::Table kTable = {
     table_create,           table_destroy,               table_device_alloc, table_device_free,
     table_host_alloc_pinned, table_host_free_pinned,     table_copy,         table_synchronize,
     table_ddim_step,        table_add_noise,             table_canny,        table_conv2d,
-    table_attention,
+    table_attention,        table_gaussian_blur,         table_randn,        table_resample,
+    table_psnr,             table_ssim,
 };
 
 }  // namespace
 
 }  // namespace inkwell::cuda
 
-extern "C" __attribute__((visibility("default"))) const inkwell::cuda_backend::Table* inkwell_cuda_backend_v1() {
+extern "C" __attribute__((visibility("default"))) const inkwell::cuda_backend::Table* inkwell_cuda_backend_v2() {
     return &inkwell::cuda::kTable;
 }

@@ -1,6 +1,6 @@
 // The contract between libinkwell (the core, no CUDA dependency) and libinkwell_cuda (the
 // CUDA backend, loaded on demand with dlopen). The backend exports one C function,
-// inkwell_cuda_backend_v1, returning a table of plain function pointers; nothing else
+// inkwell_cuda_backend_v2, returning a table of plain function pointers; nothing else
 // crosses the boundary (no exceptions, no C++ types). Every entry returns an
 // inkwell_status and, on failure, leaves a message readable through last_error() on the
 // same thread.
@@ -21,8 +21,8 @@
 
 namespace inkwell::cuda_backend {
 
-constexpr uint32_t kVersion = 1;
-constexpr const char* kEntryPoint = "inkwell_cuda_backend_v1";
+constexpr uint32_t kVersion = 2;
+constexpr const char* kEntryPoint = "inkwell_cuda_backend_v2";
 constexpr const char* kLibraryName = "libinkwell_cuda.so";
 
 // The DDIM step's linear form (see cpu/ddim_cpu.hpp), coefficients rounded by the core.
@@ -51,6 +51,17 @@ struct CannyArgs {
     int32_t blur_ksize;
 };
 
+// Gaussian blur, validated: device images and the Q8 taps the core computed (as for Canny).
+struct BlurArgs {
+    const uint8_t* src;  // device
+    int64_t src_stride;
+    uint8_t* dst;  // device
+    int64_t dst_stride;
+    int64_t height, width, channels;
+    const int32_t* taps;  // host, ksize Q8 taps summing to 256
+    int32_t ksize;
+};
+
 struct Table {
     uint32_t version;     // kVersion
     uint32_t table_size;  // sizeof(Table)
@@ -68,8 +79,15 @@ struct Table {
     int32_t (*ddim_step)(void* state, const inkwell_ddim_step_params* p, const DdimCoefficients* k);
     int32_t (*add_noise)(void* state, const inkwell_add_noise_params* p, float sqrt_a, float sqrt_b);
     int32_t (*canny)(void* state, const CannyArgs* args);
-    int32_t (*conv2d)(void* state, const inkwell_conv2d_params* p);
-    int32_t (*attention)(void* state, const inkwell_attention_params* p);
+    // element_type: an inkwell_element_type; the data pointers of p hold that type.
+    int32_t (*conv2d)(void* state, const inkwell_conv2d_params* p, int32_t element_type);
+    int32_t (*attention)(void* state, const inkwell_attention_params* p, int32_t element_type);
+    int32_t (*gaussian_blur)(void* state, const BlurArgs* args);
+    int32_t (*randn)(void* state, const inkwell_randn_params* p);
+    int32_t (*resample)(void* state, const inkwell_resample_params* p);
+    // The metric goes to *out (host); p->result is not touched by the backend.
+    int32_t (*psnr)(void* state, const inkwell_image_metric_params* p, double* out);
+    int32_t (*ssim)(void* state, const inkwell_image_metric_params* p, double* out);
 };
 
 using EntryPoint = const Table* (*)();

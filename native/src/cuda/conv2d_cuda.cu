@@ -127,12 +127,14 @@ int narrow(int64_t v, const char* what) {
 
 }  // namespace
 
-void conv2d(State& s, const inkwell_conv2d_params& p) {
+void conv2d(State& s, const inkwell_conv2d_params& p, int32_t element_type) {
+    if (element_type != INKWELL_ELEMENT_F32)
+        fail(INKWELL_UNSUPPORTED, "conv2d (CUDA): 16-bit element types are not implemented yet");
     ConvArgs a{};
-    a.input = p.input;
-    a.weight = p.weight;
-    a.bias = p.bias;
-    a.output = p.output;
+    a.input = static_cast<const float*>(p.input);
+    a.weight = static_cast<const float*>(p.weight);
+    a.bias = static_cast<const float*>(p.bias);
+    a.output = static_cast<float*>(p.output);
     a.cin = narrow(p.in_channels, "in_channels");
     a.h = narrow(p.in_height, "in_height");
     a.w = narrow(p.in_width, "in_width");

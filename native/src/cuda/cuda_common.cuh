@@ -73,7 +73,12 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 void ddim_step(State& s, const inkwell_ddim_step_params& p, const cuda_backend::DdimCoefficients& k);
 void add_noise(State& s, const inkwell_add_noise_params& p, float sqrt_a, float sqrt_b);
 void canny(State& s, const cuda_backend::CannyArgs& a);
-void conv2d(State& s, const inkwell_conv2d_params& p);
-void attention(State& s, const inkwell_attention_params& p);
+void conv2d(State& s, const inkwell_conv2d_params& p, int32_t element_type);
+void attention(State& s, const inkwell_attention_params& p, int32_t element_type);
+void gaussian_blur(State& s, const cuda_backend::BlurArgs& a);
+void randn(State& s, const inkwell_randn_params& p);
+void resample(State& s, const inkwell_resample_params& p);
+double psnr(State& s, const inkwell_image_metric_params& p);
+double ssim(State& s, const inkwell_image_metric_params& p);
 
 }  // namespace inkwell::cuda

@@ -1340,6 +1340,33 @@ public class InkwellNative extends InkwellNative$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final int INKWELL_ELEMENT_F32 = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_element_type.INKWELL_ELEMENT_F32 = 0
+     * }
+     */
+    public static int INKWELL_ELEMENT_F32() {
+        return INKWELL_ELEMENT_F32;
+    }
+    private static final int INKWELL_ELEMENT_F16 = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_element_type.INKWELL_ELEMENT_F16 = 1
+     * }
+     */
+    public static int INKWELL_ELEMENT_F16() {
+        return INKWELL_ELEMENT_F16;
+    }
+    private static final int INKWELL_ELEMENT_BF16 = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_element_type.INKWELL_ELEMENT_BF16 = 2
+     * }
+     */
+    public static int INKWELL_ELEMENT_BF16() {
+        return INKWELL_ELEMENT_BF16;
+    }
     private static final int INKWELL_ACTIVATION_NONE = (int)0L;
     /**
      * {@snippet lang=c :
@@ -1420,6 +1447,128 @@ public class InkwellNative extends InkwellNative$shared {
         }
     }
 
+    private static class inkwell_conv2d_f16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_conv2d_f16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_f16(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_conv2d_f16$descriptor() {
+        return inkwell_conv2d_f16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_f16(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_conv2d_f16$handle() {
+        return inkwell_conv2d_f16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_f16(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_conv2d_f16$address() {
+        return inkwell_conv2d_f16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_f16(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static int inkwell_conv2d_f16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_conv2d_f16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_conv2d_f16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_conv2d_bf16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_conv2d_bf16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_bf16(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_conv2d_bf16$descriptor() {
+        return inkwell_conv2d_bf16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_bf16(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_conv2d_bf16$handle() {
+        return inkwell_conv2d_bf16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_bf16(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_conv2d_bf16$address() {
+        return inkwell_conv2d_bf16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_conv2d_bf16(inkwell_context *context, const inkwell_conv2d_params *params)
+     * }
+     */
+    public static int inkwell_conv2d_bf16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_conv2d_bf16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_conv2d_bf16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class inkwell_attention_f32 {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             InkwellNative.C_INT,
@@ -1472,6 +1621,128 @@ public class InkwellNative extends InkwellNative$shared {
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("inkwell_attention_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_attention_f16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_attention_f16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_f16(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_attention_f16$descriptor() {
+        return inkwell_attention_f16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_f16(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_attention_f16$handle() {
+        return inkwell_attention_f16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_f16(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_attention_f16$address() {
+        return inkwell_attention_f16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_f16(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static int inkwell_attention_f16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_attention_f16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_attention_f16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_attention_bf16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_attention_bf16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_bf16(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_attention_bf16$descriptor() {
+        return inkwell_attention_bf16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_bf16(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_attention_bf16$handle() {
+        return inkwell_attention_bf16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_bf16(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_attention_bf16$address() {
+        return inkwell_attention_bf16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_attention_bf16(inkwell_context *context, const inkwell_attention_params *params)
+     * }
+     */
+    public static int inkwell_attention_bf16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_attention_bf16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_attention_bf16", context, params);
             }
             return (int)mh$.invokeExact(context, params);
         } catch (Error | RuntimeException ex) {

@@ -15,10 +15,10 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
 /**
  * {@snippet lang=c :
  * struct inkwell_attention_params {
- *     const float *q;
- *     const float *k;
- *     const float *v;
- *     float *out;
+ *     const void *q;
+ *     const void *k;
+ *     const void *v;
+ *     void *out;
  *     int64_t batch;
  *     int64_t heads;
  *     int64_t q_len;
@@ -64,7 +64,7 @@ public class inkwell_attention_params {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * const float *q
+     * const void *q
      * }
      */
     public static final AddressLayout q$layout() {
@@ -76,7 +76,7 @@ public class inkwell_attention_params {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * const float *q
+     * const void *q
      * }
      */
     public static final long q$offset() {
@@ -86,7 +86,7 @@ public class inkwell_attention_params {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * const float *q
+     * const void *q
      * }
      */
     public static MemorySegment q(MemorySegment struct) {
@@ -96,7 +96,7 @@ public class inkwell_attention_params {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * const float *q
+     * const void *q
      * }
      */
     public static void q(MemorySegment struct, MemorySegment fieldValue) {
@@ -108,7 +108,7 @@ public class inkwell_attention_params {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * const float *k
+     * const void *k
      * }
      */
     public static final AddressLayout k$layout() {
@@ -120,7 +120,7 @@ public class inkwell_attention_params {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * const float *k
+     * const void *k
      * }
      */
     public static final long k$offset() {
@@ -130,7 +130,7 @@ public class inkwell_attention_params {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * const float *k
+     * const void *k
      * }
      */
     public static MemorySegment k(MemorySegment struct) {
@@ -140,7 +140,7 @@ public class inkwell_attention_params {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * const float *k
+     * const void *k
      * }
      */
     public static void k(MemorySegment struct, MemorySegment fieldValue) {
@@ -152,7 +152,7 @@ public class inkwell_attention_params {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * const float *v
+     * const void *v
      * }
      */
     public static final AddressLayout v$layout() {
@@ -164,7 +164,7 @@ public class inkwell_attention_params {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * const float *v
+     * const void *v
      * }
      */
     public static final long v$offset() {
@@ -174,7 +174,7 @@ public class inkwell_attention_params {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * const float *v
+     * const void *v
      * }
      */
     public static MemorySegment v(MemorySegment struct) {
@@ -184,7 +184,7 @@ public class inkwell_attention_params {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * const float *v
+     * const void *v
      * }
      */
     public static void v(MemorySegment struct, MemorySegment fieldValue) {
@@ -196,7 +196,7 @@ public class inkwell_attention_params {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * float *out
+     * void *out
      * }
      */
     public static final AddressLayout out$layout() {
@@ -208,7 +208,7 @@ public class inkwell_attention_params {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * float *out
+     * void *out
      * }
      */
     public static final long out$offset() {
@@ -218,7 +218,7 @@ public class inkwell_attention_params {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * float *out
+     * void *out
      * }
      */
     public static MemorySegment out(MemorySegment struct) {
@@ -228,7 +228,7 @@ public class inkwell_attention_params {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * float *out
+     * void *out
      * }
      */
     public static void out(MemorySegment struct, MemorySegment fieldValue) {

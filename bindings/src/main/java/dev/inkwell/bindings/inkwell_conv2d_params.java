@@ -15,10 +15,10 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
 /**
  * {@snippet lang=c :
  * struct inkwell_conv2d_params {
- *     const float *input;
- *     const float *weight;
- *     const float *bias;
- *     float *output;
+ *     const void *input;
+ *     const void *weight;
+ *     const void *bias;
+ *     void *output;
  *     int64_t batch;
  *     int64_t in_channels;
  *     int64_t in_height;
@@ -82,7 +82,7 @@ public class inkwell_conv2d_params {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * const float *input
+     * const void *input
      * }
      */
     public static final AddressLayout input$layout() {
@@ -94,7 +94,7 @@ public class inkwell_conv2d_params {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * const float *input
+     * const void *input
      * }
      */
     public static final long input$offset() {
@@ -104,7 +104,7 @@ public class inkwell_conv2d_params {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * const float *input
+     * const void *input
      * }
      */
     public static MemorySegment input(MemorySegment struct) {
@@ -114,7 +114,7 @@ public class inkwell_conv2d_params {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * const float *input
+     * const void *input
      * }
      */
     public static void input(MemorySegment struct, MemorySegment fieldValue) {
@@ -126,7 +126,7 @@ public class inkwell_conv2d_params {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * const float *weight
+     * const void *weight
      * }
      */
     public static final AddressLayout weight$layout() {
@@ -138,7 +138,7 @@ public class inkwell_conv2d_params {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * const float *weight
+     * const void *weight
      * }
      */
     public static final long weight$offset() {
@@ -148,7 +148,7 @@ public class inkwell_conv2d_params {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * const float *weight
+     * const void *weight
      * }
      */
     public static MemorySegment weight(MemorySegment struct) {
@@ -158,7 +158,7 @@ public class inkwell_conv2d_params {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * const float *weight
+     * const void *weight
      * }
      */
     public static void weight(MemorySegment struct, MemorySegment fieldValue) {
@@ -170,7 +170,7 @@ public class inkwell_conv2d_params {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * const float *bias
+     * const void *bias
      * }
      */
     public static final AddressLayout bias$layout() {
@@ -182,7 +182,7 @@ public class inkwell_conv2d_params {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * const float *bias
+     * const void *bias
      * }
      */
     public static final long bias$offset() {
@@ -192,7 +192,7 @@ public class inkwell_conv2d_params {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * const float *bias
+     * const void *bias
      * }
      */
     public static MemorySegment bias(MemorySegment struct) {
@@ -202,7 +202,7 @@ public class inkwell_conv2d_params {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * const float *bias
+     * const void *bias
      * }
      */
     public static void bias(MemorySegment struct, MemorySegment fieldValue) {
@@ -214,7 +214,7 @@ public class inkwell_conv2d_params {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * float *output
+     * void *output
      * }
      */
     public static final AddressLayout output$layout() {
@@ -226,7 +226,7 @@ public class inkwell_conv2d_params {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * float *output
+     * void *output
      * }
      */
     public static final long output$offset() {
@@ -236,7 +236,7 @@ public class inkwell_conv2d_params {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * float *output
+     * void *output
      * }
      */
     public static MemorySegment output(MemorySegment struct) {
@@ -246,7 +246,7 @@ public class inkwell_conv2d_params {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * float *output
+     * void *output
      * }
      */
     public static void output(MemorySegment struct, MemorySegment fieldValue) {
