@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
-/** {@link Inkwell#attention}: shape checks and the call to inkwell_attention_f32. */
+/** {@link Inkwell#attention}: shape and element type checks, and the call to inkwell_attention_f32, _f16 or _bf16. */
 final class AttentionKernel {
     /** Largest head size the kernels take. */
     static final int MAX_HEAD_DIM = 256;
@@ -38,7 +38,11 @@ final class AttentionKernel {
                 }
             }
         }
+        ShapeChecks.sameElementType("attention", q, "q", k, "k");
+        ShapeChecks.sameElementType("attention", q, "q", v, "v");
+        ShapeChecks.sameElementType("attention", q, "q", out, "out");
         ShapeChecks.noOverlap("attention", out, "out", q, k, v);
+        ElementType type = q.elementType();
         double scale = options.scaleFor(d);
         inkwell.run("attention", (arena, context) -> {
             MemorySegment p = inkwell_attention_params.allocate(arena);
@@ -55,7 +59,11 @@ final class AttentionKernel {
             inkwell_attention_params.causal(p, options.causal() ? 1 : 0);
             inkwell_attention_params.kv_lens(p,
                     kvLens == null ? MemorySegment.NULL : arena.allocateFrom(ValueLayout.JAVA_INT, kvLens));
-            return InkwellNative.inkwell_attention_f32(context, p);
+            return switch (type) {
+                case FLOAT32 -> InkwellNative.inkwell_attention_f32(context, p);
+                case FLOAT16 -> InkwellNative.inkwell_attention_f16(context, p);
+                case BFLOAT16 -> InkwellNative.inkwell_attention_bf16(context, p);
+            };
         }, q, k, v, out);
     }
 }

@@ -4,7 +4,7 @@ import dev.inkwell.bindings.InkwellNative;
 import dev.inkwell.bindings.inkwell_conv2d_params;
 import java.lang.foreign.MemorySegment;
 
-/** {@link Inkwell#conv2d}: shape checks and the call to inkwell_conv2d_f32. */
+/** {@link Inkwell#conv2d}: shape and element type checks, and the call to inkwell_conv2d_f32, _f16 or _bf16. */
 final class Conv2dKernel {
     private Conv2dKernel() {}
 
@@ -31,7 +31,11 @@ final class Conv2dKernel {
             ShapeChecks.shape(bias, new long[] {weight.dim(0)}, "bias");
         }
         ShapeChecks.shape(output, outShape, "output");
+        ShapeChecks.sameElementType("conv2d", input, "input", weight, "weight");
+        ShapeChecks.sameElementType("conv2d", input, "input", bias, "bias");
+        ShapeChecks.sameElementType("conv2d", input, "input", output, "output");
         ShapeChecks.noOverlap("conv2d", output, "output", input, weight, bias);
+        ElementType type = input.elementType();
         inkwell.run("conv2d", (arena, context) -> {
             MemorySegment p = inkwell_conv2d_params.allocate(arena);
             inkwell_conv2d_params.input(p, input.nativeSegment());
@@ -55,7 +59,11 @@ final class Conv2dKernel {
             inkwell_conv2d_params.out_height(p, outShape[2]);
             inkwell_conv2d_params.out_width(p, outShape[3]);
             inkwell_conv2d_params.activation(p, o.activation().code());
-            return InkwellNative.inkwell_conv2d_f32(context, p);
+            return switch (type) {
+                case FLOAT32 -> InkwellNative.inkwell_conv2d_f32(context, p);
+                case FLOAT16 -> InkwellNative.inkwell_conv2d_f16(context, p);
+                case BFLOAT16 -> InkwellNative.inkwell_conv2d_bf16(context, p);
+            };
         }, input, weight, bias, output);
     }
 }

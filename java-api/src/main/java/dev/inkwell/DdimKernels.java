@@ -43,6 +43,12 @@ final class DdimKernels {
         }
         ShapeChecks.shape(prevSample, shape, "previous sample");
         Tensor usedNoise = eta > 0 ? noise : null;
+        ShapeChecks.float32("ddimStep", "sample", sample);
+        ShapeChecks.float32("ddimStep", "model output", modelOutput);
+        ShapeChecks.float32("ddimStep", "unconditional model output", uncond);
+        ShapeChecks.float32("ddimStep", "noise", usedNoise);
+        ShapeChecks.float32("ddimStep", "previous sample", prevSample);
+        ShapeChecks.float32("ddimStep", "predicted original sample", predOriginal);
         ShapeChecks.noOverlap("ddimStep", prevSample, "previous sample", sample, modelOutput, uncond, usedNoise);
         if (predOriginal != null) {
             ShapeChecks.shape(predOriginal, shape, "predicted original sample");
@@ -75,6 +81,9 @@ final class DdimKernels {
         Objects.requireNonNull(original, "original");
         ShapeChecks.shape(noise, original.shape(), "noise");
         ShapeChecks.shape(out, original.shape(), "out");
+        ShapeChecks.float32("addNoise", "original", original);
+        ShapeChecks.float32("addNoise", "noise", noise);
+        ShapeChecks.float32("addNoise", "out", out);
         ShapeChecks.noOverlap("addNoise", out, "out", original, noise);
         if (timestep < 0 || timestep >= scheduler.trainTimesteps()) {
             throw new IllegalArgumentException("timestep must be 0.." + (scheduler.trainTimesteps() - 1) + ", got " + timestep);
@@ -93,6 +102,7 @@ final class DdimKernels {
 
     static void randn(Inkwell inkwell, Tensor out, long seed, long offset) {
         Objects.requireNonNull(out, "out");
+        ShapeChecks.float32("randn", "out", out);
         if (offset < 0) {
             throw new IllegalArgumentException("noise stream offset must be >= 0, got " + offset);
         }

@@ -48,11 +48,11 @@ public final class DdimSampler {
         long[] shape = initialNoise.shape();
         // Every buffer in the context's memory (GPU memory for a CUDA context): the model
         // writes cond and uncond there.
-        Tensor current = inkwell.newTensor(shape);
-        try (Tensor next = inkwell.newTensor(shape);
-                Tensor cond = inkwell.newTensor(shape);
-                Tensor uncond = inkwell.newTensor(shape);
-                Tensor noise = eta > 0 ? inkwell.newTensor(shape) : null) {
+        Tensor current = inkwell.newTensor(ElementType.FLOAT32, shape);
+        try (Tensor next = inkwell.newTensor(ElementType.FLOAT32, shape);
+                Tensor cond = inkwell.newTensor(ElementType.FLOAT32, shape);
+                Tensor uncond = inkwell.newTensor(ElementType.FLOAT32, shape);
+                Tensor noise = eta > 0 ? inkwell.newTensor(ElementType.FLOAT32, shape) : null) {
             inkwell.copy(initialNoise, current);
             Tensor x = current, y = next;
             for (int i = 0; i < timesteps.length; i++) {

@@ -218,7 +218,8 @@ public final class Inkwell implements AutoCloseable {
      */
     public Tensor conv2d(Tensor input, Tensor weight, Tensor bias, Conv2dOptions options) {
         Objects.requireNonNull(options, "options");
-        Tensor out = newTensor(Conv2dKernel.outputShape(input, weight, options));
+        long[] shape = Conv2dKernel.outputShape(input, weight, options);
+        Tensor out = newTensor(input.elementType(), shape);
         return closingOnFailure(out, () -> conv2d(input, weight, bias, out, options));
     }
 
@@ -238,7 +239,7 @@ public final class Inkwell implements AutoCloseable {
     public Tensor attention(Tensor q, Tensor k, Tensor v, AttentionOptions options) {
         Objects.requireNonNull(q, "q");
         Objects.requireNonNull(options, "options");
-        Tensor out = newTensor(q.shape());
+        Tensor out = newTensor(q.elementType(), q.shape());
         return closingOnFailure(out, () -> attention(q, k, v, out, options));
     }
 
@@ -299,7 +300,8 @@ public final class Inkwell implements AutoCloseable {
     public Tensor resample(Tensor input, ResampleMode mode) {
         Objects.requireNonNull(mode, "mode");
         ShapeChecks.rank(input, 4, "input", "[batch, channels, height, width]");
-        Tensor out = newTensor(mode.outputShape(input.shape()));
+        ShapeChecks.float32("resample", "input", input);
+        Tensor out = newTensor(ElementType.FLOAT32, mode.outputShape(input.shape()));
         return closingOnFailure(out, () -> resample(input, out, mode));
     }
 
@@ -330,8 +332,8 @@ public final class Inkwell implements AutoCloseable {
     }
 
     /** A result tensor in this context's memory (the host's for a CPU context). */
-    Tensor newTensor(long[] shape) {
-        return device == Device.CPU ? Tensor.allocate(shape) : Tensor.allocate(this, shape);
+    Tensor newTensor(ElementType type, long[] shape) {
+        return device == Device.CPU ? Tensor.allocate(type, shape) : Tensor.allocate(this, type, shape);
     }
 
     /** Returns a freshly allocated result once filled; frees it if filling fails. */
@@ -360,8 +362,10 @@ public final class Inkwell implements AutoCloseable {
         Objects.requireNonNull(src, "src");
         Objects.requireNonNull(dst, "dst");
         ShapeChecks.shape(dst, src.shape(), "copy destination");
+        ShapeChecks.sameElementType("copy", src, "source", dst, "destination");
         ShapeChecks.noOverlap("copy", dst, "destination", src);
-        runCopy("copy", dst.nativeSegment(), src.nativeSegment(), src.elementCount() * Float.BYTES, src, dst);
+        runCopy("copy", dst.nativeSegment(), src.nativeSegment(), src.elementCount() * src.elementType().byteSize(), src,
+                dst);
     }
 
     /** Copies the pixels of {@code src} into {@code dst} (same size, channels and row stride), as {@link #copy(Tensor, Tensor)}. */
@@ -384,7 +388,7 @@ public final class Inkwell implements AutoCloseable {
      */
     public Tensor copyToDevice(Tensor src) {
         Objects.requireNonNull(src, "src");
-        Tensor dst = Tensor.allocate(this, src.shape());
+        Tensor dst = Tensor.allocate(this, src.elementType(), src.shape());
         return closingOnFailure(dst, () -> copy(src, dst));
     }
 
@@ -405,7 +409,7 @@ public final class Inkwell implements AutoCloseable {
     /** A copy of {@code src} (in this context's memory or the host's) in owned host memory. */
     public Tensor copyToHost(Tensor src) {
         Objects.requireNonNull(src, "src");
-        Tensor dst = Tensor.allocate(src.shape());
+        Tensor dst = Tensor.allocate(src.elementType(), src.shape());
         return closingOnFailure(dst, () -> copy(src, dst));
     }
 

@@ -14,6 +14,8 @@ final class ResampleKernel {
         ShapeChecks.rank(input, 4, "input", "[batch, channels, height, width]");
         long[] outShape = mode.outputShape(input.shape());
         ShapeChecks.shape(output, outShape, "output");
+        ShapeChecks.float32("resample", "input", input);
+        ShapeChecks.float32("resample", "output", output);
         ShapeChecks.noOverlap("resample", output, "output", input);
         inkwell.run("resample", (arena, context) -> {
             MemorySegment p = inkwell_resample_params.allocate(arena);

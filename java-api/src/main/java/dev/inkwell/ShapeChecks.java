@@ -25,6 +25,22 @@ final class ShapeChecks {
         }
     }
 
+    /** The kernels other than conv2d and attention take float32 only; null tensors are skipped. */
+    static void float32(String operation, String name, Tensor t) {
+        if (t != null && t.elementType() != ElementType.FLOAT32) {
+            throw new IllegalArgumentException(operation + ": " + name + " is " + t.elementType()
+                    + ", but this kernel takes FLOAT32 tensors only (convert with tensor.to(ElementType.FLOAT32))");
+        }
+    }
+
+    /** Every tensor of a conv2d or attention call has the first one's type; null tensors are skipped. */
+    static void sameElementType(String operation, Tensor first, String firstName, Tensor t, String name) {
+        if (t != null && t.elementType() != first.elementType()) {
+            throw new IllegalArgumentException(operation + ": " + name + " is " + t.elementType() + " but " + firstName
+                    + " is " + first.elementType() + " (all tensors of one call must have one element type)");
+        }
+    }
+
     /** Outputs may not share memory with inputs (kernels read inputs after writing outputs). */
     static void noOverlap(String operation, Tensor output, String outputName, Tensor... inputs) {
         for (Tensor in : inputs) {

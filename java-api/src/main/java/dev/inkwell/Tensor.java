@@ -11,8 +11,14 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * A float32 tensor in native memory: an N-d shape, contiguous, row-major (C order), as
- * PyTorch lays out a contiguous tensor. Shapes are checked in Java before any native call.
+ * A tensor in native memory: an N-d shape, contiguous, row-major (C order), as PyTorch lays
+ * out a contiguous tensor, of float32 or of a 16-bit {@link ElementType} (float16,
+ * bfloat16). Shapes and element types are checked in Java before any native call.
+ *
+ * <p>Java reads and writes elements as floats whatever the type: {@link #toArray()},
+ * {@link #get} widen exactly; {@link #copyFrom(float[])}, {@link #set} and
+ * {@link #fromArray(float[], ElementType, long...)} round to the tensor's type (nearest,
+ * ties to even); {@link #to(ElementType)} converts. {@link #segment()} is the raw memory.
  *
  * <p>Ownership as for {@link Image}: {@link #allocate(long...)}, {@link #fromArray},
  * {@link #readNpy} and the results of {@link Inkwell} kernels own their memory and
@@ -35,38 +41,53 @@ public final class Tensor implements AutoCloseable {
     private final MemorySegment segment;
     private final long[] shape;
     private final long elementCount;
+    private final ElementType type;
     private final Arena ownedArena; // null when borrowed
     private final Device device; // where the memory is
     private final Inkwell home; // the context that allocated device memory, else null
     private final CloseGuard guard = new CloseGuard("tensor");
 
-    private Tensor(MemorySegment segment, long[] shape, long elementCount, Arena ownedArena) {
-        this(segment, shape, elementCount, ownedArena, Device.CPU, null);
+    private Tensor(MemorySegment segment, long[] shape, long elementCount, ElementType type, Arena ownedArena) {
+        this(segment, shape, elementCount, type, ownedArena, Device.CPU, null);
     }
 
-    private Tensor(MemorySegment segment, long[] shape, long elementCount, Arena ownedArena, Device device, Inkwell home) {
+    private Tensor(MemorySegment segment, long[] shape, long elementCount, ElementType type, Arena ownedArena,
+            Device device, Inkwell home) {
         this.segment = segment;
         this.shape = shape;
         this.elementCount = elementCount;
+        this.type = type;
         this.ownedArena = ownedArena;
         this.device = device;
         this.home = home;
     }
 
-    /** A new zero-filled tensor that owns its memory. */
+    /** A new zero-filled float32 tensor that owns its memory. */
     public static Tensor allocate(long... shape) {
-        long[] s = shape.clone();
-        long n = checkShape(s);
-        NativeMemory.Owned owned = NativeMemory.allocateOwned(n * Float.BYTES);
-        return new Tensor(owned.segment(), s, n, owned.arena());
+        return allocate(ElementType.FLOAT32, shape);
     }
 
-    /** A new zero-filled tensor in the caller's arena (freed with it). */
-    public static Tensor allocate(Arena arena, long... shape) {
-        Objects.requireNonNull(arena, "arena");
+    /** A new zero-filled tensor of {@code type} that owns its memory. */
+    public static Tensor allocate(ElementType type, long... shape) {
+        Objects.requireNonNull(type, "type");
         long[] s = shape.clone();
         long n = checkShape(s);
-        return new Tensor(arena.allocate(n * Float.BYTES, NativeMemory.ALIGNMENT), s, n, null);
+        NativeMemory.Owned owned = NativeMemory.allocateOwned(n * type.byteSize());
+        return new Tensor(owned.segment(), s, n, type, owned.arena());
+    }
+
+    /** A new zero-filled float32 tensor in the caller's arena (freed with it). */
+    public static Tensor allocate(Arena arena, long... shape) {
+        return allocate(arena, ElementType.FLOAT32, shape);
+    }
+
+    /** A new zero-filled tensor of {@code type} in the caller's arena (freed with it). */
+    public static Tensor allocate(Arena arena, ElementType type, long... shape) {
+        Objects.requireNonNull(arena, "arena");
+        Objects.requireNonNull(type, "type");
+        long[] s = shape.clone();
+        long n = checkShape(s);
+        return new Tensor(arena.allocate(n * type.byteSize(), NativeMemory.ALIGNMENT), s, n, type, null);
     }
 
     /**
@@ -75,12 +96,19 @@ public final class Tensor implements AutoCloseable {
      * are unspecified until written (by a kernel, {@link #copyFrom} or {@link Inkwell#copy}).
      */
     public static Tensor allocate(Inkwell context, long... shape) {
+        return allocate(context, ElementType.FLOAT32, shape);
+    }
+
+    /** As {@link #allocate(Inkwell, long...)}, with elements of {@code type}. */
+    public static Tensor allocate(Inkwell context, ElementType type, long... shape) {
         Objects.requireNonNull(context, "context");
+        Objects.requireNonNull(type, "type");
         long[] s = shape.clone();
         long n = checkShape(s);
         Arena arena = Arena.ofShared();
         try {
-            return new Tensor(context.allocateDeviceMemory(n * Float.BYTES, arena), s, n, arena, context.device(), context);
+            return new Tensor(context.allocateDeviceMemory(n * type.byteSize(), arena), s, n, type, arena,
+                    context.device(), context);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -92,38 +120,67 @@ public final class Tensor implements AutoCloseable {
      * when the arena closes, which must come before the context's close.
      */
     public static Tensor allocate(Inkwell context, Arena arena, long... shape) {
+        return allocate(context, arena, ElementType.FLOAT32, shape);
+    }
+
+    /** As {@link #allocate(Inkwell, Arena, long...)}, with elements of {@code type}. */
+    public static Tensor allocate(Inkwell context, Arena arena, ElementType type, long... shape) {
         Objects.requireNonNull(context, "context");
         Objects.requireNonNull(arena, "arena");
+        Objects.requireNonNull(type, "type");
         long[] s = shape.clone();
         long n = checkShape(s);
-        return new Tensor(context.allocateDeviceMemory(n * Float.BYTES, arena), s, n, null, context.device(), context);
+        return new Tensor(context.allocateDeviceMemory(n * type.byteSize(), arena), s, n, type, null, context.device(),
+                context);
     }
 
     /** Wraps the caller's native segment (float32, C order) without copying. */
     public static Tensor wrap(MemorySegment segment, long... shape) {
-        Objects.requireNonNull(segment, "segment");
-        long[] s = shape.clone();
-        long n = checkShape(s);
-        if (segment.address() % Float.BYTES != 0) {
-            throw new IllegalArgumentException("segment address is not 4-byte aligned");
-        }
-        MemorySegment slice = NativeMemory.wrappable(segment, n * Float.BYTES, "a tensor of shape " + Arrays.toString(s),
-                "use Tensor.fromArray");
-        return new Tensor(slice, s, n, null);
+        return wrap(segment, ElementType.FLOAT32, shape);
     }
 
-    /** A new owned tensor holding a copy of {@code data} (C order). */
+    /** Wraps the caller's native segment (elements of {@code type}, C order) without copying. */
+    public static Tensor wrap(MemorySegment segment, ElementType type, long... shape) {
+        Objects.requireNonNull(segment, "segment");
+        Objects.requireNonNull(type, "type");
+        long[] s = shape.clone();
+        long n = checkShape(s);
+        if (segment.address() % type.byteSize() != 0) {
+            throw new IllegalArgumentException("segment address is not " + type.byteSize() + "-byte aligned (" + type
+                    + " elements)");
+        }
+        MemorySegment slice = NativeMemory.wrappable(segment, n * type.byteSize(),
+                "a " + type + " tensor of shape " + Arrays.toString(s), "use Tensor.fromArray");
+        return new Tensor(slice, s, n, type, null);
+    }
+
+    /** A new owned float32 tensor holding a copy of {@code data} (C order). */
     public static Tensor fromArray(float[] data, long... shape) {
+        return fromArray(data, ElementType.FLOAT32, shape);
+    }
+
+    /** A new owned tensor of {@code type} holding {@code data} (C order), each value rounded to the type. */
+    public static Tensor fromArray(float[] data, ElementType type, long... shape) {
         Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(type, "type");
         long[] s = shape.clone();
         long n = checkShape(s);
         if (data.length != n) {
             throw new IllegalArgumentException(
                     "data has " + data.length + " elements but shape " + Arrays.toString(s) + " has " + n);
         }
-        Tensor t = allocate(s);
-        MemorySegment.copy(data, 0, t.segment, ValueLayout.JAVA_FLOAT, 0, data.length);
+        Tensor t = allocate(type, s);
+        t.write(t.segment, data);
         return t;
+    }
+
+    /**
+     * A new owned host tensor with this tensor's values converted to {@code type} (rounded to
+     * nearest even when narrowing, exact when widening); a copy also when the type is the same.
+     */
+    public Tensor to(ElementType type) {
+        Objects.requireNonNull(type, "type");
+        return fromArray(toArray(), type, shape);
     }
 
     /** Reads a NumPy {@code .npy} file of float32 or float64 (converted to float32), C order. */
@@ -136,10 +193,13 @@ public final class Tensor implements AutoCloseable {
         return fromArray(values, a.shape().length == 0 ? new long[] {1} : a.shape());
     }
 
-    /** Writes this tensor as a float32 {@code .npy} file (little-endian, C order). */
+    /**
+     * Writes this tensor as a float32 {@code .npy} file (little-endian, C order); 16-bit
+     * tensors are widened, exactly.
+     */
     public void writeNpy(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
-        if (device != Device.CPU) {
+        if (device != Device.CPU || type != ElementType.FLOAT32) {
             Npy.writeFloat32(shape, MemorySegment.ofArray(toArray()), path);
             return;
         }
@@ -173,37 +233,45 @@ public final class Tensor implements AutoCloseable {
         return elementCount;
     }
 
+    /** The type of the elements. */
+    public ElementType elementType() {
+        return type;
+    }
+
     /** The device whose memory holds the elements. */
     public Device device() {
         return device;
     }
 
-    /** The elements, float32, C order; host memory only (see the class comment). */
+    /** The elements, of {@link #elementType()}, C order; host memory only (see the class comment). */
     public MemorySegment segment() {
         guard.checkOpen();
         requireHostMemory("segment()");
         return segment;
     }
 
-    /** A copy of the elements in C order (copied from the device when they live there). */
+    /**
+     * A copy of the elements in C order as floats (16-bit types widened exactly; copied from
+     * the device when they live there).
+     */
     public float[] toArray() {
         if (device != Device.CPU) {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment host = arena.allocate(segment.byteSize(), NativeMemory.ALIGNMENT);
                 home.copyBytes("Tensor.toArray", host, this, segment, false);
-                return host.toArray(ValueLayout.JAVA_FLOAT);
+                return read(host);
             }
         }
         guard.enter();
         try {
             checkMemoryAlive();
-            return segment.toArray(ValueLayout.JAVA_FLOAT);
+            return read(segment);
         } finally {
             guard.exit();
         }
     }
 
-    /** Copies {@code data} (C order, same element count) into this tensor. */
+    /** Copies {@code data} (C order, same element count) into this tensor, rounded to its element type. */
     public void copyFrom(float[] data) {
         Objects.requireNonNull(data, "data");
         if (data.length != elementCount) {
@@ -212,7 +280,7 @@ public final class Tensor implements AutoCloseable {
         if (device != Device.CPU) {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment host = arena.allocate(segment.byteSize(), NativeMemory.ALIGNMENT);
-                MemorySegment.copy(data, 0, host, ValueLayout.JAVA_FLOAT, 0, data.length);
+                write(host, data);
                 home.copyBytes("Tensor.copyFrom", host, this, segment, true);
             }
             return;
@@ -220,24 +288,31 @@ public final class Tensor implements AutoCloseable {
         guard.enter();
         try {
             checkMemoryAlive();
-            MemorySegment.copy(data, 0, segment, ValueLayout.JAVA_FLOAT, 0, data.length);
+            write(segment, data);
         } finally {
             guard.exit();
         }
     }
 
-    /** The element at a full index. */
+    /** The element at a full index, as a float. */
     public float get(long... index) {
         guard.checkOpen();
         requireHostMemory("get");
-        return segment.getAtIndex(ValueLayout.JAVA_FLOAT, flatIndex(index));
+        long i = flatIndex(index);
+        return type == ElementType.FLOAT32 ? segment.getAtIndex(ValueLayout.JAVA_FLOAT, i)
+                : type.decode(segment.getAtIndex(ValueLayout.JAVA_SHORT, i));
     }
 
-    /** Sets the element at a full index. */
+    /** Sets the element at a full index (rounded to the element type). */
     public void set(float value, long... index) {
         guard.checkOpen();
         requireHostMemory("set");
-        segment.setAtIndex(ValueLayout.JAVA_FLOAT, flatIndex(index), value);
+        long i = flatIndex(index);
+        if (type == ElementType.FLOAT32) {
+            segment.setAtIndex(ValueLayout.JAVA_FLOAT, i, value);
+        } else {
+            segment.setAtIndex(ValueLayout.JAVA_SHORT, i, type.encode(value));
+        }
     }
 
     public boolean isClosed() {
@@ -254,7 +329,8 @@ public final class Tensor implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Tensor" + Arrays.toString(shape) + (device == Device.CPU ? "" : " on " + device)
+        return "Tensor" + Arrays.toString(shape) + (type == ElementType.FLOAT32 ? "" : " " + type)
+                + (device == Device.CPU ? "" : " on " + device)
                 + (isClosed() ? " (closed)" : "");
     }
 
@@ -273,7 +349,33 @@ public final class Tensor implements AutoCloseable {
     /** A tensor over memory of another device, for tests of the device checks. */
     static Tensor onDevice(MemorySegment segment, Device device, long... shape) {
         long[] s = shape.clone();
-        return new Tensor(segment, s, checkShape(s), null, device, null);
+        return new Tensor(segment, s, checkShape(s), ElementType.FLOAT32, null, device, null);
+    }
+
+    /** Host memory holding this tensor's element type, as floats. */
+    private float[] read(MemorySegment memory) {
+        if (type == ElementType.FLOAT32) {
+            return memory.toArray(ValueLayout.JAVA_FLOAT);
+        }
+        short[] bits = memory.toArray(ValueLayout.JAVA_SHORT);
+        float[] values = new float[bits.length];
+        for (int i = 0; i < bits.length; i++) {
+            values[i] = type.decode(bits[i]);
+        }
+        return values;
+    }
+
+    /** Writes floats into host memory of this tensor's element type (rounding to it). */
+    private void write(MemorySegment memory, float[] data) {
+        if (type == ElementType.FLOAT32) {
+            MemorySegment.copy(data, 0, memory, ValueLayout.JAVA_FLOAT, 0, data.length);
+            return;
+        }
+        short[] bits = new short[data.length];
+        for (int i = 0; i < data.length; i++) {
+            bits[i] = type.encode(data[i]);
+        }
+        MemorySegment.copy(bits, 0, memory, ValueLayout.JAVA_SHORT, 0, bits.length);
     }
 
     private void requireHostMemory(String what) {
