@@ -182,6 +182,31 @@ class PublicApiPropertyTest {
     }
 
 
+    // ---- element types of conv2d and attention ------------------------------------------------
+
+    /** float32 in half the cases, float16 and bfloat16 in a quarter each. */
+    private static ElementType elementType(Random rnd) {
+        int pick = between(rnd, 0, 3);
+        return pick < 2 ? ElementType.FLOAT32 : pick == 2 ? ElementType.FLOAT16 : ElementType.BFLOAT16;
+    }
+
+    private static ElementType other(ElementType type) {
+        return type == ElementType.FLOAT32 ? ElementType.FLOAT16 : ElementType.FLOAT32;
+    }
+
+    private static float[] rounded(ElementType type, float[] values) {
+        return HalfPrecisionKernelsTest.rounded(type, values);
+    }
+
+    /** float32: the usual tolerance; 16-bit: one ulp of the type plus the float32 kernel's error (see HalfPrecisionKernelsTest). */
+    private static void checkResult(ElementType type, float[] want, float[] got, double atol, double rtol, String what) {
+        if (type == ElementType.FLOAT32) {
+            assertClose(want, got, atol, rtol, what);
+        } else {
+            HalfPrecisionKernelsTest.assertWithinUlp(type, want, got, atol, what);
+        }
+    }
+
     // ---- conv2d ------------------------------------------------------------------------------
 
     @Test
@@ -201,9 +226,12 @@ class PublicApiPropertyTest {
             int w = between(rnd, 1, 11);
             int biasKind = between(rnd, 0, 2);
             boolean silu = rnd.nextBoolean();
+            ElementType type = elementType(rnd);
+            boolean typeMismatch = between(rnd, 0, 7) == 0; // the weight in another element type
             int weightCin = Math.max(1, cin / groups + weightCinOff);
             String what = "conv2d x[" + n + "," + cin + "," + h + "," + w + "] w[" + cout + "," + weightCin + "," + kh + "," + kw
-                    + "] groups=" + groups + " stride=" + stride + " pad=" + pad + " dilation=" + dilation + " bias=" + biasKind;
+                    + "] groups=" + groups + " stride=" + stride + " pad=" + pad + " dilation=" + dilation + " bias=" + biasKind
+                    + " " + type + (typeMismatch ? " weight " + other(type) : "");
             Outcome<Conv2dOptions> options = Outcome.of(() -> Conv2dOptions.defaults().withStride(stride).withPadding(pad)
                     .withDilation(dilation).withGroups(groups).withActivation(silu ? Activation.SILU : Activation.NONE));
             // the options are built stride, padding, dilation, groups: the first bad one is reported
@@ -221,11 +249,12 @@ class PublicApiPropertyTest {
             }
             Conv2dOptions o = options.assertAccepted(what);
             long[] xs = {n, cin, h, w}, ws = {cout, weightCin, kh, kw};
-            float[] x = Tolerance.random(rnd, n * cin * h * w, 1), wt = Tolerance.random(rnd, cout * weightCin * kh * kw, 0.5);
+            float[] x = rounded(type, Tolerance.random(rnd, n * cin * h * w, 1));
+            float[] wt = rounded(type, Tolerance.random(rnd, cout * weightCin * kh * kw, 0.5));
             int biasLength = biasKind == 2 ? cout + 1 : cout;
-            float[] bias = biasKind == 0 ? null : Tolerance.random(rnd, biasLength, 1);
-            try (Tensor tx = Tensor.fromArray(x, xs); Tensor tw = Tensor.fromArray(wt, ws);
-                    Tensor tb = bias == null ? null : Tensor.fromArray(bias, biasLength)) {
+            float[] bias = biasKind == 0 ? null : rounded(type, Tolerance.random(rnd, biasLength, 1));
+            try (Tensor tx = Tensor.fromArray(x, type, xs); Tensor tw = Tensor.fromArray(wt, typeMismatch ? other(type) : type, ws);
+                    Tensor tb = bias == null ? null : Tensor.fromArray(bias, type, biasLength)) {
                 Outcome<float[]> y = Outcome.of(() -> {
                     try (Tensor out = inkwell.conv2d(tx, tw, tb, o)) {
                         return out.toArray();
@@ -248,8 +277,12 @@ class PublicApiPropertyTest {
                     y.assertRejected(IllegalArgumentException.class, String.valueOf(biasLength), what);
                     return;
                 }
+                if (typeMismatch) {
+                    y.assertRejected(IllegalArgumentException.class, "weight is " + other(type) + " but input is " + type, what);
+                    return;
+                }
                 float[] want = TensorReference.conv2d(x, xs, wt, ws, bias, o);
-                assertClose(want, y.assertAccepted(what), 1e-5 * weightCin * kh * kw, 1e-4, what);
+                checkResult(type, want, y.assertAccepted(what), 1e-5 * weightCin * kh * kw, 1e-4, what);
             }
         });
     }
@@ -270,11 +303,14 @@ class PublicApiPropertyTest {
             int kvLen = between(rnd, -1, 71);
             int scaleKind = between(rnd, -2, 3);
             boolean hugeHead = rnd.nextBoolean();
+            ElementType type = elementType(rnd);
+            boolean typeMismatch = between(rnd, 0, 7) == 0; // v in another element type
             int dim = hugeHead && mismatch == 0 ? AttentionKernel.MAX_HEAD_DIM + 1 : d;
             int kd = mismatch == 1 ? dim + 1 : dim; // k with a different head size
             int vlk = mismatch == 2 ? lk + 1 : lk; // v with a different length than k
             String what = "attention b" + b + " h" + heads + " lq" + lq + " lk" + lk + " d" + dim + " mismatch=" + mismatch
-                    + " causal=" + causal + " kvLen=" + kvLen + " scale=" + scaleKind;
+                    + " causal=" + causal + " kvLen=" + kvLen + " scale=" + scaleKind + " " + type
+                    + (typeMismatch ? " v " + other(type) : "");
             double scale = switch (scaleKind) {
                 case -2 -> Double.NaN;
                 case -1 -> -0.5;
@@ -299,10 +335,11 @@ class PublicApiPropertyTest {
                 return;
             }
             AttentionOptions o = options.assertAccepted(what);
-            float[] q = Tolerance.random(rnd, b * heads * lq * dim, 1), k = Tolerance.random(rnd, b * heads * lk * kd, 1),
-                    v = Tolerance.random(rnd, b * heads * vlk * dim, 1);
-            try (Tensor tq = Tensor.fromArray(q, b, heads, lq, dim); Tensor tk = Tensor.fromArray(k, b, heads, lk, kd);
-                    Tensor tv = Tensor.fromArray(v, b, heads, vlk, dim)) {
+            float[] q = rounded(type, Tolerance.random(rnd, b * heads * lq * dim, 1));
+            float[] k = rounded(type, Tolerance.random(rnd, b * heads * lk * kd, 1));
+            float[] v = rounded(type, Tolerance.random(rnd, b * heads * vlk * dim, 1));
+            try (Tensor tq = Tensor.fromArray(q, type, b, heads, lq, dim); Tensor tk = Tensor.fromArray(k, type, b, heads, lk, kd);
+                    Tensor tv = Tensor.fromArray(v, typeMismatch ? other(type) : type, b, heads, vlk, dim)) {
                 Outcome<float[]> out = Outcome.of(() -> {
                     try (Tensor t = inkwell.attention(tq, tk, tv, o)) {
                         return t.toArray();
@@ -324,9 +361,13 @@ class PublicApiPropertyTest {
                     out.assertRejected(IllegalArgumentException.class, "kv length " + kvLen, what);
                     return;
                 }
+                if (typeMismatch) {
+                    out.assertRejected(IllegalArgumentException.class, "v is " + other(type) + " but q is " + type, what);
+                    return;
+                }
                 int[] lens = o.kvLens();
                 float[] want = TensorReference.attention(q, k, v, b, heads, lq, lk, dim, scale, causal, lens);
-                assertClose(want, out.assertAccepted(what), 2e-5, 1e-4, what);
+                checkResult(type, want, out.assertAccepted(what), 2e-5, 1e-4, what);
             }
         });
     }
