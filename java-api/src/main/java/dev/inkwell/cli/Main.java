@@ -20,6 +20,7 @@ public final class Main {
               canny     Canny edges of a PNG/JPEG image, as cv2.Canny computes them
               blur      Gaussian blur of a PNG/JPEG image, as cv2.GaussianBlur computes it
               verify    check every supported case of a golden manifest through the Java API
+              crosscheck  run every kernel on a device and on the CPU and compare (--device cuda)
               bench     time every kernel next to OpenCV, BoofCV and libtorch in one run
               version   library version, CPU features, native library in use
 
@@ -45,6 +46,7 @@ public final class Main {
                 case "canny" -> new CannyCommand();
                 case "blur" -> new BlurCommand();
                 case "verify" -> new VerifyCommand();
+                case "crosscheck" -> new CrosscheckCommand();
                 case "version" -> new VersionCommand();
                 case "bench" -> new BenchCommand();
                 default -> throw new UsageException("inkwell: unknown command '" + command + "' (see 'inkwell --help')");

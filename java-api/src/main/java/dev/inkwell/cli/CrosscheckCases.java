@@ -1,0 +1,416 @@
+package dev.inkwell.cli;
+
+import dev.inkwell.Activation;
+import dev.inkwell.AttentionOptions;
+import dev.inkwell.BlurOptions;
+import dev.inkwell.CannyOptions;
+import dev.inkwell.Conv2dOptions;
+import dev.inkwell.DdimScheduler;
+import dev.inkwell.ElementType;
+import dev.inkwell.Image;
+import dev.inkwell.Inkwell;
+import dev.inkwell.PredictionType;
+import dev.inkwell.ResampleMode;
+import dev.inkwell.Tensor;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The cases of {@code inkwell crosscheck}: every public kernel on seeded random inputs, run
+ * through the Java API on the device under test (inputs copied there, results copied back)
+ * and on a one-thread CPU context, compared element by element.
+ *
+ * <p>What must match: Canny, blur, randn, resampling, PSNR, the DDIM step and add_noise bit
+ * for bit (the backends compute them with the same integer or separately rounded float
+ * operations). conv2d, attention and SSIM sum in another order on another device, so they
+ * are held to a bound derived from the inputs (see {@link #conv2dBound} and
+ * {@link #attentionBound}); on a CPU device the whole check is bit for bit, since CPU results
+ * do not depend on the thread count.
+ */
+final class CrosscheckCases {
+    /** float32 unit roundoff. */
+    private static final double U32 = 0x1p-24;
+
+    /** One case: its name and what comparing the two runs gave. */
+    record Result(String name, boolean passed, String detail) {}
+
+    private final Inkwell device;
+    private final Inkwell cpu;
+    private final boolean exactEverywhere;
+
+    /** boundsOnCpu: hold a CPU device to the cross-device bounds too (to test the check itself). */
+    CrosscheckCases(Inkwell device, Inkwell cpu, boolean boundsOnCpu) {
+        this.device = device;
+        this.cpu = cpu;
+        this.exactEverywhere = device.device() == dev.inkwell.Device.CPU && !boundsOnCpu;
+    }
+
+    /** Named cases, each run with its own Random(seed + index). */
+    interface Case {
+        Result run(Random rnd, Scope scope);
+    }
+
+    record Named(String name, Case body) {}
+
+    List<Named> all() {
+        List<Named> cases = new ArrayList<>();
+        int[][] cannySizes = {{1, 1}, {7, 5}, {64, 97}, {240, 320}, {1080, 1920}};
+        for (int[] size : cannySizes) {
+            for (int channels : new int[] {1, 3}) {
+                String n = "canny " + size[1] + "x" + size[0] + "x" + channels;
+                cases.add(new Named(n, (rnd, s) -> canny(n, rnd, s, size[0], size[1], channels, CannyOptions.defaults())));
+            }
+        }
+        cases.add(new Named("canny L2 aperture 5 blur 5", (rnd, s) -> canny("canny L2 aperture 5 blur 5", rnd, s, 131, 203, 3,
+                CannyOptions.defaults().withThresholds(60, 180).withApertureSize(5).withL2Gradient(true)
+                        .withBlur(BlurOptions.of(5, 1.4)))));
+        cases.add(new Named("canny aperture 7", (rnd, s) -> canny("canny aperture 7", rnd, s, 90, 77, 1,
+                CannyOptions.defaults().withThresholds(2000, 9000).withApertureSize(7))));
+        for (int k : new int[] {3, 7, 31, 127}) {
+            String n = "gaussian blur k" + k;
+            cases.add(new Named(n, (rnd, s) -> blur(n, rnd, s, 45, 61, k == 7 ? 3 : 1, BlurOptions.of(k, 0))));
+        }
+        Conv2dOptions pad1 = Conv2dOptions.defaults().withPadding(1);
+        for (ElementType type : ElementType.values()) {
+            String t = " " + type.name().toLowerCase();
+            cases.add(conv("conv2d 3x3 320->320 16x16 silu" + t, type, 1, 320, 16, 16, 320, 3,
+                    pad1.withActivation(Activation.SILU), true));
+            cases.add(conv("conv2d 3x3 stride 2 64->64 33x31" + t, type, 2, 64, 33, 31, 64, 3, pad1.withStride(2), true));
+            cases.add(conv("conv2d 1x1 320->320 (zero conv)" + t, type, 1, 320, 12, 12, 320, 1, Conv2dOptions.defaults(), true));
+            cases.add(conv("conv2d 3x3 groups 4 dilation 2 odd" + t, type, 1, 36, 19, 23, 20, 3,
+                    pad1.withGroups(4).withDilation(2).withPadding(2), false));
+            cases.add(conv("conv2d 3x3 depthwise 40" + t, type, 1, 40, 15, 15, 40, 3, pad1.withGroups(40), true));
+            cases.add(conv("conv2d 4->320 64x64 (conv_in)" + t, type, 1, 4, 64, 64, 320, 3, pad1, true));
+            for (int d : new int[] {40, 80, 160}) {
+                cases.add(attn("attention self L256 D" + d + t, type, 2, 8, 256, 256, d, AttentionOptions.defaults()));
+                cases.add(attn("attention cross Lk77 D" + d + t, type, 2, 8, 256, 77, d,
+                        AttentionOptions.defaults().withKvLens(77, 12)));
+            }
+            cases.add(attn("attention causal L100 D64" + t, type, 1, 2, 100, 100, 64, AttentionOptions.defaults().withCausal(true)));
+            cases.add(attn("attention D1 Lk1" + t, type, 3, 1, 5, 1, 1, AttentionOptions.defaults()));
+        }
+        for (PredictionType p : PredictionType.values()) {
+            String n = "ddim step guided " + p.name().toLowerCase();
+            cases.add(new Named(n, (rnd, s) -> ddim(n, rnd, s, p, 0.0)));
+        }
+        cases.add(new Named("ddim step eta 1", (rnd, s) -> ddim("ddim step eta 1", rnd, s, PredictionType.EPSILON, 1.0)));
+        cases.add(new Named("add noise", this::addNoise));
+        cases.add(new Named("randn offset 0", (rnd, s) -> randn("randn offset 0", s, 2 * 4 * 64 * 64, 0)));
+        cases.add(new Named("randn odd offset", (rnd, s) -> randn("randn odd offset", s, 1001, 12_345_677)));
+        for (ResampleMode m : ResampleMode.values()) {
+            String n = "resample " + m.name().toLowerCase();
+            cases.add(new Named(n, (rnd, s) -> resample(n, rnd, s, m)));
+        }
+        cases.add(new Named("psnr rgb", (rnd, s) -> metric("psnr rgb", rnd, s, false)));
+        cases.add(new Named("ssim rgb", (rnd, s) -> metric("ssim rgb", rnd, s, true)));
+        return cases;
+    }
+
+    // ---- images --------------------------------------------------------------------------
+
+    /** A drawing-like test image: smooth shading, noise, and some hard strokes. */
+    private static byte[] pixels(Random rnd, int h, int w, int c) {
+        byte[] p = new byte[h * w * c];
+        int strokes = 3 + rnd.nextInt(5);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                for (int ch = 0; ch < c; ch++) {
+                    double v = 128 + 60 * Math.sin(x * 0.05 + ch) * Math.cos(y * 0.07) + rnd.nextGaussian() * 12;
+                    for (int s = 0; s < strokes; s++) {
+                        if (Math.abs((x * (s + 1) + y * 3 + s * 17) % 97) < 2) {
+                            v = 20;
+                        }
+                    }
+                    p[(y * w + x) * c + ch] = (byte) Math.max(0, Math.min(255, (int) Math.round(v)));
+                }
+            }
+        }
+        return p;
+    }
+
+    private Result canny(String name, Random rnd, Scope s, int h, int w, int c, CannyOptions options) {
+        Image host = s.add(Image.fromBytes(pixels(rnd, h, w, c), h, w, c));
+        Image want = s.add(cpu.canny(host, options));
+        Image onDevice = s.add(device.copyToDevice(host));
+        Image got = s.add(device.canny(onDevice, options));
+        return exactBytes(name, want.toByteArray(), got.toByteArray());
+    }
+
+    private Result blur(String name, Random rnd, Scope s, int h, int w, int c, BlurOptions options) {
+        Image host = s.add(Image.fromBytes(pixels(rnd, h, w, c), h, w, c));
+        Image want = s.add(cpu.gaussianBlur(host, options));
+        Image got = s.add(device.gaussianBlur(s.add(device.copyToDevice(host)), options));
+        return exactBytes(name, want.toByteArray(), got.toByteArray());
+    }
+
+    private Result metric(String name, Random rnd, Scope s, boolean ssim) {
+        int h = 97, w = 130, c = 3;
+        byte[] a = pixels(rnd, h, w, c), b = a.clone();
+        for (int i = 0; i < b.length; i += 7) {
+            b[i] = (byte) (b[i] + rnd.nextInt(21) - 10);
+        }
+        Image ha = s.add(Image.fromBytes(a, h, w, c)), hb = s.add(Image.fromBytes(b, h, w, c));
+        Image da = s.add(device.copyToDevice(ha)), db = s.add(device.copyToDevice(hb));
+        double want = ssim ? cpu.ssim(ha, hb) : cpu.psnr(ha, hb);
+        double got = ssim ? device.ssim(da, db) : device.psnr(da, db);
+        // SSIM: sums of ~10^5 double terms in another order differ by far less than 1e-12.
+        double bound = ssim && !exactEverywhere ? 1e-12 : 0;
+        double err = Math.abs(got - want);
+        boolean ok = ssim && !exactEverywhere ? err <= bound : Double.doubleToLongBits(got) == Double.doubleToLongBits(want);
+        return new Result(name, ok, String.format("cpu %.15g device %.15g |diff| %.3g%s", want, got, err,
+                bound > 0 ? String.format(" (bound %.1g)", bound) : " (bit for bit)"));
+    }
+
+    // ---- tensors -------------------------------------------------------------------------
+
+    private static float[] gaussian(Random rnd, int n, double scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (rnd.nextGaussian() * scale);
+        }
+        return a;
+    }
+
+    private static float[] abs(float[] a) {
+        float[] r = new float[a.length];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = Math.abs(a[i]);
+        }
+        return r;
+    }
+
+    private Named conv(String name, ElementType type, int n, int cin, int h, int w, int cout, int k, Conv2dOptions o,
+            boolean withBias) {
+        return new Named(name, (rnd, s) -> {
+            int k2 = cin / o.groups() * k * k;
+            long[] xs = {n, cin, h, w}, ws = {cout, cin / o.groups(), k, k};
+            Tensor x = s.add(Tensor.fromArray(gaussian(rnd, n * cin * h * w, 1), type, xs));
+            Tensor wt = s.add(Tensor.fromArray(gaussian(rnd, cout * k2, 1 / Math.sqrt(k2)), type, ws));
+            Tensor b = withBias ? s.add(Tensor.fromArray(gaussian(rnd, cout, 0.5), type, cout)) : null;
+            float[] want = s.add(cpu.conv2d(x, wt, b, o)).toArray();
+            Tensor dx = s.add(device.copyToDevice(x)), dw = s.add(device.copyToDevice(wt));
+            Tensor db = b == null ? null : s.add(device.copyToDevice(b));
+            float[] got = s.add(device.copyToHost(s.add(device.conv2d(dx, dw, db, o)))).toArray();
+            if (exactEverywhere) {
+                return exactFloats(name, want, got);
+            }
+            // The magnitudes: conv2d of |x| and |w| (float32, the CPU) plus |bias|.
+            try (Tensor ax = Tensor.fromArray(abs(x.toArray()), xs); Tensor aw = Tensor.fromArray(abs(wt.toArray()), ws);
+                    Tensor ab = b == null ? null : Tensor.fromArray(abs(b.toArray()), cout);
+                    Tensor magnitude = cpu.conv2d(ax, aw, ab, o.withActivation(Activation.NONE))) {
+                return bounded(name, type, want, got, conv2dBound(magnitude.toArray(), k2));
+            }
+        });
+    }
+
+    /**
+     * conv2d on two devices: the same exact products (16-bit products are exact in float32)
+     * summed in float32 in two orders, each within k u32 sum|x w| of the exact sum, so they
+     * differ by at most 2 k u32 sum|x w| (+ |bias| rounding); SiLU's slope is below 1.1.
+     */
+    static double[] conv2dBound(float[] magnitude, int k) {
+        double[] bound = new double[magnitude.length];
+        for (int i = 0; i < bound.length; i++) {
+            bound[i] = 1.1 * 2 * (k + 1) * U32 * magnitude[i];
+        }
+        return bound;
+    }
+
+    private Named attn(String name, ElementType type, int b, int heads, int lq, int lk, int d, AttentionOptions o) {
+        return new Named(name, (rnd, s) -> {
+            Tensor q = s.add(Tensor.fromArray(gaussian(rnd, b * heads * lq * d, 1), type, b, heads, lq, d));
+            Tensor k = s.add(Tensor.fromArray(gaussian(rnd, b * heads * lk * d, 1), type, b, heads, lk, d));
+            Tensor v = s.add(Tensor.fromArray(gaussian(rnd, b * heads * lk * d, 1), type, b, heads, lk, d));
+            float[] want = s.add(cpu.attention(q, k, v, o)).toArray();
+            Tensor dq = s.add(device.copyToDevice(q)), dk = s.add(device.copyToDevice(k)), dv = s.add(device.copyToDevice(v));
+            float[] got = s.add(device.copyToHost(s.add(device.attention(dq, dk, dv, o)))).toArray();
+            if (exactEverywhere) {
+                return exactFloats(name, want, got);
+            }
+            return bounded(name, type, want, got,
+                    attentionBound(q.toArray(), k.toArray(), v.toArray(), b, heads, lq, lk, d, o, type));
+        });
+    }
+
+    /**
+     * Attention on two devices, per output row: the logits' float32 dot products differ by at
+     * most delta = 2 (d + 2) u32 max_j sum_d |q k| scale, which scales the softmax weights by at
+     * most e^(2 delta); the weighted sums of v over the visible keys add 2 (keys + 2) u32 max|v|;
+     * a backend that rounds the weights to the 16-bit type before multiplying by v (as
+     * flash-attention does) adds that type's unit roundoff times max|v|. The difference in
+     * the final rounding is counted by {@link #bounded}.
+     */
+    static double[] attentionBound(float[] q, float[] k, float[] v, int b, int heads, int lq, int lk, int d,
+            AttentionOptions o, ElementType type) {
+        double scale = o.scaleFor(d);
+        double weightRounding = type == ElementType.FLOAT16 ? 0x1p-11 : type == ElementType.BFLOAT16 ? 0x1p-8 : 0;
+        int[] lens = o.kvLens();
+        double[] bound = new double[b * heads * lq * d];
+        for (int bi = 0; bi < b; bi++) {
+            for (int h = 0; h < heads; h++) {
+                int qBase = (bi * heads + h) * lq * d, kBase = (bi * heads + h) * lk * d;
+                for (int i = 0; i < lq; i++) {
+                    int visible = lens == null ? lk : lens[bi];
+                    if (o.causal()) {
+                        visible = Math.min(visible, i + 1);
+                    }
+                    double logit = 0, vMax = 0;
+                    for (int j = 0; j < visible; j++) {
+                        double sum = 0;
+                        for (int e = 0; e < d; e++) {
+                            sum += Math.abs((double) q[qBase + i * d + e] * k[kBase + j * d + e]);
+                            vMax = Math.max(vMax, Math.abs(v[kBase + j * d + e]));
+                        }
+                        logit = Math.max(logit, sum * scale);
+                    }
+                    double delta = 2 * (d + 2) * U32 * logit;
+                    double rowBound = vMax * (Math.expm1(2 * delta) + 2 * (visible + 2) * U32 + weightRounding);
+                    for (int e = 0; e < d; e++) {
+                        bound[qBase + i * d + e] = rowBound;
+                    }
+                }
+            }
+        }
+        return bound;
+    }
+
+    private Result ddim(String name, Random rnd, Scope s, PredictionType prediction, double eta) {
+        DdimScheduler scheduler = DdimScheduler.stableDiffusion().toBuilder().predictionType(prediction)
+                .clipSample(prediction == PredictionType.SAMPLE, 1.0).build();
+        long[] shape = {2, 4, 64, 64};
+        int n = 2 * 4 * 64 * 64;
+        Tensor[] in = new Tensor[4];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = s.add(Tensor.fromArray(gaussian(rnd, n, 1), shape));
+        }
+        Tensor want = s.add(Tensor.allocate(shape)), wantX0 = s.add(Tensor.allocate(shape));
+        cpu.ddimStepGuided(scheduler, 501, 451, in[0], in[1], in[2], 7.5, eta, in[3], want, wantX0);
+        Tensor[] d = new Tensor[4];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = s.add(device.copyToDevice(in[i]));
+        }
+        Tensor got = s.add(Tensor.allocate(device, shape)), gotX0 = s.add(Tensor.allocate(device, shape));
+        device.ddimStepGuided(scheduler, 501, 451, d[0], d[1], d[2], 7.5, eta, d[3], got, gotX0);
+        Result prev = exactFloats(name, want.toArray(), got.toArray());
+        Result x0 = exactFloats(name, wantX0.toArray(), gotX0.toArray());
+        return new Result(name, prev.passed() && x0.passed(), "prev " + prev.detail() + "; x0 " + x0.detail());
+    }
+
+    private Result addNoise(Random rnd, Scope s) {
+        DdimScheduler scheduler = DdimScheduler.stableDiffusion();
+        long[] shape = {1, 4, 64, 64};
+        Tensor x = s.add(Tensor.fromArray(gaussian(rnd, 4 * 64 * 64, 1), shape));
+        Tensor z = s.add(Tensor.fromArray(gaussian(rnd, 4 * 64 * 64, 1), shape));
+        Tensor want = s.add(Tensor.allocate(shape));
+        cpu.addNoise(scheduler, x, z, 700, want);
+        Tensor got = s.add(Tensor.allocate(device, shape));
+        device.addNoise(scheduler, s.add(device.copyToDevice(x)), s.add(device.copyToDevice(z)), 700, got);
+        return exactFloats("add noise", want.toArray(), got.toArray());
+    }
+
+    private Result randn(String name, Scope s, int count, long offset) {
+        Tensor want = s.add(Tensor.allocate(count));
+        cpu.randn(want, 1234, offset);
+        Tensor got = s.add(Tensor.allocate(device, count));
+        device.randn(got, 1234, offset);
+        return exactFloats(name, want.toArray(), got.toArray());
+    }
+
+    private Result resample(String name, Random rnd, Scope s, ResampleMode mode) {
+        Tensor x = s.add(Tensor.fromArray(gaussian(rnd, 2 * 3 * 17 * 22, 1), 2, 3, 17, 22));
+        float[] want = s.add(cpu.resample(x, mode)).toArray();
+        float[] got = s.add(device.resample(s.add(device.copyToDevice(x)), mode)).toArray();
+        return exactFloats(name, want, got);
+    }
+
+    // ---- comparisons ---------------------------------------------------------------------
+
+    private static Result exactBytes(String name, byte[] want, byte[] got) {
+        int differ = 0, first = -1;
+        for (int i = 0; i < want.length; i++) {
+            if (want[i] != got[i]) {
+                differ++;
+                first = first < 0 ? i : first;
+            }
+        }
+        return new Result(name, differ == 0 && want.length == got.length, differ == 0 ? "identical, " + want.length + " bytes"
+                : differ + " of " + want.length + " bytes differ, first at " + first);
+    }
+
+    private static Result exactFloats(String name, float[] want, float[] got) {
+        int differ = 0, first = -1;
+        for (int i = 0; i < want.length; i++) {
+            if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
+                differ++;
+                first = first < 0 ? i : first;
+            }
+        }
+        return new Result(name, differ == 0, differ == 0 ? "identical, " + want.length + " values"
+                : differ + " of " + want.length + " values differ, first [" + first + "] cpu " + want[first] + " device "
+                        + got[first]);
+    }
+
+    /**
+     * |device - cpu| within bound[i] plus one unit in the last place of the output type at
+     * the CPU value (two correctly rounded results of nearby values may be neighbours).
+     */
+    static Result bounded(String name, ElementType type, float[] want, float[] got, double[] bound) {
+        double worst = 0;
+        int misses = 0, first = -1;
+        for (int i = 0; i < want.length; i++) {
+            double allowed = bound[i] + ulp(type, want[i]);
+            double err = Math.abs((double) got[i] - want[i]);
+            if (!(err <= allowed)) {
+                misses++;
+                first = first < 0 ? i : first;
+            }
+            worst = Math.max(worst, allowed > 0 ? err / allowed : err);
+        }
+        String detail = String.format("worst |diff| / bound %.3f over %d values", worst, want.length);
+        return new Result(name, misses == 0, misses == 0 ? detail
+                : misses + " beyond the bound, first [" + first + "] cpu " + want[first] + " device " + got[first] + "; " + detail);
+    }
+
+    /** Spacing of the type's values at |v|. */
+    static double ulp(ElementType type, double v) {
+        return switch (type) {
+            case FLOAT32 -> Math.ulp((float) Math.abs(v));
+            case FLOAT16 -> Math.scalb(1.0, Math.getExponent(Math.max(Math.abs(v), 0x1p-14)) - 10);
+            case BFLOAT16 -> Math.scalb(1.0, Math.getExponent(Math.max(Math.abs(v), 0x1p-126)) - 7);
+        };
+    }
+
+    /** Closes what a case allocated, last first. */
+    static final class Scope implements AutoCloseable {
+        private final Deque<AutoCloseable> owned = new ArrayDeque<>();
+
+        <T extends AutoCloseable> T add(T resource) {
+            if (resource != null) {
+                owned.push(resource);
+            }
+            return resource;
+        }
+
+        @Override
+        public void close() {
+            RuntimeException failure = null;
+            while (!owned.isEmpty()) {
+                try {
+                    owned.pop().close();
+                } catch (Exception e) {
+                    if (failure == null) {
+                        failure = new IllegalStateException("closing a crosscheck resource failed", e);
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
+            }
+            if (failure != null) {
+                throw failure;
+            }
+        }
+    }
+}
