@@ -12,11 +12,12 @@
 #   ctest       every native test; INKWELL_REQUIRE_CUDA=1 so the CUDA tests must run, not skip
 #   bench       bench_cuda: the CUDA kernels on the shapes, event-timed
 #   anchors     gpu_anchors.py: torch SDPA, cuDNN conv2d, the DDIM step as torch ops, cv2.Canny
-#   memcheck    compute-sanitizer memcheck over the CUDA tests (if installed; time-boxed)
+#   memcheck    compute-sanitizer memcheck over every CUDA test (if installed; time-boxed)
 #   racecheck   compute-sanitizer racecheck over the Canny and attention tests (idem)
 #   java        with .gpu-carry/ from scripts/gpu-prepare.sh: `inkwell verify --device cuda`
-#               on every golden case and `inkwell canny --device cuda` on a 1080p image, with
-#               the library built above
+#               on every golden case, `inkwell crosscheck --device cuda` (every kernel and
+#               element type, CUDA against the CPU through the Java API) and
+#               `inkwell canny --device cuda` on a 1080p image, with the library built above
 # Outputs: $OUT/gpu-results.txt (summary, then every step's log), $OUT/gpu-results.json,
 # $OUT/<step>.log. Exit status: 0 if configure, build and ctest passed.
 set -u
@@ -96,10 +97,12 @@ sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanit
 if ((built == 0)) && [[ -n $sanitizer ]]; then
     memcheck() {
         local rc=0
-        for t in test_cuda_memory test_cuda_ddim test_cuda_conv2d test_cuda_attention test_cuda_canny; do
-            echo "== $t"
+        local exe
+        for exe in "$build"/native/tests/test_cuda_*; do
+            [[ -x $exe ]] || continue
+            echo "== ${exe##*/}"
             INKWELL_REQUIRE_CUDA=1 timeout -k 5 40 "$sanitizer" --tool memcheck --error-exitcode 99 \
-                "$build/native/tests/$t" || { rc=1; echo "== $t: memcheck failed or timed out"; }
+                "$exe" || { rc=1; echo "== ${exe##*/}: memcheck failed or timed out"; }
         done
         return $rc
     }
@@ -114,7 +117,7 @@ if ((built == 0)) && [[ -n $sanitizer ]]; then
     }
     export -f memcheck racecheck
     export sanitizer build
-    step memcheck 120 bash -c memcheck
+    step memcheck 150 bash -c memcheck
     step racecheck 90 bash -c racecheck
 else
     echo "[sanitizer] skipped: ${sanitizer:-no compute-sanitizer}, build ${built}" | tee -a "$summary"
@@ -131,6 +134,7 @@ if ((built == 0)) && [[ -f $carry_dir/jre.tgz && -f $carry_dir/golden.tgz ]]; th
             "-Dinkwell.library.path=$build/lib/libinkwell.so" -cp "$carry_dir/lib/*" dev.inkwell.cli.Main)
         "${java[@]}" version || rc=1
         "${java[@]}" verify --device cuda --golden "$work/golden" || rc=1
+        "${java[@]}" crosscheck --device cuda || rc=1
         local img
         img=$(find "$work/golden" -name '*.png' -size +100k | head -n 1)
         if [[ -n $img ]]; then
