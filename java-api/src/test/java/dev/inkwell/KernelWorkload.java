@@ -13,11 +13,11 @@ import java.util.Random;
  */
 final class KernelWorkload implements AutoCloseable {
     /** Kernel calls one {@link #run} makes. */
-    static final int CALLS_PER_RUN = 13;
+    static final int CALLS_PER_RUN = 15;
 
     private static final int H = 72, W = 96;
     private final Image rgb, gray;
-    private final Tensor x, weight, bias, q, kText, vText, cond, uncond, noise;
+    private final Tensor x, weight, bias, q, kText, vText, cond, uncond, noise, xHalf, weightHalf, qBf16;
     private final DdimScheduler scheduler = DdimScheduler.stableDiffusion();
 
     KernelWorkload(long seed) {
@@ -33,6 +33,9 @@ final class KernelWorkload implements AutoCloseable {
         cond = Tensor.fromArray(Tolerance.random(rnd, 2 * 8 * 16 * 16, 1), 2, 8, 16, 16);
         uncond = Tensor.fromArray(Tolerance.random(rnd, 2 * 8 * 16 * 16, 1), 2, 8, 16, 16);
         noise = Tensor.fromArray(Tolerance.random(rnd, 2 * 8 * 16 * 16, 1), 2, 8, 16, 16);
+        xHalf = x.to(ElementType.FLOAT16);
+        weightHalf = weight.to(ElementType.FLOAT16);
+        qBf16 = q.to(ElementType.BFLOAT16);
     }
 
     /** Runs every kernel with {@code inkwell}; returns each output's bits in a fixed order. */
@@ -65,6 +68,12 @@ final class KernelWorkload implements AutoCloseable {
             Tensor noised = Tensor.allocate(arena, x.shape());
             inkwell.addNoise(scheduler, x, noise, 300, noised);
             out.add(noised.toArray());
+            Tensor yHalf = Tensor.allocate(arena, ElementType.FLOAT16, 2, 12, 16, 16);
+            inkwell.conv2d(xHalf, weightHalf, null, yHalf, grouped);
+            out.add(yHalf.toArray());
+            try (Tensor selfBf16 = inkwell.attention(qBf16, qBf16, qBf16, AttentionOptions.defaults())) {
+                out.add(selfBf16.toArray());
+            }
             Tensor z = Tensor.allocate(arena, 5000);
             inkwell.randn(z, 1234, 77);
             out.add(z.toArray());
@@ -79,7 +88,8 @@ final class KernelWorkload implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {rgb, gray, x, weight, bias, q, kText, vText, cond, uncond, noise}) {
+        for (AutoCloseable c : new AutoCloseable[] {rgb, gray, x, weight, bias, q, kText, vText, cond, uncond, noise, xHalf,
+                weightHalf, qBf16}) {
             try {
                 c.close();
             } catch (Exception e) {
