@@ -37,7 +37,7 @@ class TensorBadInputTest {
                 () -> Tensor.fromArray(new float[5], 2, 3));
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(16);
-            throwsWith(IllegalArgumentException.class, "segment has 16 bytes but a tensor of shape [5] needs 20",
+            throwsWith(IllegalArgumentException.class, "segment has 16 bytes but a FLOAT32 tensor of shape [5] needs 20",
                     () -> Tensor.wrap(seg, 5));
             throwsWith(IllegalArgumentException.class, "heap segment", () -> Tensor.wrap(MemorySegment.ofArray(new float[4]), 4));
             throwsWith(IllegalArgumentException.class, "not 4-byte aligned", () -> Tensor.wrap(seg.asSlice(1, 8), 2));
