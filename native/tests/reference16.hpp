@@ -195,7 +195,8 @@ inline Exact attention_exact(const inkwell_attention_params& p) {
     Exact e;
     e.value.resize(count);
     e.delta.resize(count);
-    std::vector<double> scores(static_cast<size_t>(p.kv_len)), sizes(static_cast<size_t>(p.kv_len)), acc(static_cast<size_t>(D));
+    std::vector<double> scores(static_cast<size_t>(p.kv_len)), sizes(static_cast<size_t>(p.kv_len)),
+        probability(static_cast<size_t>(p.kv_len)), acc(static_cast<size_t>(D));
     for (int64_t b = 0; b < p.batch; ++b)
         for (int64_t h = 0; h < p.heads; ++h) {
             const int64_t bh = b * p.heads + h;
@@ -233,11 +234,12 @@ inline Exact attention_exact(const inkwell_attention_params& p) {
                     exponent_error = std::max(exponent_error, logit_error(j) + logit_error(arg_max) +
                                                                   2 * kU * std::fabs(scores[size_t(j)] - max_score));
                 const double H = exponent_error * 1.01 + kExp + tiles * (kExp + 2 * kU);
+                for (int64_t j = 0; j < n; ++j) probability[size_t(j)] = std::exp(scores[size_t(j)] - max_score) / sum;
                 for (int64_t d = 0; d < D; ++d) {
                     const double o = acc[size_t(d)] / sum;
                     double spread = 0, weighted = 0, widest = 0;
                     for (int64_t j = 0; j < n; ++j) {
-                        const double pj = std::exp(scores[size_t(j)] - max_score) / sum;
+                        const double pj = probability[size_t(j)];
                         spread += pj * std::fabs(v[j * D + d] - o);
                         weighted += pj * std::fabs(double(v[j * D + d]));
                         widest = std::max(widest, std::fabs(v[j * D + d] - o));
