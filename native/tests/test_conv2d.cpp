@@ -434,6 +434,15 @@ Case random_case(std::mt19937& rng) {
     return c;
 }
 
+// The 16-bit tests run each case four times over (two types, two kinds of data) with three
+// ABI calls and two references: they leave out the one case above 10 M multiply-adds (the
+// 46 M two-pass prepacked case, which the float32 tests cover); the SD-sized reduction
+// (K = 2880) stays.
+bool affordable(const Case& c) {
+    const int64_t out_pixels = out_size(c.h, c.ph, c.dh, c.kh, c.sh) * out_size(c.w, c.pw, c.dw, c.kw, c.sw);
+    return c.n * c.cout * out_pixels * (c.c / c.groups) * c.kh * c.kw <= 10'000'000;
+}
+
 void print_tally(const char* what, const Tally& t) {
     std::printf("  %s: %lld outputs: %lld exact, %lld 1 ulp, %lld further but within the float32 bound (cancellation)\n",
                 what, (long long)t.outputs, (long long)t.exact, (long long)t.one_ulp, (long long)t.cancellation);
@@ -449,7 +458,8 @@ TEST(conv2d_16bit_entries_match_reference_within_1_ulp_or_the_float32_bound) {
     std::mt19937 rng(1616);
     for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
         Tally tally;
-        for (const Case& c : kCases) check_case16(c, type, rng, false, false, one, four, tally);
+        for (const Case& c : kCases)
+            if (affordable(c)) check_case16(c, type, rng, false, false, one, four, tally);
         for (int i = 0; i < 24; ++i) check_case16(random_case(rng), type, rng, false, false, one, four, tally);
         print_tally(inkwell_ref::format_of(type).name, tally);
     }
@@ -464,7 +474,8 @@ TEST(conv2d_16bit_entries_are_within_1_ulp_without_cancellation) {
     std::mt19937 rng(61);
     for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
         Tally tally;
-        for (const Case& c : kCases) check_case16(c, type, rng, true, true, one, four, tally);
+        for (const Case& c : kCases)
+            if (affordable(c)) check_case16(c, type, rng, true, true, one, four, tally);
         for (int i = 0; i < 24; ++i) check_case16(random_case(rng), type, rng, true, true, one, four, tally);
         print_tally(inkwell_ref::format_of(type).name, tally);
     }
