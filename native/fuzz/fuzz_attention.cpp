@@ -178,6 +178,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
     const bool invalid = in.ConsumeIntegralInRange<int>(0, 7) == 7;
     const int ctx = in.ConsumeIntegralInRange<int>(0, 2);
+    // Element type, early (integers come from the end of the input, so libFuzzer's first short
+    // inputs reach it): f32 in half of the inputs, f16 and bf16 in a quarter each.
+    const int32_t type = std::max(0, in.ConsumeIntegralInRange<int32_t>(-1, 2));
     inkwell_attention_params p{};
     p.batch = in.ConsumeIntegralInRange<int64_t>(1, 3);
     p.heads = in.ConsumeIntegralInRange<int64_t>(1, 3);
@@ -195,8 +198,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         p.kv_lens = t.kv_lens.data();
     }
     const bool garbage_in_hidden_keys = in.ConsumeBool();
-    // f32 in half of the inputs, f16 and bf16 in a quarter each.
-    const int32_t type = std::max(0, in.ConsumeIntegralInRange<int32_t>(-1, 2));
     // q and k shrink by a power of two so that large head sizes still give sane logits.
     const float amplitude = std::ldexp(1.0f, -in.ConsumeIntegralInRange<int>(0, 4));
     const int64_t q_count = p.batch * p.heads * p.q_len * p.head_dim;

@@ -162,6 +162,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
     const bool invalid = in.ConsumeIntegralInRange<int>(0, 7) == 7;
     const int ctx = in.ConsumeIntegralInRange<int>(0, 2);
+    // Element type, early (integers come from the end of the input, so libFuzzer's first short
+    // inputs reach it): f32 in half of the inputs, f16 and bf16 in a quarter each.
+    const int32_t type = std::max(0, in.ConsumeIntegralInRange<int32_t>(-1, 2));
     inkwell_conv2d_params p{};
     p.groups = in.ConsumeIntegralInRange<int64_t>(1, 4);
     p.batch = in.ConsumeIntegralInRange<int64_t>(1, 3);
@@ -186,8 +189,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p.out_width = out_size(p.in_width, p.pad_w, p.dilation_w, p.kernel_w, p.stride_w);
     p.activation = in.ConsumeBool() ? INKWELL_ACTIVATION_SILU : INKWELL_ACTIVATION_NONE;
     const bool with_bias = in.ConsumeBool();
-    // f32 in half of the inputs, f16 and bf16 in a quarter each.
-    const int32_t type = std::max(0, in.ConsumeIntegralInRange<int32_t>(-1, 2));
     const int64_t reduction = p.in_channels / p.groups * p.kernel_h * p.kernel_w;
     const int64_t out_count = p.batch * p.out_channels * p.out_height * p.out_width;
     if (out_count * reduction > kWorkBudget) return -1;  // too slow under ASan: not added to the corpus
