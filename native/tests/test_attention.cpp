@@ -401,9 +401,9 @@ void run_shapes16(uint32_t seed, bool positive) {
             check_shape16(rng, {3, 1, 65, 129, d, true, true, 0, 8}, type, positive, one, four, tally);    // both
             check_shape16(rng, {2, 2, 17, 1, d, false, false, 0, 8}, type, positive, one, four, tally);    // Lk = 1
             check_shape16(rng, {1, 2, 40, 150, d, false, true, 0, 30}, type, positive, one, four, tally);  // larger logits
-            // Random lengths and masks.
+            // Random lengths and masks (with signed data only: sanitizer time).
             std::uniform_int_distribution<int> len(1, 90), coin(0, 1);
-            for (int i = 0; i < 3; ++i)
+            for (int i = 0; i < (positive ? 0 : 3); ++i)
                 check_shape16(rng, {1 + coin(rng), 1 + coin(rng), len(rng), len(rng), d, coin(rng) == 1, coin(rng) == 1, 0, 8},
                               type, positive, one, four, tally);
         }
