@@ -1,7 +1,7 @@
 // Attention: both fast paths (AVX2 where the CPU has it, and portable) against the float64
 // reference on random shapes: every head size class, Lk = 1, Lq != Lk, batch > 1, causal,
 // kv_lens, large logits, custom scales; bit-identical results for 1, 2 and 3 threads; and
-// the C ABI's argument checks.
+// the C ABI's argument checks; the f16 and bf16 entries (see the section at the end).
 #include <cmath>
 #include <cstring>
 #include <limits>

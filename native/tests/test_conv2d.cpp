@@ -1,7 +1,8 @@
 // Conv2d: the fast path (both micro-kernels) against the double-precision reference on
 // random shapes (batches, groups, depthwise, strides past the kernel, dilation, anisotropic
 // stride and padding, 1x1, 7x7 stride 2, odd sizes, 1x1 images, SiLU, no bias), bit-identity
-// for any thread count, exactness on small integers, and the C ABI's argument checks.
+// for any thread count, exactness on small integers, and the C ABI's argument checks; the f16
+// and bf16 entries (see the section at the end).
 #include <cmath>
 #include <cstring>
 #include <limits>
