@@ -1,4 +1,5 @@
-// Fuzz target for inkwell_attention_f32: random batch, heads, query and key lengths, head
+// Fuzz target for inkwell_attention_f32, _f16 and _bf16 (the input picks the element type;
+// for the 16-bit entries see check_16bit): random batch, heads, query and key lengths, head
 // sizes (every tile class up to 256), scales, causal masks and kv_lens. The ABI result and
 // both fast paths (portable, and AVX2 where the CPU has it) must stay within a float error
 // bound of the double reference; the ABI result must be bit-identical for 1 and 3 threads.
@@ -15,7 +16,9 @@
 
 #include "context.hpp"
 #include "cpu/attention_cpu.hpp"
+#include "element_types.hpp"
 #include "fuzz_input.hpp"
+#include "../tests/reference16.hpp"
 
 using namespace inkwell_fuzz;
 using inkwell::cpu::AttentionSimd;
@@ -41,12 +44,15 @@ int64_t first_hidden_key(const inkwell_attention_params& p, int64_t b) {
     return seen;
 }
 
+// Elements of the entry's type: float, or uint16_t for f16 and bf16.
+template <class T>
 struct Tensors {
-    std::vector<float> q, k, v, out;
+    std::vector<T> q, k, v, out;
     std::vector<int32_t> kv_lens;
 };
 
-std::string break_params(FuzzedDataProvider& in, inkwell_attention_params& p, Tensors& t) {
+template <class T>
+std::string break_params(FuzzedDataProvider& in, inkwell_attention_params& p, Tensors<T>& t) {
     switch (in.ConsumeIntegralInRange<int>(0, 7)) {
         case 0: {
             int64_t* sizes[] = {&p.batch, &p.heads, &p.q_len, &p.kv_len};
@@ -78,7 +84,7 @@ std::string break_params(FuzzedDataProvider& in, inkwell_attention_params& p, Te
         }
         case 6: {
             const int which = in.ConsumeIntegralInRange<int>(0, 2);
-            std::vector<float>& victim = which == 0 ? t.q : which == 1 ? t.k : t.v;
+            std::vector<T>& victim = which == 0 ? t.q : which == 1 ? t.k : t.v;
             p.out = victim.data() + in.ConsumeIntegralInRange<size_t>(0, victim.size() - 1);
             return "out overlaps an input";
         }
@@ -91,12 +97,90 @@ std::string break_params(FuzzedDataProvider& in, inkwell_attention_params& p, Te
     }
 }
 
+uint16_t narrow16(int32_t type, float f) { return type == INKWELL_ELEMENT_F16 ? inkwell::float_to_f16(f) : inkwell::float_to_bf16(f); }
+float widen16(int32_t type, uint16_t h) { return type == INKWELL_ELEMENT_F16 ? inkwell::f16_to_float(h) : inkwell::bf16_to_float(h); }
+
+int32_t attention16(int32_t type, inkwell_context* ctx, const inkwell_attention_params* p) {
+    return type == INKWELL_ELEMENT_F16 ? inkwell_attention_f16(ctx, p) : inkwell_attention_bf16(ctx, p);
+}
+
+// The f16 / bf16 entries on the same case (the grid floats, times a power of two, are exact
+// in both types; the specials in hidden keys round to infinities, NaN or zero and must still
+// not reach the output). Invalid: refused with a message, nothing written. Valid: 1 and 3
+// threads give the same bits, the result is narrow(attention_f32 on the widened tensors) bit
+// for bit, and every output is within 1 ulp of the double reference rounded once, or within
+// the float32 error bound where it cancels (native/tests/reference16.hpp).
+int check_16bit(FuzzedDataProvider& in, inkwell_attention_params p, const Tensors<float>& t, int32_t type, bool invalid,
+                int ctx, bool garbage) {
+    Tensors<uint16_t> h;
+    Tensors<float> widened;
+    auto narrow_all = [&](const std::vector<float>& from, std::vector<uint16_t>& to, std::vector<float>& back) {
+        to.resize(from.size());
+        back.resize(from.size());
+        for (size_t i = 0; i < from.size(); ++i) {
+            to[i] = narrow16(type, from[i]);
+            back[i] = widen16(type, to[i]);
+        }
+    };
+    narrow_all(t.q, h.q, widened.q);
+    narrow_all(t.k, h.k, widened.k);
+    narrow_all(t.v, h.v, widened.v);
+    h.out.assign(t.out.size(), 0xffff);  // NaN in both types
+    h.kv_lens = t.kv_lens;
+    p.q = h.q.data();
+    p.k = h.k.data();
+    p.v = h.v.data();
+    p.out = h.out.data();
+    if (p.kv_lens != nullptr) p.kv_lens = h.kv_lens.data();
+    const char* name = type == INKWELL_ELEMENT_F16 ? "f16" : "bf16";
+
+    if (invalid) {
+        const std::string what = std::string("attention ") + name + " " + break_params(in, p, h);
+        const std::vector<uint16_t> out_before = h.out;
+        expect_refused(attention16(type, context(ctx), &p), what.c_str());
+        if (out_before != h.out) fail("%s: a refused call wrote out", what.c_str());
+        return 0;
+    }
+
+    char what[256];
+    std::snprintf(what, sizeof what, "attention %s B=%lld H=%lld Lq=%lld Lk=%lld D=%lld scale=%.17g causal=%d kv_lens=%d garbage=%d",
+                  name, (long long)p.batch, (long long)p.heads, (long long)p.q_len, (long long)p.kv_len,
+                  (long long)p.head_dim, p.scale, p.causal, int(p.kv_lens != nullptr), int(garbage));
+    expect_ok(attention16(type, context(ctx), &p), what);
+    const std::vector<uint16_t> abi = h.out;
+    std::fill(h.out.begin(), h.out.end(), 0xffff);
+    expect_ok(attention16(type, context(ctx + 1), &p), what);
+    if (abi != h.out) fail("%s: threads %d and %d differ", what, ctx % 3 + 1, (ctx + 1) % 3 + 1);
+
+    inkwell_attention_params f = p;
+    std::vector<float> f32(abi.size(), std::numeric_limits<float>::quiet_NaN());
+    f.q = widened.q.data();
+    f.k = widened.k.data();
+    f.v = widened.v.data();
+    f.out = f32.data();
+    expect_ok(inkwell_attention_f32(context(ctx), &f), what);
+    const inkwell_ref::Exact exact = inkwell_ref::attention_exact(f);
+    const inkwell_ref::Format& format = inkwell_ref::format_of(type);
+    for (size_t i = 0; i < abi.size(); ++i) {
+        if (narrow16(type, f32[i]) != abi[i])
+            fail("%s: out[%zu] is 0x%04x, narrow(attention_f32) 0x%04x", what, i, abi[i], narrow16(type, f32[i]));
+        if (inkwell_ref::check16(abi[i], exact.value[i], exact.delta[i], format) == inkwell_ref::Verdict::fail)
+            fail("%s: out[%zu] is 0x%04x (%.9g), reference %.17g rounds to 0x%04x, float32 error bound %.3g", what, i,
+                 abi[i], inkwell_ref::value_of(abi[i], format), exact.value[i],
+                 inkwell_ref::narrow_ref(exact.value[i], format), exact.delta[i]);
+    }
+    return 0;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
     const bool invalid = in.ConsumeIntegralInRange<int>(0, 7) == 7;
     const int ctx = in.ConsumeIntegralInRange<int>(0, 2);
+    // Element type, early (integers come from the end of the input, so libFuzzer's first short
+    // inputs reach it): f32 in half of the inputs, f16 and bf16 in a quarter each.
+    const int32_t type = std::max(0, in.ConsumeIntegralInRange<int32_t>(-1, 2));
     inkwell_attention_params p{};
     p.batch = in.ConsumeIntegralInRange<int64_t>(1, 3);
     p.heads = in.ConsumeIntegralInRange<int64_t>(1, 3);
@@ -108,7 +192,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p.scale = scales[in.ConsumeIntegralInRange<int>(0, 3)] / std::sqrt(double(p.head_dim));
     if (in.ConsumeIntegralInRange<int>(0, 7) == 7) p.scale = in.ConsumeFloatingPointInRange<double>(1e-6, 100);
     p.causal = in.ConsumeBool() ? 1 : 0;
-    Tensors t;
+    Tensors<float> t;
     if (in.ConsumeBool()) {
         for (int64_t b = 0; b < p.batch; ++b) t.kv_lens.push_back(in.ConsumeIntegralInRange<int32_t>(1, int32_t(p.kv_len)));
         p.kv_lens = t.kv_lens.data();
@@ -138,6 +222,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p.k = t.k.data();
     p.v = t.v.data();
     p.out = t.out.data();
+
+    if (type != INKWELL_ELEMENT_F32) return check_16bit(in, p, t, type, invalid, ctx, garbage_in_hidden_keys);
 
     if (invalid) {
         const std::string what = break_params(in, p, t);

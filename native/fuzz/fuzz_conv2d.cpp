@@ -1,10 +1,12 @@
-// Fuzz target for inkwell_conv2d_f32: random batch, channels, groups, image and kernel
-// sizes, strides, padding, dilation, bias and SiLU. The ABI result (AVX2 micro-kernel where
-// the CPU has it) and the portable micro-kernel must both stay within a float error bound
-// of the double reference, and the ABI result must be bit-identical for 1 and 3 threads.
-// About one input in eight breaks an argument, which must be refused.
+// Fuzz target for inkwell_conv2d_f32, _f16 and _bf16 (the input picks the element type):
+// random batch, channels, groups, image and kernel sizes, strides, padding, dilation, bias
+// and SiLU. f32: the ABI result (AVX2 micro-kernel where the CPU has it) and the portable
+// micro-kernel must both stay within a float error bound of the double reference, and the
+// ABI result must be bit-identical for 1 and 3 threads.
+// About one input in eight breaks an argument, which must be refused. The 16-bit entries:
+// see check_16bit.
 //
-// The bound: a float sum of K products errs by at most about K eps times the sum of their
+// The f32 bound: a float sum of K products errs by at most about K eps times the sum of their
 // magnitudes (Higham's gamma_K), so the tolerance of each output is
 // 2 (K + 4) eps * conv(|x|, |w|) + |bias|, computed by the reference itself on absolute
 // values; SiLU is 1.1-Lipschitz and adds a few roundings of its own.
@@ -13,7 +15,9 @@
 
 #include "context.hpp"
 #include "cpu/conv2d_cpu.hpp"
+#include "element_types.hpp"
 #include "fuzz_input.hpp"
+#include "../tests/reference16.hpp"
 
 using namespace inkwell_fuzz;
 
@@ -32,12 +36,15 @@ std::vector<float> absolute(const std::vector<float>& v) {
     return a;
 }
 
+// Elements of the entry's type: float, or uint16_t for f16 and bf16.
+template <class T>
 struct Tensors {
-    std::vector<float> x, w, b, y;
+    std::vector<T> x, w, b, y;
 };
 
 // Breaks one argument so that validate() must refuse it; returns what it did.
-std::string break_params(FuzzedDataProvider& in, inkwell_conv2d_params& p, Tensors& t) {
+template <class T>
+std::string break_params(FuzzedDataProvider& in, inkwell_conv2d_params& p, Tensors<T>& t) {
     int64_t* sizes[] = {&p.batch,    &p.in_channels, &p.in_height, &p.in_width,   &p.out_channels, &p.kernel_h,
                         &p.kernel_w, &p.stride_h,    &p.stride_w,  &p.dilation_h, &p.dilation_w,   &p.groups,
                         &p.out_height, &p.out_width};
@@ -66,7 +73,7 @@ std::string break_params(FuzzedDataProvider& in, inkwell_conv2d_params& p, Tenso
         case 7: {
             // The output starts inside the input, weight or bias.
             const int which = in.ConsumeIntegralInRange<int>(0, 2);
-            std::vector<float>& victim = which == 0 ? t.x : which == 1 ? t.w : t.b;
+            std::vector<T>& victim = which == 0 ? t.x : which == 1 ? t.w : t.b;
             if (victim.empty()) return break_params(in, p, t);
             p.output = victim.data() + in.ConsumeIntegralInRange<size_t>(0, victim.size() - 1);
             return which == 0 ? "output overlaps input" : which == 1 ? "output overlaps weight" : "output overlaps bias";
@@ -78,12 +85,86 @@ std::string break_params(FuzzedDataProvider& in, inkwell_conv2d_params& p, Tenso
     }
 }
 
+uint16_t narrow16(int32_t type, float f) { return type == INKWELL_ELEMENT_F16 ? inkwell::float_to_f16(f) : inkwell::float_to_bf16(f); }
+
+int32_t conv2d16(int32_t type, inkwell_context* ctx, const inkwell_conv2d_params* p) {
+    return type == INKWELL_ELEMENT_F16 ? inkwell_conv2d_f16(ctx, p) : inkwell_conv2d_bf16(ctx, p);
+}
+
+// The f16 / bf16 entries on the same case. The grid floats are exact in both types, so the
+// float tensors are the widened inputs. Invalid: refused with a message, nothing written.
+// Valid: 1 and 3 threads give the same bits, the result is narrow(conv2d_f32) bit for bit,
+// and every output is within 1 ulp of the double reference rounded once, or within the
+// float32 error bound where it cancels (the rule and the bound: native/tests/reference16.hpp).
+int check_16bit(FuzzedDataProvider& in, inkwell_conv2d_params p, const Tensors<float>& t, int32_t type, bool invalid,
+                int ctx, int64_t reduction) {
+    Tensors<uint16_t> h;
+    auto narrow_all = [&](const std::vector<float>& from, std::vector<uint16_t>& to) {
+        to.resize(from.size());
+        for (size_t i = 0; i < from.size(); ++i) to[i] = narrow16(type, from[i]);
+    };
+    narrow_all(t.x, h.x);
+    narrow_all(t.w, h.w);
+    narrow_all(t.b, h.b);
+    h.y.assign(t.y.size(), 0xffff);  // NaN in both types
+    p.input = h.x.data();
+    p.weight = h.w.data();
+    p.bias = p.bias != nullptr ? h.b.data() : nullptr;
+    p.output = h.y.data();
+    const char* name = type == INKWELL_ELEMENT_F16 ? "f16" : "bf16";
+
+    if (invalid) {
+        const std::string what = std::string("conv2d ") + name + " " + break_params(in, p, h);
+        const Tensors<uint16_t> before = h;
+        expect_refused(conv2d16(type, context(ctx), &p), what.c_str());
+        if (h.y != before.y || h.x != before.x || h.w != before.w || h.b != before.b)
+            fail("%s: a refused call wrote memory", what.c_str());
+        return 0;
+    }
+
+    char what[320];
+    std::snprintf(what, sizeof what,
+                  "conv2d %s N=%lld Cin=%lld %lldx%lld Cout=%lld k=%lldx%lld s=%lld,%lld p=%lld,%lld d=%lld,%lld g=%lld bias=%d silu=%d",
+                  name, (long long)p.batch, (long long)p.in_channels, (long long)p.in_height, (long long)p.in_width,
+                  (long long)p.out_channels, (long long)p.kernel_h, (long long)p.kernel_w, (long long)p.stride_h,
+                  (long long)p.stride_w, (long long)p.pad_h, (long long)p.pad_w, (long long)p.dilation_h,
+                  (long long)p.dilation_w, (long long)p.groups, int(p.bias != nullptr), p.activation);
+    expect_ok(conv2d16(type, context(ctx), &p), what);
+    const std::vector<uint16_t> abi = h.y;
+    std::fill(h.y.begin(), h.y.end(), 0xffff);
+    expect_ok(conv2d16(type, context(ctx + 1), &p), what);
+    if (abi != h.y) fail("%s: threads %d and %d differ", what, ctx % 3 + 1, (ctx + 1) % 3 + 1);
+
+    // The same call on the widened (float) tensors.
+    inkwell_conv2d_params f = p;
+    std::vector<float> f32(abi.size(), std::numeric_limits<float>::quiet_NaN());
+    f.input = t.x.data();
+    f.weight = t.w.data();
+    f.bias = p.bias != nullptr ? t.b.data() : nullptr;
+    f.output = f32.data();
+    expect_ok(inkwell_conv2d_f32(context(ctx), &f), what);
+    const inkwell_ref::Exact exact = inkwell_ref::conv2d_exact(f);
+    const inkwell_ref::Format& format = inkwell_ref::format_of(type);
+    for (size_t i = 0; i < abi.size(); ++i) {
+        if (narrow16(type, f32[i]) != abi[i])
+            fail("%s: output %zu is 0x%04x, narrow(conv2d_f32) 0x%04x", what, i, abi[i], narrow16(type, f32[i]));
+        if (inkwell_ref::check16(abi[i], exact.value[i], exact.delta[i], format) == inkwell_ref::Verdict::fail)
+            fail("%s: output %zu is 0x%04x (%.9g), reference %.17g rounds to 0x%04x, float32 error bound %.3g (K %lld)",
+                 what, i, abi[i], inkwell_ref::value_of(abi[i], format), exact.value[i],
+                 inkwell_ref::narrow_ref(exact.value[i], format), exact.delta[i], (long long)reduction);
+    }
+    return 0;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FuzzedDataProvider in(data, size);
     const bool invalid = in.ConsumeIntegralInRange<int>(0, 7) == 7;
     const int ctx = in.ConsumeIntegralInRange<int>(0, 2);
+    // Element type, early (integers come from the end of the input, so libFuzzer's first short
+    // inputs reach it): f32 in half of the inputs, f16 and bf16 in a quarter each.
+    const int32_t type = std::max(0, in.ConsumeIntegralInRange<int32_t>(-1, 2));
     inkwell_conv2d_params p{};
     p.groups = in.ConsumeIntegralInRange<int64_t>(1, 4);
     p.batch = in.ConsumeIntegralInRange<int64_t>(1, 3);
@@ -112,7 +193,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const int64_t out_count = p.batch * p.out_channels * p.out_height * p.out_width;
     if (out_count * reduction > kWorkBudget) return -1;  // too slow under ASan: not added to the corpus
 
-    Tensors t;
+    Tensors<float> t;
     t.x = floats(in, p.batch * p.in_channels * p.in_height * p.in_width);
     t.w = floats(in, p.out_channels * reduction);
     if (with_bias) t.b = floats(in, p.out_channels);
@@ -122,9 +203,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p.bias = with_bias ? t.b.data() : nullptr;
     p.output = t.y.data();
 
+    if (type != INKWELL_ELEMENT_F32) return check_16bit(in, p, t, type, invalid, ctx, reduction);
+
     if (invalid) {
         const std::string what = break_params(in, p, t);
-        const Tensors before = t;
+        const Tensors<float> before = t;
         expect_refused(inkwell_conv2d_f32(context(ctx), &p), ("conv2d " + what).c_str());
         if (!same_bits(t.y.data(), before.y.data(), t.y.size()) || !same_bits(t.x.data(), before.x.data(), t.x.size()) ||
             !same_bits(t.w.data(), before.w.data(), t.w.size()))

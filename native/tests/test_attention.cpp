@@ -1,13 +1,15 @@
 // Attention: both fast paths (AVX2 where the CPU has it, and portable) against the float64
 // reference on random shapes: every head size class, Lk = 1, Lq != Lk, batch > 1, causal,
 // kv_lens, large logits, custom scales; bit-identical results for 1, 2 and 3 threads; and
-// the C ABI's argument checks.
+// the C ABI's argument checks; the f16 and bf16 entries (see the section at the end).
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "cpu/attention_cpu.hpp"
+#include "element_types.hpp"
 #include "inkwell/inkwell.h"
+#include "reference16.hpp"
 #include "test_util.hpp"
 
 using namespace inkwell;
@@ -258,4 +260,242 @@ TEST(attention_abi_computes_and_rejects_bad_arguments_with_messages) {
     CHECK(inkwell_attention_f32(ctx, nullptr) == INKWELL_INVALID_ARGUMENT);
     CHECK(inkwell_attention_f32(nullptr, &p) == INKWELL_INVALID_ARGUMENT);
     CHECK(inkwell_context_destroy(ctx) == INKWELL_OK);
+}
+
+// ---- the 16-bit entries (inkwell_attention_f16, _bf16) -----------------------------------
+//
+// As in test_conv2d.cpp: q, k, v rounded to the entry's type; the entry against the plain
+// reference (attention_reference's loops kept in double, reference16.hpp) on the widened
+// tensors, rounded once. The rule: within 1 ulp of the rounded reference, or, where the
+// output is small next to the values it averages (cancellation: the float32 error scales
+// with the spread of v and the size of the logits, not with |out|), within the float32 error
+// bound derived in reference16.hpp. With v in [1/2, 1] every output is a mean of values of
+// one sign, |out| >= 1/2 >= the spread of v, and the bound (about 2 (D + 4) u times the logit
+// size, times the spread, plus (n + T) u) stays below the 16-bit spacing at out for the
+// logit sizes used here: there every output must be within 1 ulp.
+// Also: bit-equal to narrow(inkwell_attention_f32 on the widened tensors), and 1 and 4
+// threads give the same bits.
+
+namespace {
+
+using inkwell_ref::Verdict;
+
+uint16_t narrow16(int32_t type, float f) { return type == INKWELL_ELEMENT_F16 ? float_to_f16(f) : float_to_bf16(f); }
+float widen16(int32_t type, uint16_t h) { return type == INKWELL_ELEMENT_F16 ? f16_to_float(h) : bf16_to_float(h); }
+
+int32_t attention16(int32_t type, inkwell_context* ctx, const inkwell_attention_params* p) {
+    return type == INKWELL_ELEMENT_F16 ? inkwell_attention_f16(ctx, p) : inkwell_attention_bf16(ctx, p);
+}
+
+inkwell_context* cpu_context(int32_t threads) {
+    inkwell_context_options o{INKWELL_DEVICE_CPU, threads, 0};
+    inkwell_context* ctx = nullptr;
+    return inkwell_context_create(&o, &ctx) == INKWELL_OK ? ctx : nullptr;
+}
+
+struct Problem16 {
+    int32_t type;
+    Problem f;  // the widened tensors (params point at them)
+    std::vector<uint16_t> q, k, v, out;
+
+    // make_problem's tensors rounded to the type; positive: v uniform in [1/2, 1].
+    Problem16(std::mt19937& rng, const Shape& s, int32_t element_type, bool positive)
+        : type(element_type), f(make_problem(rng, s)) {
+        std::uniform_real_distribution<float> half_to_one(0.5f, 1.0f);
+        if (positive)
+            for (float& x : f.v) x = half_to_one(rng);
+        auto round = [&](std::vector<float>& widened, std::vector<uint16_t>& bits) {
+            bits.resize(widened.size());
+            for (size_t i = 0; i < widened.size(); ++i) {
+                bits[i] = narrow16(type, widened[i]);
+                widened[i] = widen16(type, bits[i]);
+            }
+        };
+        round(f.q, q);
+        round(f.k, k);
+        round(f.v, v);
+        out.assign(q.size(), 0xffff);
+    }
+
+    inkwell_attention_params params(void* o) const {
+        inkwell_attention_params p = f.params;
+        p.q = q.data();
+        p.k = k.data();
+        p.v = v.data();
+        p.out = o;
+        return p;
+    }
+};
+
+struct Tally {
+    int64_t outputs = 0, exact = 0, one_ulp = 0, cancellation = 0;
+    std::string example;
+};
+
+void check_shape16(std::mt19937& rng, const Shape& s, int32_t type, bool positive, inkwell_context* one,
+                   inkwell_context* four, Tally& tally) {
+    Problem16 pr(rng, s, type, positive);
+    char what[200];
+    std::snprintf(what, sizeof what, "%s B=%lld H=%lld Lq=%lld Lk=%lld D=%lld causal=%d kv_lens=%d logits~%g%s",
+                  inkwell_ref::format_of(type).name, (long long)s.batch, (long long)s.heads, (long long)s.q_len,
+                  (long long)s.kv_len, (long long)s.head_dim, (int)s.causal, (int)s.kv_lens, s.logit_spread,
+                  positive ? " positive v" : "");
+    inkwell_attention_params p = pr.params(pr.out.data());
+    CHECK_MSG(attention16(type, four, &p) == INKWELL_OK, "%s: %s", what, inkwell_last_error_message());
+    std::vector<uint16_t> single(pr.out.size(), 0xffff);
+    p.out = single.data();
+    CHECK_MSG(attention16(type, one, &p) == INKWELL_OK, "%s: %s", what, inkwell_last_error_message());
+    CHECK_MSG(single == pr.out, "%s: 1 and 4 threads differ", what);
+
+    std::vector<float> f32;
+    const inkwell_attention_params wp = pr.f.with_out(f32);
+    CHECK(inkwell_attention_f32(four, &wp) == INKWELL_OK);
+    int differ = 0;
+    for (size_t i = 0; i < f32.size(); ++i) differ += narrow16(type, f32[i]) != pr.out[i];
+    CHECK_MSG(differ == 0, "%s: %d outputs differ from narrow(attention_f32)", what, differ);
+
+    const inkwell_ref::Exact exact = inkwell_ref::attention_exact(wp);
+    std::vector<float> plain;
+    attention_reference(pr.f.with_out(plain));
+    int not_plain = 0;
+    for (size_t i = 0; i < plain.size(); ++i) not_plain += float(exact.value[i]) != plain[i];
+    CHECK_MSG(not_plain == 0, "%s: the double reference is not attention_reference (%d)", what, not_plain);
+
+    const inkwell_ref::Format& f = inkwell_ref::format_of(type);
+    int bad = 0;
+    for (size_t i = 0; i < pr.out.size(); ++i) {
+        Verdict v = inkwell_ref::check16(pr.out[i], exact.value[i], exact.delta[i], f);
+        if (positive && v == Verdict::cancellation) v = Verdict::fail;
+        ++tally.outputs;
+        tally.exact += v == Verdict::exact;
+        tally.one_ulp += v == Verdict::one_ulp;
+        tally.cancellation += v == Verdict::cancellation;
+        if (v == Verdict::cancellation && tally.example.empty()) {
+            char e[300];
+            std::snprintf(e, sizeof e, "%s: got %.9g, reference %.9g rounds to %.9g; float32 error bound %.3g", what,
+                          inkwell_ref::value_of(pr.out[i], f), exact.value[i], inkwell_ref::round_to(exact.value[i], f),
+                          exact.delta[i]);
+            tally.example = e;
+        }
+        if (v == Verdict::fail && ++bad <= 5)
+            std::printf("  %s: at %zu got 0x%04x (%.9g), reference %.17g -> 0x%04x, delta %.3g\n", what, i, pr.out[i],
+                        inkwell_ref::value_of(pr.out[i], f), exact.value[i], inkwell_ref::narrow_ref(exact.value[i], f),
+                        exact.delta[i]);
+    }
+    CHECK_MSG(bad == 0, "%s: %d outputs outside the bound", what, bad);
+}
+
+void run_shapes16(uint32_t seed, bool positive) {
+    inkwell_context* one = cpu_context(1);
+    inkwell_context* four = cpu_context(4);
+    CHECK(one != nullptr && four != nullptr);
+    std::mt19937 rng(seed);
+    for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
+        Tally tally;
+        for (int64_t d : {int64_t(1), int64_t(40), int64_t(80), int64_t(160)}) {
+            check_shape16(rng, {1, 2, 33, 33, d, false, false, 0, 8}, type, positive, one, four, tally);
+            check_shape16(rng, {2, 3, 97, 77, d, false, false, 0, 8}, type, positive, one, four, tally);   // cross
+            check_shape16(rng, {1, 2, 70, 70, d, true, false, 0, 8}, type, positive, one, four, tally);    // causal
+            check_shape16(rng, {1, 1, 131, 67, d, true, false, 0, 8}, type, positive, one, four, tally);   // causal, Lq > Lk
+            check_shape16(rng, {3, 2, 41, 77, d, false, true, 0, 8}, type, positive, one, four, tally);    // kv_lens
+            check_shape16(rng, {3, 1, 65, 129, d, true, true, 0, 8}, type, positive, one, four, tally);    // both
+            check_shape16(rng, {2, 2, 17, 1, d, false, false, 0, 8}, type, positive, one, four, tally);    // Lk = 1
+            check_shape16(rng, {1, 2, 40, 150, d, false, true, 0, 30}, type, positive, one, four, tally);  // larger logits
+            // Random lengths and masks (with signed data only: sanitizer time).
+            std::uniform_int_distribution<int> len(1, 90), coin(0, 1);
+            for (int i = 0; i < (positive ? 0 : 3); ++i)
+                check_shape16(rng, {1 + coin(rng), 1 + coin(rng), len(rng), len(rng), d, coin(rng) == 1, coin(rng) == 1, 0, 8},
+                              type, positive, one, four, tally);
+        }
+        std::printf("  %s: %lld outputs: %lld exact, %lld 1 ulp, %lld further but within the float32 bound "
+                    "(cancellation)\n",
+                    inkwell_ref::format_of(type).name, (long long)tally.outputs, (long long)tally.exact,
+                    (long long)tally.one_ulp, (long long)tally.cancellation);
+        if (!tally.example.empty()) std::printf("    e.g. %s\n", tally.example.c_str());
+    }
+    inkwell_context_destroy(one);
+    inkwell_context_destroy(four);
+}
+
+}  // namespace
+
+TEST(attention_16bit_entries_match_reference_within_1_ulp_or_the_float32_bound) { run_shapes16(1616, false); }
+
+TEST(attention_16bit_entries_are_within_1_ulp_without_cancellation) { run_shapes16(61, true); }
+
+TEST(attention_16bit_abi_rejects_bad_arguments_and_checks_overlap_in_2_byte_elements) {
+    inkwell_context* ctx = cpu_context(2);
+    CHECK(ctx != nullptr);
+    std::mt19937 rng(11);
+    for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
+        Problem16 pr(rng, {2, 2, 5, 7, 8, false, true, 0, 8}, type, false);
+        const inkwell_attention_params good = pr.params(pr.out.data());
+        CHECK(attention16(type, ctx, &good) == INKWELL_OK);
+        const std::vector<uint16_t> want = pr.out;
+
+        auto expect = [&](const inkwell_attention_params& bad, const char* fragment) {
+            std::vector<uint16_t> before(pr.out);
+            const int32_t s = attention16(type, ctx, &bad);
+            const char* msg = inkwell_last_error_message();
+            CHECK_MSG(s == INKWELL_INVALID_ARGUMENT && std::strstr(msg, fragment) != nullptr,
+                      "%s: status %d, message '%s', wanted '%s'", inkwell_ref::format_of(type).name, s, msg, fragment);
+            CHECK(before == pr.out);  // nothing written
+        };
+        auto with = [&](auto change) {
+            inkwell_attention_params q = good;
+            change(q);
+            return q;
+        };
+        using P = inkwell_attention_params;
+        expect(with([](P& q) { q.q = nullptr; }), "attention: q is null");
+        expect(with([](P& q) { q.k = nullptr; }), "attention: k is null");
+        expect(with([](P& q) { q.v = nullptr; }), "attention: v is null");
+        expect(with([](P& q) { q.out = nullptr; }), "attention: out is null");
+        expect(with([](P& q) { q.heads = -2; }), "heads must be >= 1, got -2");
+        expect(with([](P& q) { q.head_dim = 0; }), "head_dim must be 1..256, got 0");
+        expect(with([](P& q) { q.scale = -1; }), "scale must be finite and > 0, got -1");
+        expect(with([](P& q) { q.causal = 3; }), "causal must be 0 or 1, got 3");
+        std::vector<int32_t> lens{7, 0};
+        expect(with([&](P& q) { q.kv_lens = lens.data(); }), "kv_lens[1] must be 1..7 (kv_len), got 0");
+        expect(with([](P& q) { q.kv_len = int64_t(1) << 40; }), "more than 2^40");
+        CHECK(attention16(type, ctx, nullptr) == INKWELL_INVALID_ARGUMENT);
+        CHECK(std::strstr(inkwell_last_error_message(), "params is null") != nullptr);
+        CHECK(attention16(type, nullptr, &good) == INKWELL_INVALID_ARGUMENT);
+        CHECK(std::strstr(inkwell_last_error_message(), "context is null") != nullptr);
+
+        // Overlap in 2-byte elements: out (q_count elements) slid along [before | t | after]
+        // for t = q, k and v: touching t's first or last element is refused, ending right
+        // before it or starting right after it is accepted (and computes the same outputs).
+        const size_t q_count = pr.q.size();
+        struct Victim {
+            const std::vector<uint16_t>& data;
+            const void* P::*field;
+            const char* message;
+        };
+        const Victim victims[] = {{pr.q, &P::q, "attention: out overlaps q"},
+                                  {pr.k, &P::k, "attention: out overlaps k"},
+                                  {pr.v, &P::v, "attention: out overlaps v"}};
+        for (const Victim& victim : victims) {
+            const size_t n = victim.data.size();
+            std::vector<uint16_t> buffer(q_count + n + q_count);
+            uint16_t* t = buffer.data() + q_count;
+            std::copy(victim.data.begin(), victim.data.end(), t);
+            P base = good;
+            base.*victim.field = t;
+            P bad = base;
+            bad.out = t + n - 1;
+            expect(bad, victim.message);
+            bad.out = t - q_count + 1;
+            expect(bad, victim.message);
+            P after = base, before = base;
+            after.out = t + n;
+            before.out = t - q_count;
+            CHECK_MSG(attention16(type, ctx, &after) == INKWELL_OK, "%s", inkwell_last_error_message());
+            CHECK_MSG(attention16(type, ctx, &before) == INKWELL_OK, "%s", inkwell_last_error_message());
+            CHECK(std::equal(victim.data.begin(), victim.data.end(), t));
+            CHECK(std::equal(t + n, t + n + q_count, want.begin()));
+            CHECK(std::equal(buffer.begin(), buffer.begin() + long(q_count), want.begin()));
+        }
+    }
+    inkwell_context_destroy(ctx);
 }

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "element_types.hpp"
 #include "inkwell/inkwell.h"
 #include "test_util.hpp"
 
@@ -20,6 +21,7 @@ constexpr int64_t HEADS = 2, LQ = 48, LK = 77, D = 40;  // attention
 struct Inputs {
     std::vector<uint8_t> rgb, gray;
     std::vector<float> x, weight, bias, q, k, v, cond, uncond, noise;
+    std::vector<uint16_t> x16, weight16, bias16, q16, k16, v16;  // f16 (conv2d) and bf16 (attention) copies
 
     explicit Inputs(uint32_t seed) {
         std::mt19937 rng(seed);
@@ -39,6 +41,17 @@ struct Inputs {
         fill(cond, x.size());
         fill(uncond, x.size());
         fill(noise, x.size());
+        auto narrow = [](const std::vector<float>& a, uint16_t (*to16)(float)) {
+            std::vector<uint16_t> b(a.size());
+            for (size_t i = 0; i < a.size(); ++i) b[i] = to16(a[i]);
+            return b;
+        };
+        x16 = narrow(x, inkwell::float_to_f16);
+        weight16 = narrow(weight, inkwell::float_to_f16);
+        bias16 = narrow(bias, inkwell::float_to_f16);
+        q16 = narrow(q, inkwell::float_to_bf16);
+        k16 = narrow(k, inkwell::float_to_bf16);
+        v16 = narrow(v, inkwell::float_to_bf16);
     }
 };
 
@@ -112,6 +125,14 @@ bool run_all_kernels(inkwell_context* ctx, const Inputs& in, Outputs& out) {
     conv.activation = INKWELL_ACTIVATION_SILU;
     call(inkwell_conv2d_f32(ctx, &conv), "conv2d");
     out.push_back(bytes_of(y));
+    // The same convolution through the f16 entry (widened copies, float32 kernel, narrowing).
+    std::vector<uint16_t> y16(y.size());
+    conv.input = in.x16.data();
+    conv.weight = in.weight16.data();
+    conv.bias = in.bias16.data();
+    conv.output = y16.data();
+    call(inkwell_conv2d_f16(ctx, &conv), "conv2d f16");
+    out.push_back(bytes_of(y16));
 
     std::vector<float> self(in.q.size()), cross(in.q.size());
     int32_t kv_lens[2] = {77, 30};
@@ -122,6 +143,10 @@ bool run_all_kernels(inkwell_context* ctx, const Inputs& in, Outputs& out) {
     call(inkwell_attention_f32(ctx, &ap), "cross-attention, kv_lens");
     out.push_back(bytes_of(self));
     out.push_back(bytes_of(cross));
+    std::vector<uint16_t> cross16(in.q.size());
+    ap = {in.q16.data(), in.k16.data(), in.v16.data(), cross16.data(), 2, HEADS, LQ, LK, D, 0.158113883, 1, kv_lens};
+    call(inkwell_attention_bf16(ctx, &ap), "cross-attention bf16, causal, kv_lens");
+    out.push_back(bytes_of(cross16));
 
     std::vector<float> prev(in.x.size()), x0(in.x.size()), noised(in.x.size()), z(3000);
     inkwell_ddim_step_params dp{in.x.data(), in.cond.data(), in.uncond.data(), in.noise.data(), prev.data(), x0.data(),
@@ -182,7 +207,7 @@ TEST(threads_sharing_and_owning_contexts_get_the_single_threaded_bits) {
     for (int t = 0; t < threads; ++t)
         CHECK_MSG(mismatches[t] == 0, "thread %d (%s context): %d of %d runs differ", t, t % 2 == 0 ? "own" : "shared",
                   mismatches[t], runs);
-    std::printf("  %d threads x %d runs x 13 kernel calls, results bit-identical to one thread\n", threads, runs);
+    std::printf("  %d threads x %d runs x 15 kernel calls, results bit-identical to one thread\n", threads, runs);
 }
 
 TEST(contexts_created_and_destroyed_from_many_threads) {

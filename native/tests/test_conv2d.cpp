@@ -1,14 +1,17 @@
 // Conv2d: the fast path (both micro-kernels) against the double-precision reference on
 // random shapes (batches, groups, depthwise, strides past the kernel, dilation, anisotropic
 // stride and padding, 1x1, 7x7 stride 2, odd sizes, 1x1 images, SiLU, no bias), bit-identity
-// for any thread count, exactness on small integers, and the C ABI's argument checks.
+// for any thread count, exactness on small integers, and the C ABI's argument checks; the f16
+// and bf16 entries (see the section at the end).
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
 
 #include "cpu/conv2d_cpu.hpp"
+#include "element_types.hpp"
 #include "inkwell/inkwell.h"
+#include "reference16.hpp"
 #include "test_util.hpp"
 
 using namespace inkwell;
@@ -23,6 +26,16 @@ struct Case {
 
 int64_t out_size(int64_t in, int64_t pad, int64_t dilation, int64_t kernel, int64_t stride) {
     return (in + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
+}
+
+std::string case_name(const Case& k) {
+    char s[200];
+    std::snprintf(s, sizeof s, "[%lld,%lld,%lld,%lld]->%lld k%lldx%lld s%lld,%lld p%lld,%lld d%lld,%lld g%lld%s%s",
+                  (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.cout,
+                  (long long)k.kh, (long long)k.kw, (long long)k.sh, (long long)k.sw, (long long)k.ph,
+                  (long long)k.pw, (long long)k.dh, (long long)k.dw, (long long)k.groups, k.silu ? " silu" : "",
+                  k.bias ? "" : " no-bias");
+    return s;
 }
 
 // Owns the tensors of one case; params() points into them.
@@ -56,15 +69,7 @@ struct Problem {
                                      oh,       ow,       k.silu ? INKWELL_ACTIVATION_SILU : INKWELL_ACTIVATION_NONE};
     }
 
-    std::string name() const {
-        char s[200];
-        std::snprintf(s, sizeof s, "[%lld,%lld,%lld,%lld]->%lld k%lldx%lld s%lld,%lld p%lld,%lld d%lld,%lld g%lld%s%s",
-                      (long long)k.n, (long long)k.c, (long long)k.h, (long long)k.w, (long long)k.cout,
-                      (long long)k.kh, (long long)k.kw, (long long)k.sh, (long long)k.sw, (long long)k.ph,
-                      (long long)k.pw, (long long)k.dh, (long long)k.dw, (long long)k.groups, k.silu ? " silu" : "",
-                      k.bias ? "" : " no-bias");
-        return s;
-    }
+    std::string name() const { return case_name(k); }
 };
 
 // |got - ref| <= atol + rtol |ref| everywhere; prints the first ten mismatches.
@@ -263,4 +268,309 @@ TEST(conv2d_abi_runs_and_rejects_bad_arguments_with_messages) {
     });
     CHECK(inkwell_conv2d_f32(ctx, &adjacent) == INKWELL_OK);
     CHECK(inkwell_context_destroy(ctx) == INKWELL_OK);
+}
+
+// ---- the 16-bit entries (inkwell_conv2d_f16, _bf16) ---------------------------------------
+//
+// Each case: random float tensors rounded to the entry's type; the entry on them; the plain
+// reference (conv2d_reference's loops kept in double, reference16.hpp) on the widened
+// tensors, rounded once to the type. The acceptance rule and why it is "1 ulp, or within the
+// float32 error bound where the output cancels" are in reference16.hpp; on well-conditioned
+// data (all terms of one sign: no cancellation, delta <= gamma(K + 1) |r|, below 2^-11 |r|
+// for every K here, so below the f16 spacing at r) every output must be within 1 ulp.
+// Also: the result is narrow(inkwell_conv2d_f32 on the widened tensors) bit for bit (the
+// documented CPU semantics), and 1 and 4 threads give the same bits.
+
+namespace {
+
+using inkwell_ref::Verdict;
+
+uint16_t narrow16(int32_t type, float f) { return type == INKWELL_ELEMENT_F16 ? float_to_f16(f) : float_to_bf16(f); }
+float widen16(int32_t type, uint16_t h) { return type == INKWELL_ELEMENT_F16 ? f16_to_float(h) : bf16_to_float(h); }
+
+int32_t conv2d16(int32_t type, inkwell_context* ctx, const inkwell_conv2d_params* p) {
+    return type == INKWELL_ELEMENT_F16 ? inkwell_conv2d_f16(ctx, p) : inkwell_conv2d_bf16(ctx, p);
+}
+
+inkwell_context* cpu_context(int32_t threads) {
+    inkwell_context_options o{INKWELL_DEVICE_CPU, threads, 0};
+    inkwell_context* ctx = nullptr;
+    return inkwell_context_create(&o, &ctx) == INKWELL_OK ? ctx : nullptr;
+}
+
+// A case's tensors in the 16-bit type, and their exact widenings as float.
+struct Problem16 {
+    Case k;
+    int32_t type;
+    int64_t oh, ow;
+    std::vector<uint16_t> x, w, b, y;
+    std::vector<float> xf, wf, bf;
+
+    // positive: entries in [1/4, 1] (no cancellation); else uniform in [-1, 1].
+    Problem16(const Case& c, int32_t element_type, std::mt19937& rng, bool positive) : k(c), type(element_type) {
+        oh = out_size(c.h, c.ph, c.dh, c.kh, c.sh);
+        ow = out_size(c.w, c.pw, c.dw, c.kw, c.sw);
+        std::uniform_real_distribution<float> real(positive ? 0.25f : -1.0f, 1.0f);
+        auto fill = [&](std::vector<uint16_t>& v, std::vector<float>& f, int64_t n) {
+            v.resize(size_t(n));
+            f.resize(size_t(n));
+            for (int64_t i = 0; i < n; ++i) {
+                v[size_t(i)] = narrow16(type, real(rng));
+                f[size_t(i)] = widen16(type, v[size_t(i)]);
+            }
+        };
+        fill(x, xf, c.n * c.c * c.h * c.w);
+        fill(w, wf, c.cout * (c.c / c.groups) * c.kh * c.kw);
+        fill(b, bf, c.cout);
+        y.assign(size_t(c.n * c.cout * oh * ow), 0xffff);  // NaN in both types
+    }
+
+    inkwell_conv2d_params params(void* out) const {
+        return inkwell_conv2d_params{x.data(), w.data(), k.bias ? b.data() : nullptr, out, k.n, k.c, k.h, k.w,
+                                     k.cout,   k.kh,     k.kw,  k.sh, k.sw, k.ph, k.pw, k.dh, k.dw, k.groups,
+                                     oh,       ow,       k.silu ? INKWELL_ACTIVATION_SILU : INKWELL_ACTIVATION_NONE};
+    }
+
+    // The same call on the widened float tensors.
+    inkwell_conv2d_params widened(float* out) const {
+        inkwell_conv2d_params p = params(out);
+        p.input = xf.data();
+        p.weight = wf.data();
+        p.bias = k.bias ? bf.data() : nullptr;
+        return p;
+    }
+
+    std::string name() const {
+        return case_name(k) + (type == INKWELL_ELEMENT_F16 ? " f16" : " bf16");
+    }
+};
+
+struct Tally {
+    int64_t outputs = 0, exact = 0, one_ulp = 0, cancellation = 0, failed = 0;
+    std::string example;  // the first cancellation output
+    void add(Verdict v) {
+        ++outputs;
+        if (v == Verdict::exact) ++exact;
+        if (v == Verdict::one_ulp) ++one_ulp;
+        if (v == Verdict::cancellation) ++cancellation;
+        if (v == Verdict::fail) ++failed;
+    }
+};
+
+// Runs one case through the entry with 1 and 4 threads and checks everything above; adds the
+// verdicts to tally. strict: cancellation outputs count as failures.
+void check_case16(const Case& c, int32_t type, std::mt19937& rng, bool positive, bool strict, inkwell_context* one,
+                  inkwell_context* four, Tally& tally) {
+    Problem16 pr(c, type, rng, positive);
+    const std::string what = pr.name() + (positive ? " positive" : "");
+    inkwell_conv2d_params p = pr.params(pr.y.data());
+    CHECK_MSG(conv2d16(type, four, &p) == INKWELL_OK, "%s: %s", what.c_str(), inkwell_last_error_message());
+    std::vector<uint16_t> single(pr.y.size(), 0xffff);
+    p.output = single.data();
+    CHECK_MSG(conv2d16(type, one, &p) == INKWELL_OK, "%s: %s", what.c_str(), inkwell_last_error_message());
+    CHECK_MSG(single == pr.y, "%s: 1 and 4 threads differ", what.c_str());
+
+    // narrow(the f32 entry on the widened tensors), bit for bit.
+    std::vector<float> f32(pr.y.size());
+    const inkwell_conv2d_params wp = pr.widened(f32.data());
+    CHECK(inkwell_conv2d_f32(four, &wp) == INKWELL_OK);
+    int differ = 0;
+    for (size_t i = 0; i < f32.size(); ++i) differ += narrow16(type, f32[i]) != pr.y[i];
+    CHECK_MSG(differ == 0, "%s: %d outputs differ from narrow(conv2d_f32)", what.c_str(), differ);
+
+    // The reference: conv2d_reference's loops in double; rounded to float they are
+    // conv2d_reference's own output.
+    const inkwell_ref::Exact exact = inkwell_ref::conv2d_exact(wp);
+    std::vector<float> plain(pr.y.size());
+    inkwell_conv2d_params rp = wp;
+    rp.output = plain.data();
+    conv2d_reference(rp);
+    int not_plain = 0;
+    for (size_t i = 0; i < plain.size(); ++i) not_plain += float(exact.value[i]) != plain[i];
+    CHECK_MSG(not_plain == 0, "%s: the double reference is not conv2d_reference (%d)", what.c_str(), not_plain);
+
+    const inkwell_ref::Format& f = inkwell_ref::format_of(type);
+    int bad = 0;
+    for (size_t i = 0; i < pr.y.size(); ++i) {
+        Verdict v = inkwell_ref::check16(pr.y[i], exact.value[i], exact.delta[i], f);
+        if (strict && v == Verdict::cancellation) v = Verdict::fail;
+        tally.add(v);
+        if (v == Verdict::cancellation && tally.example.empty()) {
+            char s[300];
+            std::snprintf(s, sizeof s, "%s: got %.9g, reference %.9g rounds to %.9g; float32 error bound %.3g, sum|x w| %.3g",
+                          what.c_str(), inkwell_ref::value_of(pr.y[i], f), exact.value[i],
+                          inkwell_ref::round_to(exact.value[i], f), exact.delta[i],
+                          exact.delta[i] / inkwell_ref::gamma(double(c.c / c.groups * c.kh * c.kw + 1)));
+            tally.example = s;
+        }
+        if (v == Verdict::fail && ++bad <= 5)
+            std::printf("  %s: at %zu got 0x%04x (%.9g), reference %.17g -> 0x%04x, delta %.3g\n", what.c_str(), i,
+                        pr.y[i], inkwell_ref::value_of(pr.y[i], f), exact.value[i],
+                        inkwell_ref::narrow_ref(exact.value[i], f), exact.delta[i]);
+    }
+    CHECK_MSG(bad == 0, "%s: %d outputs outside the bound", what.c_str(), bad);
+}
+
+// Random geometry: groups, strides, padding, dilation, bias, SiLU; the padded input holds one
+// dilated kernel.
+Case random_case(std::mt19937& rng) {
+    auto pick = [&](int lo, int hi) { return int64_t(std::uniform_int_distribution<int>(lo, hi)(rng)); };
+    Case c{};
+    c.groups = pick(1, 4);
+    c.n = pick(1, 2);
+    c.c = c.groups * pick(1, 8);
+    c.cout = c.groups * pick(1, 8);
+    c.kh = pick(1, 5);
+    c.kw = pick(1, 5);
+    c.sh = pick(1, 3);
+    c.sw = pick(1, 3);
+    c.ph = pick(0, 3);
+    c.pw = pick(0, 3);
+    c.dh = pick(1, 3);
+    c.dw = pick(1, 3);
+    c.h = std::max<int64_t>(1, c.dh * (c.kh - 1) + 1 - 2 * c.ph) + pick(0, 12);
+    c.w = std::max<int64_t>(1, c.dw * (c.kw - 1) + 1 - 2 * c.pw) + pick(0, 12);
+    c.silu = pick(0, 1) == 1;
+    c.bias = pick(0, 2) != 0;
+    return c;
+}
+
+// The 16-bit tests run each case four times over (two types, two kinds of data) with three
+// ABI calls and two references: they leave out the one case above 10 M multiply-adds (the
+// 46 M two-pass prepacked case, which the float32 tests cover); the SD-sized reduction
+// (K = 2880) stays.
+bool affordable(const Case& c) {
+    const int64_t out_pixels = out_size(c.h, c.ph, c.dh, c.kh, c.sh) * out_size(c.w, c.pw, c.dw, c.kw, c.sw);
+    return c.n * c.cout * out_pixels * (c.c / c.groups) * c.kh * c.kw <= 10'000'000;
+}
+
+void print_tally(const char* what, const Tally& t) {
+    std::printf("  %s: %lld outputs: %lld exact, %lld 1 ulp, %lld further but within the float32 bound (cancellation)\n",
+                what, (long long)t.outputs, (long long)t.exact, (long long)t.one_ulp, (long long)t.cancellation);
+    if (!t.example.empty()) std::printf("    e.g. %s\n", t.example.c_str());
+}
+
+}  // namespace
+
+TEST(conv2d_16bit_entries_match_reference_within_1_ulp_or_the_float32_bound) {
+    inkwell_context* one = cpu_context(1);
+    inkwell_context* four = cpu_context(4);
+    CHECK(one != nullptr && four != nullptr);
+    std::mt19937 rng(1616);
+    for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
+        Tally tally;
+        for (const Case& c : kCases)
+            if (affordable(c)) check_case16(c, type, rng, false, false, one, four, tally);
+        for (int i = 0; i < 24; ++i) check_case16(random_case(rng), type, rng, false, false, one, four, tally);
+        print_tally(inkwell_ref::format_of(type).name, tally);
+    }
+    inkwell_context_destroy(one);
+    inkwell_context_destroy(four);
+}
+
+TEST(conv2d_16bit_entries_are_within_1_ulp_without_cancellation) {
+    inkwell_context* one = cpu_context(1);
+    inkwell_context* four = cpu_context(4);
+    CHECK(one != nullptr && four != nullptr);
+    std::mt19937 rng(61);
+    for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
+        Tally tally;
+        for (const Case& c : kCases)
+            if (affordable(c)) check_case16(c, type, rng, true, true, one, four, tally);
+        for (int i = 0; i < 24; ++i) check_case16(random_case(rng), type, rng, true, true, one, four, tally);
+        print_tally(inkwell_ref::format_of(type).name, tally);
+    }
+    inkwell_context_destroy(one);
+    inkwell_context_destroy(four);
+}
+
+TEST(conv2d_16bit_abi_rejects_bad_arguments_and_checks_overlap_in_2_byte_elements) {
+    inkwell_context* ctx = cpu_context(2);
+    CHECK(ctx != nullptr);
+    std::mt19937 rng(7);
+    const Case c{1, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2, true, true};
+    for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
+        Problem16 pr(c, type, rng, false);
+        const inkwell_conv2d_params good = pr.params(pr.y.data());
+        CHECK(conv2d16(type, ctx, &good) == INKWELL_OK);
+
+        auto expect = [&](const inkwell_conv2d_params& q, const char* fragment) {
+            // A refused call writes nothing: the output keeps its sentinel.
+            std::vector<uint16_t> before(pr.y);
+            const int32_t s = conv2d16(type, ctx, &q);
+            const char* msg = inkwell_last_error_message();
+            CHECK_MSG(s == INKWELL_INVALID_ARGUMENT && std::strstr(msg, fragment) != nullptr,
+                      "%s: status %d, message '%s', wanted '%s'", inkwell_ref::format_of(type).name, s, msg, fragment);
+            CHECK(before == pr.y);
+        };
+        auto with = [&](auto change) {
+            inkwell_conv2d_params q = good;
+            change(q);
+            return q;
+        };
+        using P = inkwell_conv2d_params;
+        expect(with([](P& q) { q.input = nullptr; }), "conv2d: input is null");
+        expect(with([](P& q) { q.weight = nullptr; }), "conv2d: weight is null");
+        expect(with([](P& q) { q.output = nullptr; }), "conv2d: output is null");
+        expect(with([](P& q) { q.in_channels = -4; }), "in_channels must be >= 1, got -4");
+        expect(with([](P& q) { q.dilation_w = 0; }), "dilation_w must be >= 1, got 0");
+        expect(with([](P& q) { q.groups = 3; }), "groups 3 does not divide in_channels 4");
+        expect(with([](P& q) { q.activation = 7; }), "activation must be 0 (NONE) or 1 (SILU), got 7");
+        expect(with([](P& q) { q.out_width = 9; }), "out_width 9 does not match");
+        expect(with([](P& q) { q.batch = int64_t(1) << 40; }), "input has more than 2^40 elements");
+        CHECK(conv2d16(type, ctx, nullptr) == INKWELL_INVALID_ARGUMENT);
+        CHECK(std::strstr(inkwell_last_error_message(), "conv2d: params is null") != nullptr);
+        CHECK(conv2d16(type, nullptr, &good) == INKWELL_INVALID_ARGUMENT);
+        CHECK(std::strstr(inkwell_last_error_message(), "context is null") != nullptr);
+
+        // Overlap is judged in 2-byte elements. One buffer [before | input | after], the
+        // output (out_count 16-bit elements) slid along it: overlapping the input's last or
+        // first element is refused, starting right after it or ending right before it is
+        // accepted (a 4-byte element size would refuse those).
+        const size_t in_count = pr.x.size(), out_count = pr.y.size();
+        std::vector<uint16_t> buffer(out_count + in_count + out_count);
+        std::copy(pr.x.begin(), pr.x.end(), buffer.begin() + out_count);
+        uint16_t* input = buffer.data() + out_count;
+        const P base = with([&](P& q) { q.input = input; });
+        expect(with([&](P& q) {
+                   q = base;
+                   q.output = input + in_count - 1;
+               }),
+               "conv2d: output overlaps input");
+        expect(with([&](P& q) {
+                   q = base;
+                   q.output = input - out_count + 1;
+               }),
+               "conv2d: output overlaps input");
+        P after = base, before = base;
+        after.output = input + in_count;
+        before.output = input - out_count;
+        CHECK_MSG(conv2d16(type, ctx, &after) == INKWELL_OK, "%s", inkwell_last_error_message());
+        CHECK_MSG(conv2d16(type, ctx, &before) == INKWELL_OK, "%s", inkwell_last_error_message());
+        CHECK(std::equal(pr.x.begin(), pr.x.end(), input));  // the input was not written
+        // Both placements computed the same outputs as the good call.
+        CHECK(std::equal(buffer.begin(), buffer.begin() + long(out_count), pr.y.begin()));
+        CHECK(std::equal(input + in_count, input + in_count + out_count, pr.y.begin()));
+        // Weight and bias, likewise at the 2-byte edge.
+        std::vector<uint16_t> wb(pr.w.size() + out_count);
+        std::copy(pr.w.begin(), pr.w.end(), wb.begin());
+        expect(with([&](P& q) {
+                   q.weight = wb.data();
+                   q.output = wb.data() + pr.w.size() - 1;
+               }),
+               "conv2d: output overlaps weight");
+        std::vector<uint16_t> bb(pr.b.size() + out_count);
+        std::copy(pr.b.begin(), pr.b.end(), bb.begin());
+        expect(with([&](P& q) {
+                   q.bias = bb.data();
+                   q.output = bb.data() + pr.b.size() - 1;
+               }),
+               "conv2d: output overlaps bias");
+        P bias_edge = with([&](P& q) {
+            q.bias = bb.data();
+            q.output = bb.data() + pr.b.size();
+        });
+        CHECK_MSG(conv2d16(type, ctx, &bias_edge) == INKWELL_OK, "%s", inkwell_last_error_message());
+    }
+    inkwell_context_destroy(ctx);
 }
