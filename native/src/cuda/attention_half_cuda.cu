@@ -33,11 +33,13 @@
 // Tiles are loaded with 16-byte vectors when head_dim % 8 == 0 and q, k, v are 16-byte
 // aligned (40, 80, 160 are), element by element otherwise.
 // Causal blocks stop at their last row's key (kv_end). Deterministic: fixed order, no atomics.
-// Expected bottlenecks / not yet tuned (never run on a GPU so far): V's B fragments are built
-// from 2-byte shared loads (4 per mma; ldmatrix.trans would do it in one instruction for
-// four), no cp.async double buffering of K/V (two barriers per tile, the loads are not
-// overlapped with the math except across blocks), fully masked n8 score tiles of causal
-// blocks are still computed, and Dp > 128 reads its Q fragments from shared memory per tile.
+// V's B fragments come from ldmatrix.x4.trans (kVLdmatrix; Dp / 8 is even for every Dp),
+// Q's and K's from 32-bit shared loads (8 rows x 4 words per instruction, conflict-free).
+// Expected bottlenecks / not yet tuned (never run on a GPU so far): shared-memory instruction
+// count for K (ldmatrix would quarter it), no cp.async double buffering of K and V (two
+// barriers per tile; loads overlap the math only across blocks), fully masked n8 score tiles
+// of causal blocks are still computed, and Dp > 128 reads its Q fragments from shared memory
+// on every tile (registers: 64 at Dp = 16 up to 253 at Dp = 256, no spills, nvcc 13).
 #include <cmath>
 
 #include "cuda_common.cuh"
@@ -51,6 +53,10 @@ constexpr int kBr = 64;  // query rows per block (16 per warp)
 constexpr int kBc = 64;  // keys per tile
 constexpr int kThreads = 128;
 constexpr int kScoreTiles = kBc / 8;  // n8 score tiles per warp and tile
+// V's B fragments: ldmatrix .x4 .trans (one instruction for two n8 tiles, rows 16-byte
+// aligned since the stride Dp + 8 is a multiple of 8) or, if false, four 2-byte shared loads
+// per fragment (the plain path, kept as the reference should ldmatrix ever be in doubt).
+constexpr bool kVLdmatrix = true;
 
 struct HalfAttentionArgs {
     const uint16_t* q;
@@ -229,18 +235,33 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
         }
 
         // O += P V: P rounded to the element type here, straight from the score accumulators
-        // into A fragments; B[key][d] = V[key][d], two keys per register from 2-byte loads.
+        // into A fragments; B[key][d] = V[key][d], two keys per register.
 #pragma unroll
         for (int kc = 0; kc < kBc / 16; ++kc) {
             const uint32_t pf[4] = {E::pack(s[2 * kc][0], s[2 * kc][1]), E::pack(s[2 * kc][2], s[2 * kc][3]),
                                     E::pack(s[2 * kc + 1][0], s[2 * kc + 1][1]),
                                     E::pack(s[2 * kc + 1][2], s[2 * kc + 1][3])};
-            const uint16_t* v_rows = Vs + (kc * 16 + 2 * quad) * S + group;
+            if constexpr (kVLdmatrix) {
+                // Matrices (keys 0-7, n8 tile dj), (keys 8-15, dj), (0-7, dj + 1), (8-15, dj + 1):
+                // r[0], r[1] are dj's B fragment, r[2], r[3] dj + 1's.
+                const int matrix = lane / 8;
+                const uint16_t* rows = Vs + (kc * 16 + (matrix % 2) * 8 + lane % 8) * S + (matrix / 2) * 8;
 #pragma unroll
-            for (int dj = 0; dj < kDt; ++dj) {
-                const uint16_t* p = v_rows + dj * 8;
-                const uint32_t bf[2] = {half::pair(p[0], p[S]), half::pair(p[8 * S], p[9 * S])};
-                E::mma(o[dj], pf, bf);
+                for (int dj = 0; dj < kDt; dj += 2) {
+                    uint32_t r[4];
+                    half::ldmatrix_x4_trans(r, rows + dj * 8);
+                    const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+                    E::mma(o[dj], pf, b0);
+                    E::mma(o[dj + 1], pf, b1);
+                }
+            } else {
+                const uint16_t* v_rows = Vs + (kc * 16 + 2 * quad) * S + group;
+#pragma unroll
+                for (int dj = 0; dj < kDt; ++dj) {
+                    const uint16_t* p = v_rows + dj * 8;
+                    const uint32_t bf[2] = {half::pair(p[0], p[S]), half::pair(p[8 * S], p[9 * S])};
+                    E::mma(o[dj], pf, bf);
+                }
             }
         }
     }

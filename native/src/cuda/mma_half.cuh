@@ -77,6 +77,17 @@ __device__ __forceinline__ uint32_t load_pair(const uint16_t* p) { return *reint
 // Two 16-bit elements from anywhere, lo in the lower half.
 __device__ __forceinline__ uint32_t pair(uint16_t lo, uint16_t hi) { return uint32_t(lo) | (uint32_t(hi) << 16); }
 
+// ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16: four 8 x 8 matrices of 16-bit elements;
+// lane 8 i + r gives the shared address of row r of matrix i (16-byte aligned, 8 contiguous
+// elements), and with .trans lane 4 g + q receives in r[i] elements (2q, g) and (2q + 1, g)
+// of matrix i (lower half first): for a matrix stored [k][n] that is a B fragment register.
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const uint16_t* row_address) {
+    const uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(row_address));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(address));
+}
+
 __device__ __forceinline__ uint16_t load_u16(const uint16_t* p) { return __ldg(reinterpret_cast<const unsigned short*>(p)); }
 
 }  // namespace inkwell::cuda::half
