@@ -14,7 +14,8 @@
 #               attention also in f16/bf16 on tensor cores)
 #   anchors     gpu_anchors.py: torch SDPA, cuDNN conv2d (float32, and f16/bf16 next to the
 #               16-bit rows), the DDIM step as torch ops, cv2.Canny
-#   memcheck    compute-sanitizer memcheck over the CUDA tests (if installed; time-boxed)
+#   memcheck    compute-sanitizer memcheck over the CUDA tests (if installed; time-boxed;
+#               INKWELL_TEST_SANITIZER=1: the 16-bit tests run one case per kernel path)
 #   racecheck   compute-sanitizer racecheck over the Canny and attention tests (idem)
 #   java        with .gpu-carry/ from scripts/gpu-prepare.sh: `inkwell verify --device cuda`
 #               on every golden case and `inkwell canny --device cuda` on a 1080p image, with
@@ -100,7 +101,7 @@ if ((built == 0)) && [[ -n $sanitizer ]]; then
         local rc=0
         for t in test_cuda_memory test_cuda_ddim test_cuda_conv2d test_cuda_attention test_cuda_canny; do
             echo "== $t"
-            INKWELL_REQUIRE_CUDA=1 timeout -k 5 40 "$sanitizer" --tool memcheck --error-exitcode 99 \
+            INKWELL_REQUIRE_CUDA=1 INKWELL_TEST_SANITIZER=1 timeout -k 5 40 "$sanitizer" --tool memcheck --error-exitcode 99 \
                 "$build/native/tests/$t" || { rc=1; echo "== $t: memcheck failed or timed out"; }
         done
         return $rc
@@ -109,7 +110,7 @@ if ((built == 0)) && [[ -n $sanitizer ]]; then
         local rc=0
         for t in test_cuda_canny test_cuda_attention; do
             echo "== $t"
-            INKWELL_REQUIRE_CUDA=1 timeout -k 5 45 "$sanitizer" --tool racecheck --error-exitcode 99 \
+            INKWELL_REQUIRE_CUDA=1 INKWELL_TEST_SANITIZER=1 timeout -k 5 45 "$sanitizer" --tool racecheck --error-exitcode 99 \
                 "$build/native/tests/$t" || { rc=1; echo "== $t: racecheck failed or timed out"; }
         done
         return $rc

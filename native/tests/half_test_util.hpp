@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -75,6 +76,13 @@ inline std::vector<float> widen_all(int32_t type, const std::vector<uint16_t>& b
     std::vector<float> out(bits.size());
     for (size_t i = 0; i < bits.size(); ++i) out[i] = widen16(type, bits[i]);
     return out;
+}
+
+// Under compute-sanitizer (gpu-check.sh sets INKWELL_TEST_SANITIZER=1) the 16-bit tests run
+// only the cases marked as covering a distinct kernel path, to stay within its time box.
+inline bool sanitizer_run() {
+    const char* v = std::getenv("INKWELL_TEST_SANITIZER");
+    return v != nullptr && std::strcmp(v, "1") == 0;
 }
 
 inline const char* type_name(int32_t type) { return type == INKWELL_ELEMENT_F16 ? "f16" : "bf16"; }

@@ -7,6 +7,7 @@
 // kernel, attention_half_cuda.cu) against the CPU context's _f16 / _bf16 entry, with a
 // derived tolerance (see cuda_attention_half_matches_cpu), and run twice for identical bits.
 #include <cmath>
+#include <iterator>
 #include <random>
 
 #include "cuda_test_util.hpp"
@@ -231,8 +232,13 @@ void check_half_case(int32_t type, const Case& c, std::mt19937& rng) {
 
 TEST(cuda_attention_half_matches_cpu) {
     std::mt19937 rng(41);
+    // Under a sanitizer: element-wise loads with padding (D = 33), Q from shared memory
+    // (D = 200, 256 with causal + kv_lens), and the vector path (D = 80 causal + kv_lens).
+    const bool quick = sanitizer_run();
     for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
-        for (const Case& c : kCases) check_half_case(type, c, rng);
-        for (const Case& c : kSdCases) check_half_case(type, c, rng);
+        for (size_t i = 0; i < std::size(kCases); ++i)
+            if (!quick || i == 5 || i == 8 || i == 9) check_half_case(type, kCases[i], rng);
+        for (size_t i = 0; i < std::size(kSdCases); ++i)
+            if (!quick || i == 6) check_half_case(type, kSdCases[i], rng);
     }
 }

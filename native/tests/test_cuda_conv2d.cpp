@@ -6,6 +6,7 @@
 // conv2d_half_cuda.cu) against the CPU context's _f16 / _bf16 entry, with a derived
 // tolerance (see cuda_conv2d_half_matches_cpu), and run twice for identical bits.
 #include <cmath>
+#include <iterator>
 #include <random>
 
 #include "cuda_test_util.hpp"
@@ -229,8 +230,13 @@ void check_half_shape(int32_t type, const Shape& s, std::mt19937& rng) {
 
 TEST(cuda_conv2d_half_matches_cpu) {
     std::mt19937 rng(37);
+    // Under a sanitizer: vector and scalar (K = 12) weight loads, groups, stride, and a shape
+    // with two 128-row blocks and odd sizes.
+    const bool quick = sanitizer_run();
     for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
-        for (const Shape& s : kShapes) check_half_shape(type, s, rng);
-        for (const Shape& s : kSdShapes) check_half_shape(type, s, rng);
+        for (size_t i = 0; i < std::size(kShapes); ++i)
+            if (!quick || i == 1 || i == 3 || i == 8) check_half_shape(type, kShapes[i], rng);
+        for (size_t i = 0; i < std::size(kSdShapes); ++i)
+            if (!quick || i == 2) check_half_shape(type, kSdShapes[i], rng);
     }
 }
