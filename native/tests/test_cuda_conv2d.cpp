@@ -231,7 +231,7 @@ void check_half_shape(int32_t type, const Shape& s, std::mt19937& rng) {
 TEST(cuda_conv2d_half_matches_cpu) {
     std::mt19937 rng(37);
     // Under a sanitizer: vector and scalar (K = 12) weight loads, groups, stride, and a shape
-    // with two 128-row blocks and odd sizes.
+    // with five 128-row blocks and odd sizes.
     const bool quick = sanitizer_run();
     for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
         for (size_t i = 0; i < std::size(kShapes); ++i)
