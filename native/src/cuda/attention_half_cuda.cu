@@ -33,13 +33,16 @@
 // Tiles are loaded with 16-byte vectors when head_dim % 8 == 0 and q, k, v are 16-byte
 // aligned (40, 80, 160 are), element by element otherwise.
 // Causal blocks stop at their last row's key (kv_end). Deterministic: fixed order, no atomics.
-// V's B fragments come from ldmatrix.x4.trans (kVLdmatrix; Dp / 8 is even for every Dp),
-// Q's and K's from 32-bit shared loads (8 rows x 4 words per instruction, conflict-free).
-// Expected bottlenecks / not yet tuned (never run on a GPU so far): shared-memory instruction
-// count for K (ldmatrix would quarter it), no cp.async double buffering of K and V (two
-// barriers per tile; loads overlap the math only across blocks), fully masked n8 score tiles
-// of causal blocks are still computed, and Dp > 128 reads its Q fragments from shared memory
-// on every tile (registers: 64 at Dp = 16 up to 253 at Dp = 256, no spills, nvcc 13).
+// Fragments come from ldmatrix.x4 (Q, K) and ldmatrix.x4.trans (V), one instruction for a
+// Q fragment or for two n8 tiles of K or V (rows are 16-byte aligned since Dp + 8 is a
+// multiple of 8, and Dp / 8 is even); half::kUseLdmatrix = false switches to plain 32-bit
+// (Q, K) and 2-byte (V) shared loads of the same elements.
+// Expected bottlenecks / not yet tuned (never run on a GPU so far): no cp.async double
+// buffering of K and V (two barriers per tile; loads overlap the math only across blocks),
+// fully masked n8 score tiles of causal blocks are still computed, and Dp > 128 reads its Q
+// fragments from shared memory on every tile. Registers (ptxas, nvcc 13): about 90 at
+// Dp = 16, 120-175 from 48 to 192, up to ~250 at 256; no spills except 12-16 bytes at Dp = 64
+// and 96 on sm_90 (ptxas' choice; not investigated).
 #include <cmath>
 
 #include "cuda_common.cuh"
@@ -53,10 +56,6 @@ constexpr int kBr = 64;  // query rows per block (16 per warp)
 constexpr int kBc = 64;  // keys per tile
 constexpr int kThreads = 128;
 constexpr int kScoreTiles = kBc / 8;  // n8 score tiles per warp and tile
-// V's B fragments: ldmatrix .x4 .trans (one instruction for two n8 tiles, rows 16-byte
-// aligned since the stride Dp + 8 is a multiple of 8) or, if false, four 2-byte shared loads
-// per fragment (the plain path, kept as the reference should ldmatrix ever be in doubt).
-constexpr bool kVLdmatrix = true;
 
 struct HalfAttentionArgs {
     const uint16_t* q;
@@ -150,12 +149,17 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // l: this thread's part of the row sum
 
     uint32_t qf[kQInRegisters ? kDk : 1][4];
+    const int matrix = lane / 8;  // ldmatrix: lane 8 i + r addresses row r of matrix i
     auto q_fragment = [&](int kd, uint32_t (&f)[4]) {
-        const uint16_t* p = Qs + my_row[0] * S + kd * 16 + 2 * quad;
-        f[0] = half::load_pair(p);
-        f[1] = half::load_pair(p + 8 * S);
-        f[2] = half::load_pair(p + 8);
-        f[3] = half::load_pair(p + 8 * S + 8);
+        if constexpr (half::kUseLdmatrix) {
+            half::ldmatrix_x4(f, Qs + (warp * 16 + (matrix % 2) * 8 + lane % 8) * S + kd * 16 + (matrix / 2) * 8);
+        } else {
+            const uint16_t* p = Qs + my_row[0] * S + kd * 16 + 2 * quad;
+            f[0] = half::load_pair(p);
+            f[1] = half::load_pair(p + 8 * S);
+            f[2] = half::load_pair(p + 8);
+            f[3] = half::load_pair(p + 8 * S + 8);
+        }
     };
     if constexpr (kQInRegisters) {
         __syncthreads();
@@ -187,11 +191,22 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
             } else {
                 q_fragment(kd, af);
             }
+            if constexpr (half::kUseLdmatrix) {
 #pragma unroll
-            for (int nj = 0; nj < kScoreTiles; ++nj) {
-                const uint16_t* p = Ks + (nj * 8 + group) * S + kd * 16 + 2 * quad;
-                const uint32_t bf[2] = {half::load_pair(p), half::load_pair(p + 8)};
-                E::mma(s[nj], af, bf);
+                for (int nj = 0; nj < kScoreTiles; nj += 2) {
+                    uint32_t r[4];
+                    half::ldmatrix_x4(r, Ks + ((nj + matrix / 2) * 8 + lane % 8) * S + kd * 16 + (matrix % 2) * 8);
+                    const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+                    E::mma(s[nj], af, b0);
+                    E::mma(s[nj + 1], af, b1);
+                }
+            } else {
+#pragma unroll
+                for (int nj = 0; nj < kScoreTiles; ++nj) {
+                    const uint16_t* p = Ks + (nj * 8 + group) * S + kd * 16 + 2 * quad;
+                    const uint32_t bf[2] = {half::load_pair(p), half::load_pair(p + 8)};
+                    E::mma(s[nj], af, bf);
+                }
             }
         }
 
@@ -241,10 +256,9 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
             const uint32_t pf[4] = {E::pack(s[2 * kc][0], s[2 * kc][1]), E::pack(s[2 * kc][2], s[2 * kc][3]),
                                     E::pack(s[2 * kc + 1][0], s[2 * kc + 1][1]),
                                     E::pack(s[2 * kc + 1][2], s[2 * kc + 1][3])};
-            if constexpr (kVLdmatrix) {
+            if constexpr (half::kUseLdmatrix) {
                 // Matrices (keys 0-7, n8 tile dj), (keys 8-15, dj), (0-7, dj + 1), (8-15, dj + 1):
                 // r[0], r[1] are dj's B fragment, r[2], r[3] dj + 1's.
-                const int matrix = lane / 8;
                 const uint16_t* rows = Vs + (kc * 16 + (matrix % 2) * 8 + lane % 8) * S + (matrix / 2) * 8;
 #pragma unroll
                 for (int dj = 0; dj < kDt; dj += 2) {

@@ -18,13 +18,13 @@
 //                    zero outside the image and past every edge (channels, K, pixels), so
 //                    any shape the float32 path takes runs here. Both tiles are stored
 //                    k-contiguous (As[co][k], Bs[p][k]) with a row stride of 40 elements
-//                    (20 words, 4 mod 8), so the fragment loads (8 rows x 4 words per
-//                    instruction) hit 32 distinct banks. The next step's tiles are fetched
+//                    (20 words, 4 mod 8), so the fragment loads (ldmatrix.x4: 8 rows x 16
+//                    bytes per phase) hit 32 distinct banks. The next step's tiles are fetched
 //                    into registers while the current one is multiplied. Epilogue from the
 //                    accumulators: bias, SiLU, one rounding, store.
 // Shared memory: 2 x 128 x 40 x 2 bytes = 20 KiB (static). Registers: __launch_bounds__(256, 2)
-// caps them at 128 (ptxas, nvcc 13: 126 on sm_90, 128 with a 4-byte spill on sm_80), so two
-// blocks (16 warps) fit an SM. Deterministic: every output is
+// caps them at 128 (ptxas, nvcc 13: no spills on sm_80 or sm_90), so two blocks (16 warps)
+// fit an SM. Deterministic: every output is
 // summed by one thread in a fixed k order (no atomics, no split K).
 // Expected bottlenecks / not yet tuned (never run on a GPU so far): the im2col gather (16
 // scalar 2-byte loads per thread per step, L1/L2 bound for 3x3), no cp.async multi-stage
@@ -158,19 +158,38 @@ __global__ void __launch_bounds__(kThreads, 2) conv_mma_kernel(HalfConvArgs a) {
 #pragma unroll
         for (int kk = 0; kk < kBK; kk += 16) {
             uint32_t af[4][4], bf[4][2];
+            if constexpr (half::kUseLdmatrix) {
+                // Lane 8 i + r addresses row r of matrix i (see mma_half.cuh).
+                const int matrix = lane / 8, r = lane % 8;
 #pragma unroll
-            for (int mi = 0; mi < 4; ++mi) {
-                const uint16_t* row = &As[(warp_m * kWarpM + mi * 16 + group) * kStride + kk + 2 * quad];
-                af[mi][0] = half::load_pair(row);
-                af[mi][1] = half::load_pair(row + 8 * kStride);
-                af[mi][2] = half::load_pair(row + 8);
-                af[mi][3] = half::load_pair(row + 8 * kStride + 8);
-            }
+                for (int mi = 0; mi < 4; ++mi)
+                    half::ldmatrix_x4(af[mi], &As[(warp_m * kWarpM + mi * 16 + (matrix % 2) * 8 + r) * kStride + kk +
+                                                  (matrix / 2) * 8]);
 #pragma unroll
-            for (int ni = 0; ni < 4; ++ni) {
-                const uint16_t* col = &Bs[(warp_n * kWarpN + ni * 8 + group) * kStride + kk + 2 * quad];
-                bf[ni][0] = half::load_pair(col);
-                bf[ni][1] = half::load_pair(col + 8);
+                for (int ni = 0; ni < 4; ni += 2) {
+                    uint32_t t[4];
+                    half::ldmatrix_x4(t, &Bs[(warp_n * kWarpN + (ni + matrix / 2) * 8 + r) * kStride + kk +
+                                             (matrix % 2) * 8]);
+                    bf[ni][0] = t[0];
+                    bf[ni][1] = t[1];
+                    bf[ni + 1][0] = t[2];
+                    bf[ni + 1][1] = t[3];
+                }
+            } else {
+#pragma unroll
+                for (int mi = 0; mi < 4; ++mi) {
+                    const uint16_t* row = &As[(warp_m * kWarpM + mi * 16 + group) * kStride + kk + 2 * quad];
+                    af[mi][0] = half::load_pair(row);
+                    af[mi][1] = half::load_pair(row + 8 * kStride);
+                    af[mi][2] = half::load_pair(row + 8);
+                    af[mi][3] = half::load_pair(row + 8 * kStride + 8);
+                }
+#pragma unroll
+                for (int ni = 0; ni < 4; ++ni) {
+                    const uint16_t* col = &Bs[(warp_n * kWarpN + ni * 8 + group) * kStride + kk + 2 * quad];
+                    bf[ni][0] = half::load_pair(col);
+                    bf[ni][1] = half::load_pair(col + 8);
+                }
             }
 #pragma unroll
             for (int mi = 0; mi < 4; ++mi)

@@ -77,6 +77,25 @@ __device__ __forceinline__ uint32_t load_pair(const uint16_t* p) { return *reint
 // Two 16-bit elements from anywhere, lo in the lower half.
 __device__ __forceinline__ uint32_t pair(uint16_t lo, uint16_t hi) { return uint32_t(lo) | (uint32_t(hi) << 16); }
 
+// Fragments from shared memory with ldmatrix (one instruction per four 8 x 8 matrices instead
+// of four 32-bit loads), or with plain loads when false: the plain path is kept as the
+// reference should ldmatrix ever be in doubt (both read the same elements).
+constexpr bool kUseLdmatrix = true;
+
+// ldmatrix.sync.aligned.m8n8.x4.shared.b16: four 8 x 8 matrices of 16-bit elements; lane
+// 8 i + r gives the shared address of row r of matrix i (16-byte aligned, 8 contiguous
+// elements), and lane 4 g + q receives in r[i] elements (g, 2q) and (g, 2q + 1) of matrix i.
+// With matrices (rows 0-7, cols 0-7), (rows 8-15, cols 0-7), (rows 0-7, cols 8-15), (rows
+// 8-15, cols 8-15) of a row-major 16 x 16 tile that is an A fragment; with (n 0-7, k 0-7),
+// (n 0-7, k 8-15), (n 8-15, k 0-7), (n 8-15, k 8-15) of a tile stored [n][k] it is the B
+// fragments of two n8 tiles (r[0], r[1] and r[2], r[3]).
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const uint16_t* row_address) {
+    const uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(row_address));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(address));
+}
+
 // ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16: four 8 x 8 matrices of 16-bit elements;
 // lane 8 i + r gives the shared address of row r of matrix i (16-byte aligned, 8 contiguous
 // elements), and with .trans lane 4 g + q receives in r[i] elements (2q, g) and (2q + 1, g)
