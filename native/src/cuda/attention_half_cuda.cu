@@ -30,19 +30,22 @@
 // Shared memory rows have a stride of Dp + 8 elements ((Dp + 8) / 2 words, 4 mod 8), so the
 // fragment loads (8 rows x 4 words) are free of bank conflicts; 3 x 64 x (Dp + 8) x 2 bytes
 // in all (Q, K, V): 21 KiB at Dp = 48, 33 KiB at 80, 63 KiB at 160, 99 KiB at 256.
-// Tiles are loaded with 16-byte vectors when head_dim % 8 == 0 and q, k, v are 16-byte
-// aligned (40, 80, 160 are), element by element otherwise.
+// Tiles are loaded with 16-byte vectors (cp.async for K and V) when head_dim % 8 == 0 and q,
+// k, v are 16-byte aligned (40, 80, 160 are), element by element otherwise.
 // Causal blocks stop at their last row's key (kv_end). Deterministic: fixed order, no atomics.
 // Fragments come from ldmatrix.x4 (Q, K) and ldmatrix.x4.trans (V), one instruction for a
 // Q fragment or for two n8 tiles of K or V (rows are 16-byte aligned since Dp + 8 is a
 // multiple of 8, and Dp / 8 is even); half::kUseLdmatrix = false switches to plain 32-bit
 // (Q, K) and 2-byte (V) shared loads of the same elements.
-// Expected bottlenecks / not yet tuned (never run on a GPU so far): no cp.async double
-// buffering of K and V (two barriers per tile; loads overlap the math only across blocks),
-// fully masked n8 score tiles of causal blocks are still computed, and Dp > 128 reads its Q
-// fragments from shared memory on every tile. Registers (ptxas, nvcc 13): about 90 at
-// Dp = 16, 120-175 from 48 to 192, up to ~250 at 256; no spills except 12-16 bytes at Dp = 64
-// and 96 on sm_90 (ptxas' choice; not investigated).
+// K and V tiles arrive by cp.async (16-byte, zero-filling) into one buffer each: K of the
+// next tile is issued right after this tile's Q K^T, V of the next right after this P V, so
+// each copy overlaps the other half of the work (four barriers per tile).
+// Expected bottlenecks / not yet tuned (never run on a GPU so far): a copy is exposed when
+// the math it overlaps is shorter than its latency (small Dp; a second buffer would hide it
+// at 2x the K/V shared memory), fully masked n8 score tiles of causal blocks are still
+// computed, and Dp > 128 reads its Q fragments from shared memory on every tile. Registers
+// (ptxas, nvcc 13, no spills on sm_80 or sm_90): about 105-130 at Dp = 16, 135-140 at
+// 32-80, 165-180 at 96-192, up to ~250 at 256.
 #include <cmath>
 
 #include "cuda_common.cuh"
@@ -100,6 +103,26 @@ __device__ __forceinline__ void load_tile(uint16_t* dst, const uint16_t* src, in
             const int r = idx / Dp, d = idx % Dp;
             dst[r * kStride + d] = (r < rows && d < head_dim) ? half::load_u16(src + int64_t(r) * head_dim + d) : 0;
         }
+    }
+}
+
+// load_tile for K and V tiles: with vector loads, 16-byte cp.async copies (zero-filled where
+// the source is out of range: src-size 0); otherwise the same plain loads and stores as
+// load_tile. Either way the data is in shared memory after the next cp_async_wait that
+// covers its commit group and a barrier.
+template <int Dp>
+__device__ __forceinline__ void issue_tile(uint16_t* dst, const uint16_t* src, int rows, int head_dim,
+                                           bool vector_loads) {
+    constexpr int kStride = HalfLayout<Dp>::kStride;
+    if (vector_loads) {
+        constexpr int kChunks = Dp / 8;
+        for (int idx = threadIdx.x; idx < kBc * kChunks; idx += kThreads) {
+            const int r = idx / kChunks, d = (idx % kChunks) * 8;
+            const bool inside = r < rows && d < head_dim;
+            half::cp_async_16(dst + r * kStride + d, inside ? src + int64_t(r) * head_dim + d : src, inside);
+        }
+    } else {
+        load_tile<Dp>(dst, src, rows, kBc, head_dim, false);
     }
 }
 
@@ -167,13 +190,21 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
         for (int kd = 0; kd < kDk; ++kd) q_fragment(kd, qf[kd]);
     }
 
+    // K and V stream through one buffer each, their copies split so that each overlaps other
+    // work: K of tile t + 1 is issued once every warp has its scores of tile t (it overlaps
+    // the softmax and P V), V of tile t + 1 once P V of tile t is done (it overlaps the next
+    // Q K^T). One commit group per issue (empty ones included), so cp_async_wait<1> always
+    // means "all but the latest group": the K (or V) this step needs.
     const uint16_t* k_head = a.k + bh * a.kv_len * hd;
     const uint16_t* v_head = a.v + bh * a.kv_len * hd;
+    auto tile_keys = [&](int64_t k0) { return int(min(int64_t(kBc), kv_end - k0)); };
+    issue_tile<Dp>(Ks, k_head, tile_keys(0), hd, vec);
+    half::cp_async_commit();
+    issue_tile<Dp>(Vs, v_head, tile_keys(0), hd, vec);
+    half::cp_async_commit();
     for (int64_t k0 = 0; k0 < kv_end; k0 += kBc) {
-        const int keys = int(min(int64_t(kBc), kv_end - k0));
-        __syncthreads();  // the previous tile's K and V are no longer read
-        load_tile<Dp>(Ks, k_head + k0 * hd, keys, kBc, hd, vec);
-        load_tile<Dp>(Vs, v_head + k0 * hd, keys, kBc, hd, vec);
+        const bool more = k0 + kBc < kv_end;
+        half::cp_async_wait<1>();  // this tile's K (its V may still be in flight)
         __syncthreads();
 
         // S = Q K^T: 16 rows x 64 keys per warp; B[d][key] = K[key][d] (K rows are contiguous in d).
@@ -209,6 +240,10 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
                 }
             }
         }
+
+        __syncthreads();  // every warp is done with K: the next tile's K may overwrite it
+        if (more) issue_tile<Dp>(Ks, k_head + (k0 + kBc) * hd, tile_keys(k0 + kBc), hd, vec);
+        half::cp_async_commit();
 
         // Online softmax in float32 (log2 units): mask, tile max, rescale, p = exp2(s - m).
         float tile_max[2] = {-INFINITY, -INFINITY};
@@ -249,6 +284,9 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
             o[dj][3] *= alpha[1];
         }
 
+        half::cp_async_wait<1>();  // this tile's V (the next K may still be in flight)
+        __syncthreads();
+
         // O += P V: P rounded to the element type here, straight from the score accumulators
         // into A fragments; B[key][d] = V[key][d], two keys per register.
 #pragma unroll
@@ -278,6 +316,9 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
                 }
             }
         }
+        __syncthreads();  // every warp is done with V: the next tile's V may overwrite it
+        if (more) issue_tile<Dp>(Vs, v_head + (k0 + kBc) * hd, tile_keys(k0 + kBc), hd, vec);
+        half::cp_async_commit();
     }
 
 #pragma unroll

@@ -107,6 +107,21 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const uint16
                  : "r"(address));
 }
 
+// 16 bytes global -> shared without going through registers (sm_80+), cached in L2 only;
+// when !copy nothing is read and the 16 bytes are zero-filled (src-size 0).
+__device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src, bool copy) {
+    const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(shared_dst));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global_src), "r"(copy ? 16 : 0));
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+
+// Waits until at most `Pending` of this thread's most recent commit groups are in flight.
+template <int Pending>
+__device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending));
+}
+
 __device__ __forceinline__ uint16_t load_u16(const uint16_t* p) { return __ldg(reinterpret_cast<const unsigned short*>(p)); }
 
 }  // namespace inkwell::cuda::half
