@@ -1,4 +1,5 @@
-// Benchmark of the CUDA kernels on the shapes of issue 4, timed with CUDA events around
+// Benchmark of the CUDA kernels on the shapes of issue 4 (conv2d and attention also in float16
+// and bfloat16 on tensor cores, reported in TFLOP/s), timed with CUDA events around
 // back-to-back launches on one stream (the launchers are called directly, with
 // State::synchronous off, so the per-call synchronisation of the ABI is not measured), next
 // to a device-to-device cudaMemcpy of comparable size. Inputs are filled on the device.
@@ -7,6 +8,9 @@
 //
 // Built only with the CUDA backend; gpu-check.sh runs it. Arguments are prepared the way the
 // ABI entries prepare them (DDIM coefficients, Canny thresholds, in the core's own code).
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -45,6 +49,39 @@ __global__ void image_kernel(uint8_t* p, int64_t h, int64_t w, int64_t cn) {
         const uint32_t noise = (uint32_t(i) * 2246822519u) >> 29;
         p[i] = uint8_t(((block >> 24) & 0xf0) + noise);
     }
+}
+
+// The same values rounded to float16 or bfloat16 (bit patterns).
+__global__ void fill16_kernel(uint16_t* p, int64_t n, uint32_t seed, float scale, int32_t type) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+        uint32_t h = uint32_t(i) * 2654435761u ^ seed;
+        h ^= h >> 15;
+        h *= 2246822519u;
+        h ^= h >> 13;
+        const float v = (float(h & 0xffffff) / float(0x1000000) * 2.0f - 1.0f) * scale;
+        p[i] = type == INKWELL_ELEMENT_F16 ? __half_as_ushort(__float2half_rn(v))
+                                           : __bfloat16_as_ushort(__float2bfloat16_rn(v));
+    }
+}
+
+const char* type_tag(int32_t type) {
+    return type == INKWELL_ELEMENT_F16 ? "f16" : type == INKWELL_ELEMENT_BF16 ? "bf16" : "f32";
+}
+
+// n elements of the given type (float32, or 16-bit bit patterns), filled on the device.
+void* device_tensor(int32_t type, int64_t n, uint32_t seed, float scale = 1.0f) {
+    if (type == INKWELL_ELEMENT_F32) {
+        float* p = nullptr;
+        cuda::check(cudaMalloc(&p, size_t(n) * sizeof(float)), "cudaMalloc");
+        fill_kernel<<<1024, 256>>>(p, n, seed, scale);
+        cuda::check(cudaDeviceSynchronize(), "fill");
+        return p;
+    }
+    uint16_t* p = nullptr;
+    cuda::check(cudaMalloc(&p, size_t(n) * sizeof(uint16_t)), "cudaMalloc");
+    fill16_kernel<<<1024, 256>>>(p, n, seed, scale, type);
+    cuda::check(cudaDeviceSynchronize(), "fill");
+    return p;
 }
 
 float* device_floats(int64_t n, uint32_t seed, float scale = 1.0f) {
@@ -173,13 +210,15 @@ void bench_canny(State& s, int64_t h, int64_t w, int64_t cn, int aperture, bool 
     cudaFree(dst);
 }
 
+// type: INKWELL_ELEMENT_F32 (reported in GFLOP/s, as before) or F16 / BF16 (tensor cores,
+// reported in TFLOP/s next to torch's cuDNN rows of the same dtype in gpu_anchors.py).
 void bench_conv(State& s, int64_t n, int64_t cin, int64_t hw, int64_t cout, int64_t k, int64_t stride, int64_t groups,
-                bool silu) {
+                bool silu, int32_t type = INKWELL_ELEMENT_F32) {
     const int64_t pad = k / 2, out = (hw + 2 * pad - k) / stride + 1;
-    float* x = device_floats(n * cin * hw * hw, 1);
-    float* wt = device_floats(cout * cin / groups * k * k, 2, 0.05f);
-    float* b = device_floats(cout, 3);
-    float* y = device_floats(n * cout * out * out, 4);
+    void* x = device_tensor(type, n * cin * hw * hw, 1);
+    void* wt = device_tensor(type, cout * cin / groups * k * k, 2, 0.05f);
+    void* b = device_tensor(type, cout, 3);
+    void* y = device_tensor(type, n * cout * out * out, 4);
     inkwell_conv2d_params p{};
     p.input = x;
     p.weight = wt;
@@ -196,20 +235,24 @@ void bench_conv(State& s, int64_t n, int64_t cin, int64_t hw, int64_t cout, int6
     p.groups = groups;
     p.out_height = p.out_width = out;
     p.activation = silu ? INKWELL_ACTIVATION_SILU : INKWELL_ACTIVATION_NONE;
-    const double ms = time_ms(s, 10, [&] { cuda::conv2d(s, p, INKWELL_ELEMENT_F32); });
+    const double ms = time_ms(s, 10, [&] { cuda::conv2d(s, p, type); });
     const double flops = 2.0 * n * cout * out * out * (cin / groups) * k * k;
-    report("conv2d [" + std::to_string(n) + "," + std::to_string(cin) + "," + std::to_string(hw) + "," +
-               std::to_string(hw) + "] -> " + std::to_string(cout) + " k" + std::to_string(k) + " s" +
-               std::to_string(stride) + (groups > 1 ? " g" + std::to_string(groups) : "") + (silu ? " silu" : ""),
-           ms, "GFLOP/s", flops / ms / 1e6);
-    for (float* f : {x, wt, b, y}) cudaFree(f);
+    const bool half = type != INKWELL_ELEMENT_F32;
+    report(std::string("conv2d ") + (half ? std::string(type_tag(type)) + " " : "") + "[" + std::to_string(n) + "," +
+               std::to_string(cin) + "," + std::to_string(hw) + "," + std::to_string(hw) + "] -> " +
+               std::to_string(cout) + " k" + std::to_string(k) + " s" + std::to_string(stride) +
+               (groups > 1 ? " g" + std::to_string(groups) : "") + (silu ? " silu" : ""),
+           ms, half ? "TFLOP/s" : "GFLOP/s", flops / ms / (half ? 1e9 : 1e6));
+    for (void* f : {x, wt, b, y}) cudaFree(f);
 }
 
-void bench_attention(State& s, int64_t batch, int64_t heads, int64_t lq, int64_t lk, int64_t d, bool causal) {
-    float* q = device_floats(batch * heads * lq * d, 1);
-    float* k = device_floats(batch * heads * lk * d, 2);
-    float* v = device_floats(batch * heads * lk * d, 3);
-    float* o = device_floats(batch * heads * lq * d, 4);
+// type as for bench_conv: float32 in GFLOP/s, f16 / bf16 in TFLOP/s.
+void bench_attention(State& s, int64_t batch, int64_t heads, int64_t lq, int64_t lk, int64_t d, bool causal,
+                     int32_t type = INKWELL_ELEMENT_F32) {
+    void* q = device_tensor(type, batch * heads * lq * d, 1);
+    void* k = device_tensor(type, batch * heads * lk * d, 2);
+    void* v = device_tensor(type, batch * heads * lk * d, 3);
+    void* o = device_tensor(type, batch * heads * lq * d, 4);
     inkwell_attention_params p{};
     p.q = q;
     p.k = k;
@@ -222,12 +265,14 @@ void bench_attention(State& s, int64_t batch, int64_t heads, int64_t lq, int64_t
     p.head_dim = d;
     p.scale = 1.0 / std::sqrt(double(d));
     p.causal = causal;
-    const double ms = time_ms(s, 5, [&] { cuda::attention(s, p, INKWELL_ELEMENT_F32); });
+    const double ms = time_ms(s, 5, [&] { cuda::attention(s, p, type); });
     const double flops = 4.0 * batch * heads * lq * lk * d * (causal ? 0.5 : 1.0);
-    report("attention B=" + std::to_string(batch) + " H=" + std::to_string(heads) + " Lq=" + std::to_string(lq) +
-               " Lk=" + std::to_string(lk) + " D=" + std::to_string(d) + (causal ? " causal" : ""),
-           ms, "GFLOP/s", flops / ms / 1e6);
-    for (float* f : {q, k, v, o}) cudaFree(f);
+    const bool half = type != INKWELL_ELEMENT_F32;
+    report(std::string("attention ") + (half ? std::string(type_tag(type)) + " " : "") + "B=" + std::to_string(batch) +
+               " H=" + std::to_string(heads) + " Lq=" + std::to_string(lq) + " Lk=" + std::to_string(lk) +
+               " D=" + std::to_string(d) + (causal ? " causal" : ""),
+           ms, half ? "TFLOP/s" : "GFLOP/s", flops / ms / (half ? 1e9 : 1e6));
+    for (void* f : {q, k, v, o}) cudaFree(f);
 }
 
 }  // namespace
@@ -271,6 +316,25 @@ int main(int argc, char** argv) {
     run_case("conv2d", [&] { bench_conv(s, 1, 4, 64, 320, 3, 1, 1, false); });
     run_case("conv2d", [&] { bench_conv(s, 1, 320, 64, 320, 3, 2, 1, false); });
     run_case("conv2d", [&] { bench_conv(s, 1, 320, 64, 320, 3, 1, 32, false); });
+    // 16-bit rows on tensor cores: f16 for every attention and conv2d shape above, bf16 for
+    // the main ones (the kernel is the same template; bf16 only changes the MMA's input type).
+    constexpr int32_t kF16 = INKWELL_ELEMENT_F16, kBF16 = INKWELL_ELEMENT_BF16;
+    for (int64_t d : {40, 80, 160}) {
+        run_case("attention f16", [&] { bench_attention(s, 2, 8, 4096, 4096, d, false, kF16); });
+        run_case("attention f16", [&] { bench_attention(s, 2, 8, 4096, 77, d, false, kF16); });
+        run_case("attention bf16", [&] { bench_attention(s, 2, 8, 4096, 4096, d, false, kBF16); });
+    }
+    run_case("attention f16", [&] { bench_attention(s, 2, 8, 4096, 4096, 80, true, kF16); });
+    run_case("conv2d f16", [&] { bench_conv(s, 1, 320, 64, 320, 3, 1, 1, false, kF16); });
+    run_case("conv2d f16", [&] { bench_conv(s, 2, 320, 64, 320, 3, 1, 1, true, kF16); });
+    run_case("conv2d f16", [&] { bench_conv(s, 1, 640, 32, 640, 3, 1, 1, false, kF16); });
+    run_case("conv2d f16", [&] { bench_conv(s, 1, 1280, 16, 1280, 3, 1, 1, false, kF16); });
+    run_case("conv2d f16", [&] { bench_conv(s, 1, 320, 64, 320, 1, 1, 1, false, kF16); });
+    run_case("conv2d f16", [&] { bench_conv(s, 1, 4, 64, 320, 3, 1, 1, false, kF16); });
+    run_case("conv2d f16", [&] { bench_conv(s, 1, 320, 64, 320, 3, 2, 1, false, kF16); });
+    run_case("conv2d f16", [&] { bench_conv(s, 1, 320, 64, 320, 3, 1, 32, false, kF16); });
+    run_case("conv2d bf16", [&] { bench_conv(s, 1, 320, 64, 320, 3, 1, 1, false, kBF16); });
+    run_case("conv2d bf16", [&] { bench_conv(s, 1, 640, 32, 640, 3, 1, 1, false, kBF16); });
     run_case("canny", [&] { bench_canny(s, 1080, 1920, 3, 3, false); });
     run_case("canny", [&] { bench_canny(s, 2160, 3840, 3, 3, false); });
     run_case("canny", [&] { bench_canny(s, 1080, 1920, 1, 3, false); });

@@ -10,9 +10,12 @@
 #   configure   Release, INKWELL_CUDA=ON, CUDA architecture of this GPU only (faster build)
 #   build       libinkwell, libinkwell_cuda, the native tests, bench_cuda
 #   ctest       every native test; INKWELL_REQUIRE_CUDA=1 so the CUDA tests must run, not skip
-#   bench       bench_cuda: the CUDA kernels on the issue's shapes, event-timed
-#   anchors     gpu_anchors.py: torch SDPA, cuDNN conv2d, the DDIM step as torch ops, cv2.Canny
-#   memcheck    compute-sanitizer memcheck over every CUDA test (if installed; time-boxed)
+#   bench       bench_cuda: the CUDA kernels on the issue's shapes, event-timed (conv2d and
+#               attention also in f16/bf16 on tensor cores)
+#   anchors     gpu_anchors.py: torch SDPA, cuDNN conv2d (float32, and f16/bf16 next to the
+#               16-bit rows), the DDIM step as torch ops, cv2.Canny
+#   memcheck    compute-sanitizer memcheck over every CUDA test (if installed; time-boxed;
+#               INKWELL_TEST_SANITIZER=1: the 16-bit tests run one case per kernel path)
 #   racecheck   compute-sanitizer racecheck over the Canny and attention tests (idem)
 #   java        with .gpu-carry/ from scripts/gpu-prepare.sh: `inkwell verify --device cuda`
 #               on every golden case, `inkwell crosscheck --device cuda` (every kernel and
@@ -101,8 +104,8 @@ if ((built == 0)) && [[ -n $sanitizer ]]; then
         for exe in "$build"/native/tests/test_cuda_*; do
             [[ -x $exe ]] || continue
             echo "== ${exe##*/}"
-            INKWELL_REQUIRE_CUDA=1 timeout -k 5 40 "$sanitizer" --tool memcheck --error-exitcode 99 \
-                "$exe" || { rc=1; echo "== ${exe##*/}: memcheck failed or timed out"; }
+            INKWELL_REQUIRE_CUDA=1 INKWELL_TEST_SANITIZER=1 timeout -k 5 40 "$sanitizer" --tool memcheck \
+                --error-exitcode 99 "$exe" || { rc=1; echo "== ${exe##*/}: memcheck failed or timed out"; }
         done
         return $rc
     }
@@ -110,7 +113,7 @@ if ((built == 0)) && [[ -n $sanitizer ]]; then
         local rc=0
         for t in test_cuda_canny test_cuda_attention; do
             echo "== $t"
-            INKWELL_REQUIRE_CUDA=1 timeout -k 5 45 "$sanitizer" --tool racecheck --error-exitcode 99 \
+            INKWELL_REQUIRE_CUDA=1 INKWELL_TEST_SANITIZER=1 timeout -k 5 45 "$sanitizer" --tool racecheck --error-exitcode 99 \
                 "$build/native/tests/$t" || { rc=1; echo "== $t: racecheck failed or timed out"; }
         done
         return $rc
@@ -165,6 +168,27 @@ fi
     echo
     echo "== anchors"
     cat "$out/anchors.log" 2>/dev/null || echo "(none)"
+    echo
+    echo "== 16-bit (tensor cores) next to torch: Inkwell TFLOP/s, torch TFLOP/s, Inkwell / torch"
+    python3 - "$out" <<'PY' 2>&1 || echo "(not available)"
+import json, os, sys
+rows = {}
+for name in ("bench_cuda.jsonl", "anchors.jsonl"):
+    path = os.path.join(sys.argv[1], name)
+    if os.path.exists(path):
+        for line in open(path):
+            if line.strip():
+                r = json.loads(line)
+                rows[r["case"]] = r
+for case, r in rows.items():
+    if r.get("source") != "inkwell_cuda" or "TFLOP/s" not in r:
+        continue
+    # bench "attention f16 B=..." <-> anchor "torch sdpa f16 B=...", "conv2d f16 [...]" <-> "torch conv2d f16 [...]"
+    anchor = rows.get("torch " + case.replace("attention ", "sdpa ", 1), {})
+    mine, theirs = r["TFLOP/s"], anchor.get("TFLOP/s")
+    ratio = f"{mine / theirs:6.2f}" if theirs else "     -"
+    print(f"  {case:<48} {mine:8.1f} {theirs if theirs is not None else float('nan'):8.1f} {ratio}")
+PY
     echo
     echo "== ctest (tail)"
     tail -n 40 "$out/ctest.log" 2>/dev/null || echo "(none)"

@@ -5,9 +5,10 @@ cv2.Canny on the CPU (OpenCV's own reference; cv2.cuda is used too where it exis
 
     gpu_anchors.py [results.jsonl]
 
-float32 throughout, TF32 off (bench_cuda computes in plain float32); cuDNN with TF32 is
-reported as a second line for conv2d since that is torch's default. One failing case is
-reported and the others continue.
+float32 with TF32 off for bench_cuda's float32 rows (it computes in plain float32); cuDNN
+with TF32 is reported as a second line for conv2d since that is torch's default. float16 and
+bfloat16 rows (SDPA, F.conv2d on cuDNN) for bench_cuda's tensor-core rows, in TFLOP/s. One
+failing case is reported and the others continue.
 """
 import json
 import math
@@ -97,12 +98,17 @@ def attention(b, h, lq, lk, d, causal=False):
            flops / ms / 1e6)
 
 
-def attention_fp16(b, h, lq, lk, d):
-    q = torch.randn(b, h, lq, d, device=dev, dtype=torch.float16)
-    k = torch.randn(b, h, lk, d, device=dev, dtype=torch.float16)
-    v = torch.randn(b, h, lk, d, device=dev, dtype=torch.float16)
-    ms = time_ms(lambda: F.scaled_dot_product_attention(q, k, v), 5)
-    report(f"torch sdpa fp16 B={b} H={h} Lq={lq} Lk={lk} D={d}", ms * 1e3, "GFLOP/s", 4.0 * b * h * lq * lk * d / ms / 1e6)
+HALF = {"f16": torch.float16, "bf16": torch.bfloat16}
+
+
+def attention_half(b, h, lq, lk, d, dtype, causal=False):
+    """SDPA in float16 / bfloat16 (torch picks its flash or memory-efficient kernel), in
+    TFLOP/s like bench_cuda's 16-bit rows."""
+    q, k, v = (torch.randn(b, h, n, d, device=dev, dtype=HALF[dtype]) for n in (lq, lk, lk))
+    ms = time_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal), 5)
+    flops = 4.0 * b * h * lq * lk * d * (0.5 if causal else 1.0)
+    report(f"torch sdpa {dtype} B={b} H={h} Lq={lq} Lk={lk} D={d}{' causal' if causal else ''}", ms * 1e3, "TFLOP/s",
+           flops / ms / 1e9)
 
 
 def conv(n, cin, hw, cout, k, stride=1, groups=1, silu=False, tf32=False):
@@ -122,6 +128,25 @@ def conv(n, cin, hw, cout, k, stride=1, groups=1, silu=False, tf32=False):
     report(f"torch conv2d{' tf32' if tf32 else ''} [{n},{cin},{hw},{hw}] -> {cout} k{k} s{stride}"
            f"{' g' + str(groups) if groups > 1 else ''}{' silu' if silu else ''}", ms * 1e3, "GFLOP/s", flops / ms / 1e6)
     torch.backends.cudnn.allow_tf32 = False
+
+
+def conv_half(n, cin, hw, cout, k, stride=1, groups=1, silu=False, dtype="f16"):
+    """F.conv2d on cuDNN in float16 / bfloat16 (tensor cores, float32 accumulation), in
+    TFLOP/s like bench_cuda's 16-bit rows."""
+    x = torch.randn(n, cin, hw, hw, device=dev, dtype=HALF[dtype])
+    w = torch.randn(cout, cin // groups, k, k, device=dev, dtype=HALF[dtype]) * 0.05
+    bias = torch.randn(cout, device=dev, dtype=HALF[dtype])
+    pad = k // 2
+
+    def run():
+        y = F.conv2d(x, w, bias, stride=stride, padding=pad, groups=groups)
+        return F.silu(y) if silu else y
+
+    ms = time_ms(run, 10)
+    out_hw = (hw + 2 * pad - k) // stride + 1
+    flops = 2.0 * n * cout * out_hw * out_hw * (cin // groups) * k * k
+    report(f"torch conv2d {dtype} [{n},{cin},{hw},{hw}] -> {cout} k{k} s{stride}"
+           f"{' g' + str(groups) if groups > 1 else ''}{' silu' if silu else ''}", ms * 1e3, "TFLOP/s", flops / ms / 1e9)
 
 
 def canny(h, w, cn, aperture=3, l2=False):
@@ -162,12 +187,22 @@ guarded("ddim", lambda: ddim(2 * 4 * 128 * 128, True, 0.0, True))
 for d in (40, 80, 160):
     guarded("attention", lambda: attention(2, 8, 4096, 4096, d))
     guarded("attention", lambda: attention(2, 8, 4096, 77, d))
-    guarded("attention fp16", lambda: attention_fp16(2, 8, 4096, 4096, d))
 guarded("attention", lambda: attention(2, 8, 4096, 4096, 80, causal=True))
-for args in [(1, 320, 64, 320, 3), (2, 320, 64, 320, 3, 1, 1, True), (1, 640, 32, 640, 3), (1, 1280, 16, 1280, 3),
-             (1, 320, 64, 320, 1), (1, 4, 64, 320, 3), (1, 320, 64, 320, 3, 2), (1, 320, 64, 320, 3, 1, 32)]:
+conv_shapes = [(1, 320, 64, 320, 3), (2, 320, 64, 320, 3, 1, 1, True), (1, 640, 32, 640, 3), (1, 1280, 16, 1280, 3),
+               (1, 320, 64, 320, 1), (1, 4, 64, 320, 3), (1, 320, 64, 320, 3, 2), (1, 320, 64, 320, 3, 1, 32)]
+for args in conv_shapes:
     guarded("conv2d", lambda: conv(*args))
 guarded("conv2d tf32", lambda: conv(1, 320, 64, 320, 3, tf32=True))
+# 16-bit rows, the same cases as bench_cuda's (f16 everywhere, bf16 for the main shapes).
+for d in (40, 80, 160):
+    guarded("attention f16", lambda: attention_half(2, 8, 4096, 4096, d, "f16"))
+    guarded("attention f16", lambda: attention_half(2, 8, 4096, 77, d, "f16"))
+    guarded("attention bf16", lambda: attention_half(2, 8, 4096, 4096, d, "bf16"))
+guarded("attention f16", lambda: attention_half(2, 8, 4096, 4096, 80, "f16", causal=True))
+for args in conv_shapes:
+    guarded("conv2d f16", lambda: conv_half(*args, dtype="f16"))
+for args in [(1, 320, 64, 320, 3), (1, 640, 32, 640, 3)]:
+    guarded("conv2d bf16", lambda: conv_half(*args, dtype="bf16"))
 for h, w, cn, ap, l2 in [(1080, 1920, 3, 3, False), (2160, 3840, 3, 3, False), (1080, 1920, 1, 3, False),
                          (2160, 3840, 3, 5, True)]:
     guarded("canny", lambda: canny(h, w, cn, ap, l2))

@@ -1,6 +1,7 @@
 // Scaled dot-product attention of float32 tensors on the GPU, layout [B, H, L, D]:
 // out = softmax(q k^T scale + mask) v, the mask a visible key prefix per query row
-// (kv_lens[b], and j <= i when causal), as cpu/attention_cpu.hpp defines it. Variants:
+// (kv_lens[b], and j <= i when causal), as cpu/attention_cpu.hpp defines it. (This file:
+// float32. The _f16 and _bf16 entries run on tensor cores, attention_half_cuda.cu.) Variants:
 //   CPU reference   cpu/attention_cpu.cpp (attention_reference, scores in double)
 //   flash_kernel<D> flash-attention style, one block of 256 threads per 64 query rows of
 //                   one (batch, head): the Q tile stays in shared memory; keys and values
@@ -209,9 +210,14 @@ void launch(State& s, const AttentionArgs& base, int64_t bh_count, int64_t q_til
 
 }  // namespace
 
+// float16 / bfloat16 on tensor cores: attention_half_cuda.cu.
+void attention_half(State& s, const inkwell_attention_params& p, int32_t element_type);
+
 void attention(State& s, const inkwell_attention_params& p, int32_t element_type) {
-    if (element_type != INKWELL_ELEMENT_F32)
-        fail(INKWELL_UNSUPPORTED, "attention (CUDA): 16-bit element types are not implemented yet");
+    if (element_type != INKWELL_ELEMENT_F32) {
+        attention_half(s, p, element_type);
+        return;
+    }
     AttentionArgs a{};
     a.q = static_cast<const float*>(p.q);
     a.k = static_cast<const float*>(p.k);

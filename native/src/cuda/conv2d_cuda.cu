@@ -1,6 +1,7 @@
 // Conv2d of float32 NCHW tensors on the GPU: torch.nn.functional.conv2d (cross-correlation,
 // zero padding, stride, dilation, groups), then bias and optional SiLU. Variants:
 //   CPU reference   cpu/conv2d_cpu.cpp (conv2d_reference, direct loops in double)
+// (This file: float32. The _f16 and _bf16 entries run on tensor cores, conv2d_half_cuda.cu.)
 //   conv_gemm_kernel  implicit GEMM per (image, group): out[co][p] = sum_k W[co][k] col[k][p],
 //                   k = (ci, kh, kw), p = (oh, ow). A 64 x 64 output tile per block of 256
 //                   threads, 4 x 4 outputs per thread in registers; K in steps of 16 through
@@ -127,9 +128,14 @@ int narrow(int64_t v, const char* what) {
 
 }  // namespace
 
+// float16 / bfloat16 on tensor cores: conv2d_half_cuda.cu.
+void conv2d_half(State& s, const inkwell_conv2d_params& p, int32_t element_type);
+
 void conv2d(State& s, const inkwell_conv2d_params& p, int32_t element_type) {
-    if (element_type != INKWELL_ELEMENT_F32)
-        fail(INKWELL_UNSUPPORTED, "conv2d (CUDA): 16-bit element types are not implemented yet");
+    if (element_type != INKWELL_ELEMENT_F32) {
+        conv2d_half(s, p, element_type);
+        return;
+    }
     ConvArgs a{};
     a.input = static_cast<const float*>(p.input);
     a.weight = static_cast<const float*>(p.weight);
