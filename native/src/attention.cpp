@@ -99,7 +99,7 @@ void attention_widened(ThreadPool& pool, const inkwell_attention_params& p, int3
 int32_t attention(inkwell_context* context, const inkwell_attention_params* params, int32_t type) {
     return guarded([&] {
         inkwell_context& ctx = require_context(context);
-        if (params == nullptr) invalid_argument("params is null");
+        if (params == nullptr) invalid_argument("attention: params is null");
         validate(*params, element_size(type));
         if (ctx.cuda != nullptr) {
             cuda_check(ctx, ctx.cuda->attention(ctx.cuda_state, params, type));
