@@ -34,13 +34,6 @@ inline inkwell_context& require_context(inkwell_context* context) {
     return *context;
 }
 
-// For kernels without a CUDA implementation yet: their pointers would be device memory.
-inline inkwell_context& require_cpu_context(inkwell_context* context, const char* kernel) {
-    inkwell_context& ctx = require_context(context);
-    if (ctx.cuda != nullptr) unsupported(std::string(kernel) + ": no CUDA implementation yet; use a CPU context");
-    return ctx;
-}
-
 // Turns a backend status into the Error the ABI boundary reports, with the backend's message.
 inline void cuda_check(const inkwell_context& ctx, int32_t status) {
     if (status == INKWELL_OK) return;

@@ -30,7 +30,7 @@ using namespace inkwell;
 
 extern "C" int32_t inkwell_gaussian_blur_u8(inkwell_context* context, const inkwell_gaussian_blur_params* params) {
     return guarded([&] {
-        inkwell_context& ctx = require_cpu_context(context, "gaussian_blur");
+        inkwell_context& ctx = require_context(context);
         if (params == nullptr) invalid_argument("params is null");
         ImageView src = check_image(params->src, "src");
         ImageView dst = check_image(params->dst, "dst");
@@ -39,6 +39,20 @@ extern "C" int32_t inkwell_gaussian_blur_u8(inkwell_context* context, const inkw
                              std::to_string(src.channels));
         require_same_size(src, dst, "gaussian_blur");
         auto kernel = resolve_gaussian_kernel(params->ksize, params->sigma, "gaussian_blur: ");
+        if (ctx.cuda != nullptr) {
+            cuda_backend::BlurArgs a{};
+            a.src = src.data;
+            a.src_stride = src.stride;
+            a.dst = dst.data;
+            a.dst_stride = dst.stride;
+            a.height = src.height;
+            a.width = src.width;
+            a.channels = src.channels;
+            a.taps = kernel.data();
+            a.ksize = int32_t(kernel.size());
+            cuda_check(ctx, ctx.cuda->gaussian_blur(ctx.cuda_state, &a));
+            return;
+        }
         cpu::gaussian_blur_fast(ctx.pool, src, dst, kernel);
     });
 }

@@ -28,7 +28,7 @@ int64_t checked_elements(const int64_t (&dims)[4], const char* const (&names)[4]
 
 extern "C" int32_t inkwell_resample_f32(inkwell_context* context, const inkwell_resample_params* params) {
     return guarded([&] {
-        inkwell_context& ctx = require_cpu_context(context, "resample");
+        inkwell_context& ctx = require_context(context);
         if (params == nullptr) invalid_argument("params is null");
         const inkwell_resample_params& p = *params;
         check_not_null(p.input, kResample, "input");
@@ -45,6 +45,10 @@ extern "C" int32_t inkwell_resample_f32(inkwell_context* context, const inkwell_
         const int64_t out_count = checked_elements({p.batch, p.channels, s.out_height, s.out_width},
                                                    {"batch", "channels", "out_height", "out_width"}, "output");
         check_no_overlap(FloatSpan{p.output, out_count, "output"}, FloatSpan{p.input, in_count, "input"}, kResample);
+        if (ctx.cuda != nullptr) {
+            cuda_check(ctx, ctx.cuda->resample(ctx.cuda_state, &p));
+            return;
+        }
         cpu::resample_fast(ctx.pool, p);
     });
 }

@@ -16,7 +16,8 @@
 #               16-bit rows), the DDIM step as torch ops, cv2.Canny
 #   memcheck    compute-sanitizer memcheck over every CUDA test (if installed; time-boxed;
 #               INKWELL_TEST_SANITIZER=1: the 16-bit tests run one case per kernel path)
-#   racecheck   compute-sanitizer racecheck over the Canny and attention tests (idem)
+#   racecheck   compute-sanitizer racecheck over the tests of the kernels that share memory
+#               between threads: Canny, attention, blur, metrics (idem)
 #   java        with .gpu-carry/ from scripts/gpu-prepare.sh: `inkwell verify --device cuda`
 #               on every golden case, `inkwell crosscheck --device cuda` (every kernel and
 #               element type, CUDA against the CPU through the Java API) and
@@ -111,7 +112,7 @@ if ((built == 0)) && [[ -n $sanitizer ]]; then
     }
     racecheck() {
         local rc=0
-        for t in test_cuda_canny test_cuda_attention; do
+        for t in test_cuda_canny test_cuda_attention test_cuda_gaussian_blur test_cuda_metrics; do
             echo "== $t"
             INKWELL_REQUIRE_CUDA=1 INKWELL_TEST_SANITIZER=1 timeout -k 5 45 "$sanitizer" --tool racecheck --error-exitcode 99 \
                 "$build/native/tests/$t" || { rc=1; echo "== $t: racecheck failed or timed out"; }
@@ -121,7 +122,7 @@ if ((built == 0)) && [[ -n $sanitizer ]]; then
     export -f memcheck racecheck
     export sanitizer build
     step memcheck 150 bash -c memcheck
-    step racecheck 90 bash -c racecheck
+    step racecheck 120 bash -c racecheck
 else
     echo "[sanitizer] skipped: ${sanitizer:-no compute-sanitizer}, build ${built}" | tee -a "$summary"
 fi

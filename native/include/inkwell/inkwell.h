@@ -87,7 +87,8 @@ typedef enum inkwell_device {
  * life. With a CUDA context every data pointer of a kernel's params (tensor buffers,
  * image data) must be device memory of that device (inkwell_device_alloc, or any CUDA
  * allocation of the same device); sizes, scalars and the params struct itself stay on the
- * host, and so does attention's kv_lens array (it is validated on the host). Kernels run
+ * host, and so do attention's kv_lens array (it is validated on the host) and the result of
+ * psnr and ssim (written there before the call returns). Kernels run
  * on the context's stream and have finished when the call returns: their outputs may be
  * read at once, and an asynchronous CUDA error is reported by the call that caused it.
  * A CUDA context is created only when libinkwell_cuda.so sits next to libinkwell.so and
@@ -341,7 +342,7 @@ INKWELL_API int32_t inkwell_resample_f32(inkwell_context* context, const inkwell
 typedef struct inkwell_image_metric_params {
     inkwell_image_u8 reference;
     inkwell_image_u8 test; /* same height, width and channels as reference */
-    double* result;        /* receives the metric */
+    double* result;        /* receives the metric; host memory, also with a CUDA context */
 } inkwell_image_metric_params;
 
 /* PSNR in dB with data range 255 over all samples; +infinity for identical images. */

@@ -1,8 +1,8 @@
 // Canny of 8-bit images on the GPU, bit-identical to the CPU backend (and so to cv::Canny).
 // Variants:
 //   CPU reference   cpu/canny_cpu.cpp (canny_reference), shared pieces in cpu/canny_common.hpp
-//   blur_*_kernel   optional Gaussian pre-blur (cv::GaussianBlur, BORDER_REFLECT_101): exact
-//                   integer vertical pass into u16, horizontal pass, one rounding at the end
+//   blur_u8         optional Gaussian pre-blur (cv::GaussianBlur, BORDER_REFLECT_101): the
+//                   kernels of gaussian_blur_cuda.cu, into a compact buffer in scratch
 //   gradient_kernel Sobel dx, dy per channel (replicated border, int16 saturation, 1/16
 //                   round-half-even for aperture 7), magnitude L1 or L2, channel with the
 //                   largest magnitude (ties to the lowest), the NMS sector of its gradient;
@@ -35,42 +35,6 @@ constexpr uint8_t kEdge = 2;
 
 // Sector codes stored per pixel by the gradient stage.
 constexpr uint8_t kHorizontal = 0, kVertical = 1, kDiagonalPlus = 2, kDiagonalMinus = 3;
-
-constexpr int kMaxBlurTaps = 127;
-
-// ---- blur ---------------------------------------------------------------------------
-
-struct BlurTaps {
-    int32_t k[kMaxBlurTaps];
-};
-
-__device__ __forceinline__ int64_t reflect101(int64_t p, int64_t len) {
-    if (len == 1) return 0;
-    while (p < 0 || p >= len) p = p < 0 ? -p : 2 * (len - 1) - p;
-    return p;
-}
-
-// v[y][i] = sum_t k[t] src[reflect(y + t - r)][i], i over w * cn bytes; at most 255 * 256.
-__global__ void blur_vertical_kernel(const uint8_t* src, int64_t stride, int64_t h, int64_t row_bytes, BlurTaps taps,
-                                     int ksize, uint16_t* v) {
-    const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, y = blockIdx.y;
-    if (i >= row_bytes) return;
-    const int r = ksize / 2;
-    uint32_t sum = 0;
-    for (int t = 0; t < ksize; ++t) sum += uint32_t(taps.k[t]) * src[reflect101(y + t - r, h) * stride + i];
-    v[y * row_bytes + i] = uint16_t(sum);
-}
-
-__global__ void blur_horizontal_kernel(const uint16_t* v, int64_t w, int64_t cn, BlurTaps taps, int ksize,
-                                       uint8_t* out) {
-    const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, y = blockIdx.y;
-    if (i >= w * cn) return;
-    const int64_t x = i / cn, c = i % cn, r = ksize / 2;
-    const uint16_t* row = v + y * w * cn;
-    uint32_t sum = 0;
-    for (int t = 0; t < ksize; ++t) sum += uint32_t(taps.k[t]) * row[reflect101(x + t - r, w) * cn + c];
-    out[y * w * cn + i] = uint8_t(min(255u, (sum + (1u << 15)) >> 16));
-}
 
 // ---- gradient, magnitude, sector ------------------------------------------------------
 
@@ -308,7 +272,7 @@ void canny(State& s, const cuda_backend::CannyArgs& a) {
     const size_t map_bytes = align256(size_t(mh * mw));
     const size_t flag_bytes = 256;
     const bool blur = a.blur_taps != nullptr;
-    const size_t v_bytes = blur ? align256(size_t(h * w * cn) * sizeof(uint16_t)) : 0;
+    const size_t v_bytes = blur ? align256(blur_scratch_bytes(h, w, cn)) : 0;
     const size_t blurred_bytes = blur ? align256(size_t(h * w * cn)) : 0;
     auto* base = static_cast<uint8_t*>(scratch(s, mag_bytes + sector_bytes + map_bytes + flag_bytes + v_bytes + blurred_bytes));
     auto* mag = reinterpret_cast<int32_t*>(base);
@@ -321,13 +285,7 @@ void canny(State& s, const cuda_backend::CannyArgs& a) {
     const uint8_t* src = a.src;
     int64_t src_stride = a.src_stride;
     if (blur) {
-        if (a.blur_ksize < 1 || a.blur_ksize > kMaxBlurTaps) fail(INKWELL_INTERNAL_ERROR, "canny: blur ksize out of range");
-        BlurTaps taps{};
-        for (int i = 0; i < a.blur_ksize; ++i) taps.k[i] = a.blur_taps[i];
-        const dim3 grid(unsigned(ceil_div(w * cn, 256)), unsigned(h));
-        blur_vertical_kernel<<<grid, 256, 0, s.stream>>>(a.src, a.src_stride, h, w * cn, taps, a.blur_ksize, v);
-        blur_horizontal_kernel<<<grid, 256, 0, s.stream>>>(v, w, cn, taps, a.blur_ksize, blurred);
-        check(cudaGetLastError(), "canny: blur launch");
+        blur_u8(s, a.src, a.src_stride, blurred, w * cn, h, w, cn, a.blur_taps, a.blur_ksize, v);
         src = blurred;
         src_stride = w * cn;
     }

@@ -81,4 +81,12 @@ void resample(State& s, const inkwell_resample_params& p);
 double psnr(State& s, const inkwell_image_metric_params& p);
 double ssim(State& s, const inkwell_image_metric_params& p);
 
+// Shared between families (gaussian_blur_cuda.cu): the 8-bit Gaussian blur of src into dst
+// with ksize Q8 taps (host), both passes on s's stream, launches checked but not
+// synchronised; `vertical` is device scratch of blur_scratch_bytes(h, w, cn). Canny's
+// pre-blur and gaussian_blur use it.
+size_t blur_scratch_bytes(int64_t h, int64_t w, int64_t cn);
+void blur_u8(State& s, const uint8_t* src, int64_t src_stride, uint8_t* dst, int64_t dst_stride, int64_t h, int64_t w,
+             int64_t cn, const int32_t* taps, int ksize, uint16_t* vertical);
+
 }  // namespace inkwell::cuda
