@@ -26,12 +26,12 @@ import java.util.Random;
  * <p>What must match: Canny, blur, randn, resampling, PSNR, the DDIM step and add_noise bit
  * for bit (the backends compute them with the same integer or separately rounded float
  * operations). conv2d, attention and SSIM sum in another order on another device, so they
- * are held to a bound derived from the inputs (see {@link #conv2dBound} and
- * {@link #attentionBound}); on a CPU device the whole check is bit for bit, since CPU results
- * do not depend on the thread count.
+ * are held to a bound derived from the inputs, the same the native CUDA tests use (see
+ * {@link #conv2dBound} and {@link #attentionBound}); on a CPU device the whole check is bit for
+ * bit, since CPU results do not depend on the thread count.
  */
 final class CrosscheckCases {
-    /** float32 unit roundoff. */
+    /** float32 unit roundoff, 2^-24. */
     private static final double U32 = 0x1p-24;
 
     /** One case: its name and what comparing the two runs gave. */
@@ -197,24 +197,41 @@ final class CrosscheckCases {
             if (exactEverywhere) {
                 return exactFloats(name, want, got);
             }
-            // The magnitudes: conv2d of |x| and |w| (float32, the CPU) plus |bias|.
+            // S = sum |x w| + |bias| per output: the CPU's float32 conv2d of |x|, |w|, |bias|.
             try (Tensor ax = Tensor.fromArray(abs(x.toArray()), xs); Tensor aw = Tensor.fromArray(abs(wt.toArray()), ws);
                     Tensor ab = b == null ? null : Tensor.fromArray(abs(b.toArray()), cout);
                     Tensor magnitude = cpu.conv2d(ax, aw, ab, o.withActivation(Activation.NONE))) {
-                return bounded(name, type, want, got, conv2dBound(magnitude.toArray(), k2));
+                return bounded(name, type, want, got,
+                        conv2dBound(magnitude.toArray(), k2, o.activation() == Activation.SILU), 0);
             }
         });
     }
 
+    /** float32 summation error of `terms` products on the CPU, any order: (terms + 1) 2^-24 of sum |terms|. */
+    static double gammaCpu(long terms) {
+        return (terms + 1) * U32;
+    }
+
     /**
-     * conv2d on two devices: the same exact products (16-bit products are exact in float32)
-     * summed in float32 in two orders, each within k u32 sum|x w| of the exact sum, so they
-     * differ by at most 2 k u32 sum|x w| (+ |bias| rounding); SiLU's slope is below 1.1.
+     * The same on the GPU, the larger of its two paths: float32 FMA chains (as the CPU), or
+     * tensor-core mma.sync m16n8k16, which aligns its 16 products and the accumulator to the
+     * largest and truncates (Fasi et al., "Numerical behavior of NVIDIA tensor cores", 2021):
+     * 17 2^-23 per instruction, ceil(terms / 16) instructions, plus one epilogue rounding.
      */
-    static double[] conv2dBound(float[] magnitude, int k) {
+    static double gammaGpu(long terms) {
+        return 17 * ((terms + 15) / 16) * 2 * U32 + U32;
+    }
+
+    /**
+     * conv2d on two devices (as native/tests/test_cuda_conv2d.cpp): both sum the same exact
+     * products (16-bit products are exact in float32) in float32, in different orders; SiLU's
+     * slope is below 1.1. The outputs' own rounding is added by {@link #bounded}.
+     */
+    static double[] conv2dBound(float[] magnitude, int k, boolean silu) {
+        double slope = silu ? 1.1 : 1.0;
         double[] bound = new double[magnitude.length];
         for (int i = 0; i < bound.length; i++) {
-            bound[i] = 1.1 * 2 * (k + 1) * U32 * magnitude[i];
+            bound[i] = slope * (gammaGpu(k) + gammaCpu(k)) * 1.001 * magnitude[i];
         }
         return bound;
     }
@@ -230,51 +247,83 @@ final class CrosscheckCases {
             if (exactEverywhere) {
                 return exactFloats(name, want, got);
             }
-            return bounded(name, type, want, got,
-                    attentionBound(q.toArray(), k.toArray(), v.toArray(), b, heads, lq, lk, d, o, type));
+            float[] qf = q.toArray(), kf = k.toArray(), vf = v.toArray();
+            // A = sum_j w_j |v_j|: the CPU's float32 attention on the widened q, k and |v|.
+            try (Tensor fq = Tensor.fromArray(qf, b, heads, lq, d); Tensor fk = Tensor.fromArray(kf, b, heads, lk, d);
+                    Tensor fv = Tensor.fromArray(abs(vf), b, heads, lk, d); Tensor weighted = cpu.attention(fq, fk, fv, o)) {
+                return bounded(name, type, want, got,
+                        attentionBound(qf, kf, vf, weighted.toArray(), b, heads, lq, lk, d, o, type), sumAbsV(vf, b * heads, lk, d));
+            }
         });
     }
 
+    /** Per (batch, head, column): sum_j |v_j|, for f16's subnormal floor. */
+    private static double sumAbsV(float[] v, int bh, int lk, int d) {
+        double worst = 0;
+        for (int h = 0; h < bh; h++) {
+            for (int e = 0; e < d; e++) {
+                double sum = 0;
+                for (int j = 0; j < lk; j++) {
+                    sum += Math.abs(v[(h * lk + j) * d + e]);
+                }
+                worst = Math.max(worst, sum);
+            }
+        }
+        return worst;
+    }
+
     /**
-     * Attention on two devices, per output row: the logits' float32 dot products differ by at
-     * most delta = 2 (d + 2) u32 max_j sum_d |q k| scale, which scales the softmax weights by at
-     * most e^(2 delta); the weighted sums of v over the visible keys add 2 (keys + 2) u32 max|v|;
-     * a backend that rounds the weights to the 16-bit type before multiplying by v (as
-     * flash-attention does) adds that type's unit roundoff times max|v|. The difference in
-     * the final rounding is counted by {@link #bounded}.
+     * Attention on two devices, as native/tests/test_cuda_attention.cpp derives it. Per
+     * output, with A = sum_j w_j |v_j| and Sigma_i = scale |q_i| max_j |k_j| (Euclidean norms,
+     * a Cauchy-Schwarz bound on every score's terms):
+     * <ul>
+     *   <li>scores: each side's float32 q.k within gamma(D) Sigma_i, plus 2^-21 Sigma_i for the
+     *       scale, max and exp2 argument roundings and 2^-19 for the two exp2s: each weight is
+     *       off by a factor 1 + eta, the output by 2.02 eta A;</li>
+     *   <li>the GPU rounds P to the 16-bit type before P V (as flash-attention does): 1.01 u A;</li>
+     *   <li>P V and the row sums: gamma_gpu(Lk) + gamma_cpu(Lk) + (2 Lk + 2 tiles + 4) 2^-24, of A.</li>
+     * </ul>
+     * A carries a factor 1.001 for its own float32 error; {@link #bounded} adds the outputs' rounding.
      */
-    static double[] attentionBound(float[] q, float[] k, float[] v, int b, int heads, int lq, int lk, int d,
-            AttentionOptions o, ElementType type) {
+    static double[] attentionBound(float[] q, float[] k, float[] v, float[] weighted, int b, int heads, int lq, int lk,
+            int d, AttentionOptions o, ElementType type) {
         double scale = o.scaleFor(d);
-        double weightRounding = type == ElementType.FLOAT16 ? 0x1p-11 : type == ElementType.BFLOAT16 ? 0x1p-8 : 0;
-        int[] lens = o.kvLens();
+        double u = unitRoundoff(type);
+        double pv = gammaGpu(lk) + gammaCpu(lk) + (2.0 * lk + 2.0 * ((lk + 63) / 64) + 4) * U32;
+        double scoreGamma = gammaGpu(d) + gammaCpu(d) + 0x1p-21;
         double[] bound = new double[b * heads * lq * d];
-        for (int bi = 0; bi < b; bi++) {
-            for (int h = 0; h < heads; h++) {
-                int qBase = (bi * heads + h) * lq * d, kBase = (bi * heads + h) * lk * d;
-                for (int i = 0; i < lq; i++) {
-                    int visible = lens == null ? lk : lens[bi];
-                    if (o.causal()) {
-                        visible = Math.min(visible, i + 1);
-                    }
-                    double logit = 0, vMax = 0;
-                    for (int j = 0; j < visible; j++) {
-                        double sum = 0;
-                        for (int e = 0; e < d; e++) {
-                            sum += Math.abs((double) q[qBase + i * d + e] * k[kBase + j * d + e]);
-                            vMax = Math.max(vMax, Math.abs(v[kBase + j * d + e]));
-                        }
-                        logit = Math.max(logit, sum * scale);
-                    }
-                    double delta = 2 * (d + 2) * U32 * logit;
-                    double rowBound = vMax * (Math.expm1(2 * delta) + 2 * (visible + 2) * U32 + weightRounding);
-                    for (int e = 0; e < d; e++) {
-                        bound[qBase + i * d + e] = rowBound;
-                    }
+        for (int bh = 0; bh < b * heads; bh++) {
+            double kNormMax = 0;
+            for (int j = 0; j < lk; j++) {
+                kNormMax = Math.max(kNormMax, norm(k, (bh * lk + j) * d, d));
+            }
+            for (int i = 0; i < lq; i++) {
+                int row = (bh * lq + i) * d;
+                double eta = scoreGamma * scale * norm(q, row, d) * kNormMax + 0x1p-19;
+                double weightTerms = (2.02 * eta + 1.01 * u + pv) * 1.001;
+                for (int e = 0; e < d; e++) {
+                    bound[row + e] = weightTerms * weighted[row + e];
                 }
             }
         }
         return bound;
+    }
+
+    private static double norm(float[] a, int from, int n) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += (double) a[from + i] * a[from + i];
+        }
+        return Math.sqrt(sum);
+    }
+
+    /** Half the relative spacing of the type: 2^-24, 2^-11, 2^-8. */
+    static double unitRoundoff(ElementType type) {
+        return switch (type) {
+            case FLOAT32 -> U32;
+            case FLOAT16 -> 0x1p-11;
+            case BFLOAT16 -> 0x1p-8;
+        };
     }
 
     private Result ddim(String name, Random rnd, Scope s, PredictionType prediction, double eta) {
@@ -354,14 +403,17 @@ final class CrosscheckCases {
     }
 
     /**
-     * |device - cpu| within bound[i] plus one unit in the last place of the output type at
-     * the CPU value (two correctly rounded results of nearby values may be neighbours).
+     * |device - cpu| within bound[i] plus both outputs' rounding to the type, (u + 2^-20)
+     * (|device| + |cpu|) (the 2^-20 covers the two backends' float32 expf and division), plus,
+     * for float16, its subnormal spacing 2^-25 (vSum + 2) (vSum: attention's sum |v|, else 0).
      */
-    static Result bounded(String name, ElementType type, float[] want, float[] got, double[] bound) {
+    static Result bounded(String name, ElementType type, float[] want, float[] got, double[] bound, double vSum) {
+        double rounding = unitRoundoff(type) + 0x1p-20;
+        double floor = type == ElementType.FLOAT16 ? 0x1p-25 * (vSum + 2) : 0;
         double worst = 0;
         int misses = 0, first = -1;
         for (int i = 0; i < want.length; i++) {
-            double allowed = bound[i] + ulp(type, want[i]);
+            double allowed = bound[i] + rounding * (Math.abs((double) got[i]) + Math.abs(want[i])) + floor;
             double err = Math.abs((double) got[i] - want[i]);
             if (!(err <= allowed)) {
                 misses++;
@@ -372,15 +424,6 @@ final class CrosscheckCases {
         String detail = String.format("worst |diff| / bound %.3f over %d values", worst, want.length);
         return new Result(name, misses == 0, misses == 0 ? detail
                 : misses + " beyond the bound, first [" + first + "] cpu " + want[first] + " device " + got[first] + "; " + detail);
-    }
-
-    /** Spacing of the type's values at |v|. */
-    static double ulp(ElementType type, double v) {
-        return switch (type) {
-            case FLOAT32 -> Math.ulp((float) Math.abs(v));
-            case FLOAT16 -> Math.scalb(1.0, Math.getExponent(Math.max(Math.abs(v), 0x1p-14)) - 10);
-            case BFLOAT16 -> Math.scalb(1.0, Math.getExponent(Math.max(Math.abs(v), 0x1p-126)) - 7);
-        };
     }
 
     /** Closes what a case allocated, last first. */

@@ -50,31 +50,40 @@ class CrosscheckTest {
         float[] want = {1.0f, -2.5f, 0.001f};
         double[] bound = {1e-3, 1e-3, 1e-3};
         float[] inside = {1.0f + 5e-4f, -2.5f, 0.001f};
-        assertTrue(CrosscheckCases.bounded("x", ElementType.FLOAT32, want, inside, bound).passed());
+        assertTrue(CrosscheckCases.bounded("x", ElementType.FLOAT32, want, inside, bound, 0).passed());
         float[] outside = {1.0f, -2.5f - 3e-3f, 0.001f};
-        CrosscheckCases.Result r = CrosscheckCases.bounded("x", ElementType.FLOAT32, want, outside, bound);
+        CrosscheckCases.Result r = CrosscheckCases.bounded("x", ElementType.FLOAT32, want, outside, bound, 0);
         assertFalse(r.passed(), r.detail());
         assertTrue(r.detail().contains("first [1]"), r.detail());
         // one float16 ulp at 1.0 (2^-10) is allowed on top of the bound, two are not
         float[] oneUlp = {1.0f + 0x1p-10f, -2.5f, 0.001f};
         double[] none = {0, 0, 0};
-        assertTrue(CrosscheckCases.bounded("x", ElementType.FLOAT16, want, oneUlp, none).passed());
+        assertTrue(CrosscheckCases.bounded("x", ElementType.FLOAT16, want, oneUlp, none, 0).passed());
         float[] twoUlps = {1.0f + 0x1p-9f, -2.5f, 0.001f};
-        assertFalse(CrosscheckCases.bounded("x", ElementType.FLOAT16, want, twoUlps, none).passed());
+        assertFalse(CrosscheckCases.bounded("x", ElementType.FLOAT16, want, twoUlps, none, 0).passed());
         float[] nan = {Float.NaN, -2.5f, 0.001f};
-        assertFalse(CrosscheckCases.bounded("x", ElementType.FLOAT32, want, nan, bound).passed(), "NaN never passes");
+        assertFalse(CrosscheckCases.bounded("x", ElementType.FLOAT32, want, nan, bound, 0).passed(), "NaN never passes");
     }
 
     @Test
     void theAttentionBoundGrowsWithTheWeightRounding() {
-        float[] q = {1, 0}, k = {0.5f, 0.5f, -1, 2}, v = {3, -1, 0.5f, 2};
+        float[] q = {1, 0}, k = {0.5f, 0.5f, -1, 2}, v = {3, -1, 0.5f, 2}, weighted = {2, 1.5f};
         AttentionOptions o = AttentionOptions.defaults();
-        double f32 = CrosscheckCases.attentionBound(q, k, v, 1, 1, 1, 2, 2, o, ElementType.FLOAT32)[0];
-        double f16 = CrosscheckCases.attentionBound(q, k, v, 1, 1, 1, 2, 2, o, ElementType.FLOAT16)[0];
-        double bf16 = CrosscheckCases.attentionBound(q, k, v, 1, 1, 1, 2, 2, o, ElementType.BFLOAT16)[0];
-        assertTrue(f32 > 0 && f32 < 1e-5, "float32 bound " + f32);
-        assertEquals(3 * 0x1p-11, f16 - f32, 1e-12, "max|v| times the float16 unit roundoff");
-        assertEquals(3 * 0x1p-8, bf16 - f32, 1e-12, "max|v| times the bfloat16 unit roundoff");
+        double f32 = CrosscheckCases.attentionBound(q, k, v, weighted, 1, 1, 1, 2, 2, o, ElementType.FLOAT32)[0];
+        double f16 = CrosscheckCases.attentionBound(q, k, v, weighted, 1, 1, 1, 2, 2, o, ElementType.FLOAT16)[0];
+        double bf16 = CrosscheckCases.attentionBound(q, k, v, weighted, 1, 1, 1, 2, 2, o, ElementType.BFLOAT16)[0];
+        assertTrue(f32 > 0 && f32 < 1e-4, "float32 bound " + f32);
+        assertEquals(2 * 1.01 * 1.001 * (0x1p-11 - 0x1p-24), f16 - f32, 1e-12, "A times the float16 unit roundoff");
+        assertEquals(2 * 1.01 * 1.001 * (0x1p-8 - 0x1p-24), bf16 - f32, 1e-12, "A times the bfloat16 unit roundoff");
+    }
+
+    @Test
+    void theConv2dBoundCoversBothSummationOrders() {
+        double[] b = CrosscheckCases.conv2dBound(new float[] {1f, 100f}, 2880, false);
+        double gpu = 17 * 180 * 0x1p-23 + 0x1p-24, cpu = 2881 * 0x1p-24;
+        assertEquals((gpu + cpu) * 1.001, b[0], 1e-15);
+        assertEquals(100 * b[0], b[1], 1e-12);
+        assertEquals(1.1 * b[0], CrosscheckCases.conv2dBound(new float[] {1f}, 2880, true)[0], 1e-15, "SiLU's slope");
     }
 
     @Test
