@@ -229,12 +229,7 @@ void attention(State& s, const inkwell_attention_params& p, int32_t element_type
     a.head_dim = int(p.head_dim);
     a.scale_log2 = float(p.scale * 1.4426950408889634);
     a.causal = p.causal;
-    if (p.kv_lens != nullptr) {  // host memory (inkwell.h): copied to the scratch buffer
-        auto* lens = static_cast<int32_t*>(scratch(s, size_t(p.batch) * sizeof(int32_t)));
-        check(cudaMemcpyAsync(lens, p.kv_lens, size_t(p.batch) * sizeof(int32_t), cudaMemcpyHostToDevice, s.stream),
-              "attention: kv_lens upload");
-        a.kv_lens = lens;
-    }
+    a.kv_lens = kv_lens_on_device(s, p);  // host memory (inkwell.h)
     const int64_t bh = p.batch * p.heads, tiles = ceil_div(p.q_len, kBr);
     const int64_t d = p.head_dim;
     if (d <= 32)

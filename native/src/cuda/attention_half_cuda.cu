@@ -392,12 +392,7 @@ void attention_half(State& s, const inkwell_attention_params& p, int32_t element
     a.scale_log2 = float(p.scale * 1.4426950408889634);
     a.causal = p.causal;
     a.vector_loads = p.head_dim % 8 == 0 && aligned16(p.q) && aligned16(p.k) && aligned16(p.v);
-    if (p.kv_lens != nullptr) {  // host memory (inkwell.h): copied to the scratch buffer
-        auto* lens = static_cast<int32_t*>(scratch(s, size_t(p.batch) * sizeof(int32_t)));
-        check(cudaMemcpyAsync(lens, p.kv_lens, size_t(p.batch) * sizeof(int32_t), cudaMemcpyHostToDevice, s.stream),
-              "attention (16-bit): kv_lens upload");
-        a.kv_lens = lens;
-    }
+    a.kv_lens = kv_lens_on_device(s, p);  // host memory (inkwell.h)
     const int64_t bh = p.batch * p.heads, tiles = ceil_div(p.q_len, kBr);
     if (element_type == INKWELL_ELEMENT_F16)
         dispatch<INKWELL_ELEMENT_F16>(s, a, bh, tiles);

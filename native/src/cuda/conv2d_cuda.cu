@@ -14,7 +14,7 @@
 // Not yet tuned (never run on a GPU so far): the k-major stores into As are 16-way bank
 // conflicted (a transposed or swizzled layout would fix it); depthwise convolutions (one output channel per group) use 1/64 of the
 // tile's rows; a direct kernel would suit them better.
-#include "cuda_common.cuh"
+#include "conv2d_geometry.cuh"
 
 namespace inkwell::cuda {
 
@@ -25,14 +25,11 @@ constexpr int kThreads = 256;                       // 16 x 16, 4 x 4 outputs ea
 constexpr int kLoads = kBM * kBK / kThreads;        // A and B elements each thread fetches per step
 static_assert(kBM * kBK == kBN * kBK, "one load count for both tiles");
 
-struct ConvArgs {
+struct ConvArgs : ConvGeometry {
     const float* input;
     const float* weight;
     const float* bias;
     float* output;
-    int cin, h, w, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups, oh, ow;
-    int cin_g, cout_g, taps, k_len, pixels;
-    int silu;
     int64_t z_offset;  // (image * groups + group) index of blockIdx.z == 0
 };
 
@@ -119,13 +116,6 @@ __global__ void __launch_bounds__(kThreads) conv_gemm_kernel(ConvArgs a) {
     }
 }
 
-constexpr int64_t kMaxInt = 0x7fffffff;
-
-int narrow(int64_t v, const char* what) {
-    if (v > kMaxInt) fail(INKWELL_UNSUPPORTED, std::string("conv2d (CUDA): ") + what + " exceeds 2^31 - 1");
-    return int(v);
-}
-
 }  // namespace
 
 // float16 / bfloat16 on tensor cores: conv2d_half_cuda.cu.
@@ -137,34 +127,11 @@ void conv2d(State& s, const inkwell_conv2d_params& p, int32_t element_type) {
         return;
     }
     ConvArgs a{};
+    static_cast<ConvGeometry&>(a) = conv_geometry(p, kBK, kBN, "conv2d (CUDA)");
     a.input = static_cast<const float*>(p.input);
     a.weight = static_cast<const float*>(p.weight);
     a.bias = static_cast<const float*>(p.bias);
     a.output = static_cast<float*>(p.output);
-    a.cin = narrow(p.in_channels, "in_channels");
-    a.h = narrow(p.in_height, "in_height");
-    a.w = narrow(p.in_width, "in_width");
-    a.cout = narrow(p.out_channels, "out_channels");
-    a.kh = narrow(p.kernel_h, "kernel_h");
-    a.kw = narrow(p.kernel_w, "kernel_w");
-    a.sh = narrow(p.stride_h, "stride_h");
-    a.sw = narrow(p.stride_w, "stride_w");
-    a.ph = narrow(p.pad_h, "pad_h");
-    a.pw = narrow(p.pad_w, "pad_w");
-    a.dh = narrow(p.dilation_h, "dilation_h");
-    a.dw = narrow(p.dilation_w, "dilation_w");
-    a.groups = narrow(p.groups, "groups");
-    a.oh = narrow(p.out_height, "out_height");
-    a.ow = narrow(p.out_width, "out_width");
-    a.silu = p.activation == INKWELL_ACTIVATION_SILU;
-    a.cin_g = a.cin / a.groups;
-    a.cout_g = a.cout / a.groups;
-    a.taps = narrow(p.kernel_h * p.kernel_w, "kernel_h * kernel_w");
-    a.k_len = narrow(int64_t(a.cin_g) * a.taps + kBK, "in_channels / groups * kernel_h * kernel_w") - kBK;
-    a.pixels = narrow(p.out_height * p.out_width + kBN, "out_height * out_width") - kBN;
-    // Input coordinates (oy * stride - pad + i * dilation) are formed in int.
-    narrow(p.in_height + 2 * p.pad_h + p.dilation_h * p.kernel_h, "padded in_height + dilated kernel_h");
-    narrow(p.in_width + 2 * p.pad_w + p.dilation_w * p.kernel_w, "padded in_width + dilated kernel_w");
 
     const int64_t slices = p.batch * p.groups;
     const dim3 grid(unsigned(ceil_div(a.pixels, kBN)), unsigned(ceil_div(a.cout_g, kBM)));

@@ -33,7 +33,7 @@
 // bank conflict of the 16-byte As stores, and the waste of a 128-row tile on small or
 // depthwise groups (one output channel per group uses 1/128 of the rows; a direct kernel
 // would suit those better).
-#include "cuda_common.cuh"
+#include "conv2d_geometry.cuh"
 #include "mma_half.cuh"
 
 namespace inkwell::cuda {
@@ -49,14 +49,11 @@ constexpr int kBPerThread = kBN * kBK / kThreads;   // im2col elements per threa
 static_assert(kThreads == 2 * kBN, "two threads per pixel, 16 k each");
 static_assert(kBPerThread == 16 && kAChunks == 2, "fetch layout");
 
-struct HalfConvArgs {
+struct HalfConvArgs : ConvGeometry {
     const uint16_t* input;
     const uint16_t* weight;
     const uint16_t* bias;
     uint16_t* output;
-    int cin, h, w, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups, oh, ow;
-    int cin_g, cout_g, taps, k_len, pixels;
-    int silu;
     int vector_weights;  // k_len % 8 == 0 and weight 16-byte aligned: 16-byte W loads
     int64_t z_offset;    // (image * groups + group) index of blockIdx.z == 0
 };
@@ -224,13 +221,6 @@ __global__ void __launch_bounds__(kThreads, 2) conv_mma_kernel(HalfConvArgs a) {
     }
 }
 
-constexpr int64_t kMaxInt = 0x7fffffff;
-
-int narrow_int(int64_t v, const char* what) {
-    if (v > kMaxInt) fail(INKWELL_UNSUPPORTED, std::string("conv2d (CUDA, 16-bit): ") + what + " exceeds 2^31 - 1");
-    return int(v);
-}
-
 template <int32_t Type>
 void launch(State& s, HalfConvArgs a, int64_t slices) {
     const dim3 grid(unsigned(ceil_div(a.pixels, kBN)), unsigned(ceil_div(a.cout_g, kBM)));
@@ -248,34 +238,11 @@ void launch(State& s, HalfConvArgs a, int64_t slices) {
 // Called by conv2d() in conv2d_cuda.cu for INKWELL_ELEMENT_F16 and INKWELL_ELEMENT_BF16.
 void conv2d_half(State& s, const inkwell_conv2d_params& p, int32_t element_type) {
     HalfConvArgs a{};
+    static_cast<ConvGeometry&>(a) = conv_geometry(p, kBK, kBN, "conv2d (CUDA, 16-bit)");
     a.input = static_cast<const uint16_t*>(p.input);
     a.weight = static_cast<const uint16_t*>(p.weight);
     a.bias = static_cast<const uint16_t*>(p.bias);
     a.output = static_cast<uint16_t*>(p.output);
-    a.cin = narrow_int(p.in_channels, "in_channels");
-    a.h = narrow_int(p.in_height, "in_height");
-    a.w = narrow_int(p.in_width, "in_width");
-    a.cout = narrow_int(p.out_channels, "out_channels");
-    a.kh = narrow_int(p.kernel_h, "kernel_h");
-    a.kw = narrow_int(p.kernel_w, "kernel_w");
-    a.sh = narrow_int(p.stride_h, "stride_h");
-    a.sw = narrow_int(p.stride_w, "stride_w");
-    a.ph = narrow_int(p.pad_h, "pad_h");
-    a.pw = narrow_int(p.pad_w, "pad_w");
-    a.dh = narrow_int(p.dilation_h, "dilation_h");
-    a.dw = narrow_int(p.dilation_w, "dilation_w");
-    a.groups = narrow_int(p.groups, "groups");
-    a.oh = narrow_int(p.out_height, "out_height");
-    a.ow = narrow_int(p.out_width, "out_width");
-    a.silu = p.activation == INKWELL_ACTIVATION_SILU;
-    a.cin_g = a.cin / a.groups;
-    a.cout_g = a.cout / a.groups;
-    a.taps = narrow_int(p.kernel_h * p.kernel_w, "kernel_h * kernel_w");
-    // Headroom of one K step and one pixel tile, so k and p never overflow int in the kernel.
-    a.k_len = narrow_int(int64_t(a.cin_g) * a.taps + kBK, "in_channels / groups * kernel_h * kernel_w") - kBK;
-    a.pixels = narrow_int(p.out_height * p.out_width + kBN, "out_height * out_width") - kBN;
-    narrow_int(p.in_height + 2 * p.pad_h + p.dilation_h * p.kernel_h, "padded in_height + dilated kernel_h");
-    narrow_int(p.in_width + 2 * p.pad_w + p.dilation_w * p.kernel_w, "padded in_width + dilated kernel_w");
     a.vector_weights = a.k_len % 8 == 0 && reinterpret_cast<uintptr_t>(p.weight) % 16 == 0;
 
     const int64_t slices = p.batch * p.groups;

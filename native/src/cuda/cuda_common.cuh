@@ -69,6 +69,16 @@ inline void* scratch(State& s, size_t bytes) {
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Attention's kv_lens (host memory, validated by the core) copied into the scratch buffer on
+// the stream, or nullptr without a mask.
+inline const int32_t* kv_lens_on_device(State& s, const inkwell_attention_params& p) {
+    if (p.kv_lens == nullptr) return nullptr;
+    auto* lens = static_cast<int32_t*>(scratch(s, size_t(p.batch) * sizeof(int32_t)));
+    check(cudaMemcpyAsync(lens, p.kv_lens, size_t(p.batch) * sizeof(int32_t), cudaMemcpyHostToDevice, s.stream),
+          "attention: kv_lens upload");
+    return lens;
+}
+
 // Launchers, one family per file; parameters are validated by the core.
 void ddim_step(State& s, const inkwell_ddim_step_params& p, const cuda_backend::DdimCoefficients& k);
 void add_noise(State& s, const inkwell_add_noise_params& p, float sqrt_a, float sqrt_b);
