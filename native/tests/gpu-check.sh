@@ -14,14 +14,14 @@
 #               attention also in f16/bf16 on tensor cores)
 #   anchors     gpu_anchors.py: torch SDPA, cuDNN conv2d (float32, and f16/bf16 next to the
 #               16-bit rows), the DDIM step as torch ops, cv2.Canny
-#   memcheck    compute-sanitizer memcheck over every CUDA test (if installed; time-boxed;
-#               INKWELL_TEST_SANITIZER=1: the 16-bit tests run one case per kernel path)
-#   racecheck   compute-sanitizer racecheck over the tests of the kernels that share memory
-#               between threads: Canny, attention, blur, metrics (idem)
 #   java        with .gpu-carry/ from scripts/gpu-prepare.sh: `inkwell verify --device cuda`
 #               on every golden case, `inkwell crosscheck --device cuda` (every kernel and
 #               element type, CUDA against the CPU through the Java API) and
 #               `inkwell canny --device cuda` on a 1080p image, with the library built above
+#   memcheck    (last: what the budget leaves) compute-sanitizer memcheck over every CUDA test (if installed; time-boxed;
+#               INKWELL_TEST_SANITIZER=1: the 16-bit tests run one case per kernel path)
+#   racecheck   compute-sanitizer racecheck over the tests of the kernels that share memory
+#               between threads: Canny, attention, blur, metrics (idem)
 # Outputs: $OUT/gpu-results.txt (summary, then every step's log), $OUT/gpu-results.json,
 # $OUT/<step>.log. Exit status: 0 if configure, build and ctest passed.
 set -u
@@ -97,6 +97,35 @@ if ((built == 0)); then
 fi
 step anchors 120 python3 "$root/native/tests/gpu_anchors.py" "$out/anchors.jsonl"
 
+# The Java path, when scripts/gpu-prepare.sh's runtime, jars and golden files came along.
+carry_dir=$root/.gpu-carry
+if ((built == 0)) && [[ -f $carry_dir/jre.tgz && -f $carry_dir/golden.tgz ]]; then
+    java_check() {
+        local work rc=0
+        work=$(mktemp -d)
+        tar xzf "$carry_dir/jre.tgz" -C "$work" && tar xzf "$carry_dir/golden.tgz" -C "$work" || return 1
+        local java=("$work/jre/bin/java" --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true
+            "-Dinkwell.library.path=$build/lib/libinkwell.so" -cp "$carry_dir/lib/*" dev.inkwell.cli.Main)
+        "${java[@]}" version || rc=1
+        "${java[@]}" verify --device cuda --golden "$work/golden" || rc=1
+        "${java[@]}" crosscheck --device cuda || rc=1
+        local img
+        img=$(find "$work/golden" -name '*.png' -size +100k | head -n 1)
+        if [[ -n $img ]]; then
+            "${java[@]}" canny "$img" "$out/canny-cuda.png" --device cuda || rc=1
+            "${java[@]}" canny "$img" "$out/canny-cpu.png" --device cpu || rc=1
+            cmp "$out/canny-cuda.png" "$out/canny-cpu.png" && echo "canny --device cuda == --device cpu, byte for byte" || rc=1
+        fi
+        rm -rf "$work"
+        return $rc
+    }
+    export -f java_check
+    export carry_dir build out
+    step java 150 bash -c java_check
+else
+    echo "[java] skipped: no .gpu-carry (run scripts/gpu-prepare.sh and carry .gpu-carry), build ${built}" | tee -a "$summary"
+fi
+
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
 if ((built == 0)) && [[ -n $sanitizer ]]; then
     memcheck() {
@@ -127,40 +156,11 @@ else
     echo "[sanitizer] skipped: ${sanitizer:-no compute-sanitizer}, build ${built}" | tee -a "$summary"
 fi
 
-# The Java path, when scripts/gpu-prepare.sh's runtime, jars and golden files came along.
-carry_dir=$root/.gpu-carry
-if ((built == 0)) && [[ -f $carry_dir/jre.tgz && -f $carry_dir/golden.tgz ]]; then
-    java_check() {
-        local work rc=0
-        work=$(mktemp -d)
-        tar xzf "$carry_dir/jre.tgz" -C "$work" && tar xzf "$carry_dir/golden.tgz" -C "$work" || return 1
-        local java=("$work/jre/bin/java" --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true
-            "-Dinkwell.library.path=$build/lib/libinkwell.so" -cp "$carry_dir/lib/*" dev.inkwell.cli.Main)
-        "${java[@]}" version || rc=1
-        "${java[@]}" verify --device cuda --golden "$work/golden" || rc=1
-        "${java[@]}" crosscheck --device cuda || rc=1
-        local img
-        img=$(find "$work/golden" -name '*.png' -size +100k | head -n 1)
-        if [[ -n $img ]]; then
-            "${java[@]}" canny "$img" "$out/canny-cuda.png" --device cuda || rc=1
-            "${java[@]}" canny "$img" "$out/canny-cpu.png" --device cpu || rc=1
-            cmp "$out/canny-cuda.png" "$out/canny-cpu.png" && echo "canny --device cuda == --device cpu, byte for byte" || rc=1
-        fi
-        rm -rf "$work"
-        return $rc
-    }
-    export -f java_check
-    export carry_dir build out
-    step java 150 bash -c java_check
-else
-    echo "[java] skipped: no .gpu-carry (run scripts/gpu-prepare.sh and carry .gpu-carry), build ${built}" | tee -a "$summary"
-fi
-
 # Results: the summary, the benchmark next to its anchors, then every log.
 {
     echo "Inkwell GPU check, $(date -u +%FT%TZ), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "total $(($(date +%s) - start))s"
-    for s in info configure build ctest bench anchors memcheck racecheck java; do
+    for s in info configure build ctest bench anchors java memcheck racecheck; do
         printf '  %-10s %s\n' "$s" "${status[$s]:-not run}"
     done
     echo
