@@ -18,8 +18,9 @@
 #               on every golden case, `inkwell crosscheck --device cuda` (every kernel and
 #               element type, CUDA against the CPU through the Java API) and
 #               `inkwell canny --device cuda` on a 1080p image, with the library built above
-#   memcheck    (last: what the budget leaves) compute-sanitizer memcheck over every CUDA test (if installed; time-boxed;
-#               INKWELL_TEST_SANITIZER=1: the 16-bit tests run one case per kernel path)
+#   memcheck    compute-sanitizer memcheck over every CUDA test (if installed; time-boxed,
+#               last with racecheck, so the budget cuts them first; INKWELL_TEST_SANITIZER=1:
+#               the 16-bit tests run one case per kernel path)
 #   racecheck   compute-sanitizer racecheck over the tests of the kernels that share memory
 #               between threads: Canny, attention, blur, metrics (idem)
 # Outputs: $OUT/gpu-results.txt (summary, then every step's log), $OUT/gpu-results.json,
