@@ -183,30 +183,48 @@ public final class Tensor implements AutoCloseable {
         return fromArray(toArray(), type, shape);
     }
 
-    /** Reads a NumPy {@code .npy} file of float32 or float64 (converted to float32), C order. */
+    /**
+     * Reads a NumPy {@code .npy} file, C order: float16 ({@code <f2}) as a FLOAT16 tensor,
+     * float32 as FLOAT32, float64 converted to FLOAT32.
+     */
     public static Tensor readNpy(Path path) throws IOException {
         Npy.Array a = Npy.read(Objects.requireNonNull(path, "path"));
         float[] values = new float[a.values().length];
         for (int i = 0; i < values.length; i++) {
             values[i] = (float) a.values()[i];
         }
-        return fromArray(values, a.shape().length == 0 ? new long[] {1} : a.shape());
+        ElementType type = a.descr().equals("<f2") ? ElementType.FLOAT16 : ElementType.FLOAT32;
+        return fromArray(values, type, a.shape().length == 0 ? new long[] {1} : a.shape());
     }
 
     /**
-     * Writes this tensor as a float32 {@code .npy} file (little-endian, C order); 16-bit
-     * tensors are widened, exactly.
+     * Writes this tensor as a {@code .npy} file (little-endian, C order): float16 as
+     * {@code <f2}, float32 as {@code <f4}, and bfloat16, which NumPy lacks, widened exactly to
+     * {@code <f4}.
      */
     public void writeNpy(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
-        if (device != Device.CPU || type != ElementType.FLOAT32) {
-            Npy.writeFloat32(shape, MemorySegment.ofArray(toArray()), path);
+        if (device != Device.CPU || type == ElementType.BFLOAT16) {
+            float[] values = toArray();
+            if (type == ElementType.FLOAT16) {
+                short[] bits = new short[values.length];
+                for (int i = 0; i < bits.length; i++) {
+                    bits[i] = type.encode(values[i]); // exact: the values are float16 already
+                }
+                Npy.writeFloat16(shape, MemorySegment.ofArray(bits), path);
+            } else {
+                Npy.writeFloat32(shape, MemorySegment.ofArray(values), path);
+            }
             return;
         }
         guard.enter();
         try {
             checkMemoryAlive();
-            Npy.writeFloat32(shape, segment, path);
+            if (type == ElementType.FLOAT16) {
+                Npy.writeFloat16(shape, segment, path);
+            } else {
+                Npy.writeFloat32(shape, segment, path);
+            }
         } finally {
             guard.exit();
         }

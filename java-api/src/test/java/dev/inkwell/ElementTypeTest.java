@@ -9,8 +9,12 @@ import dev.inkwell.internal.HalfFloats;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The float16/bfloat16 conversions against independent references (the JDK's
@@ -162,6 +166,27 @@ class ElementTypeTest {
             }
             try (Tensor t = Tensor.allocate(arena, ElementType.BFLOAT16, 3, 3)) {
                 assertEquals(18, t.segment().byteSize());
+            }
+        }
+    }
+
+    @Test
+    void npyFilesKeepFloat16AndWidenBfloat16(@TempDir Path dir) throws Exception {
+        float[] values = {0.1f, -2.5f, 65504f, 6e-8f, 1e-3f, 3.14159f};
+        try (Tensor h = Tensor.fromArray(values, ElementType.FLOAT16, 2, 3);
+                Tensor b = Tensor.fromArray(values, ElementType.BFLOAT16, 3, 2)) {
+            Path hf = dir.resolve("h.npy"), bf = dir.resolve("b.npy");
+            h.writeNpy(hf);
+            b.writeNpy(bf);
+            String hHeader = new String(Files.readAllBytes(hf), 0, 128, StandardCharsets.ISO_8859_1);
+            assertTrue(hHeader.contains("'descr': '<f2'") && hHeader.contains("(2, 3)"), hHeader);
+            assertEquals(128 + 2 * values.length, Files.size(hf), "64-byte aligned header, 2 bytes per element");
+            try (Tensor h2 = Tensor.readNpy(hf); Tensor b2 = Tensor.readNpy(bf)) {
+                assertEquals(ElementType.FLOAT16, h2.elementType());
+                assertArrayEquals(new long[] {2, 3}, h2.shape());
+                assertArrayEquals(h.toArray(), h2.toArray(), "float16 round trip");
+                assertEquals(ElementType.FLOAT32, b2.elementType(), "NumPy has no bfloat16: written as float32");
+                assertArrayEquals(b.toArray(), b2.toArray(), "widened exactly");
             }
         }
     }

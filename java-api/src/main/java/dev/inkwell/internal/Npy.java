@@ -17,8 +17,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * NumPy's {@code .npy} format, versions 1 to 3: little-endian float32 ({@code <f4}) and
- * float64 ({@code <f8}), C order. Enough for reference vectors and for saving outputs.
+ * NumPy's {@code .npy} format, versions 1 to 3: little-endian float16 ({@code <f2}), float32
+ * ({@code <f4}) and float64 ({@code <f8}), C order. Enough for reference vectors, weights and
+ * saved outputs.
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -28,10 +29,10 @@ public final class Npy {
 
     private Npy() {}
 
-    /** A parsed array: its shape and its values widened to double. */
-    public record Array(long[] shape, double[] values) {}
+    /** A parsed array: its shape, its values widened to double, and its dtype ({@code <f2}, {@code <f4}, {@code <f8}). */
+    public record Array(long[] shape, double[] values, String descr) {}
 
-    /** Reads a float32 or float64 array; values are exact in double. */
+    /** Reads a float16, float32 or float64 array; values are exact in double. */
     public static Array read(Path path) throws IOException {
         byte[] bytes = Files.readAllBytes(path);
         if (bytes.length < 10 || !Arrays.equals(Arrays.copyOf(bytes, 6), MAGIC)) {
@@ -69,9 +70,11 @@ public final class Npy {
             count = Math.multiplyExact(count, d);
         }
         int width = switch (descr) {
+            case "<f2" -> 2;
             case "<f4" -> 4;
             case "<f8" -> 8;
-            default -> throw new IOException(path + ": unsupported dtype '" + descr + "' (float32 or float64, little-endian)");
+            default -> throw new IOException(path + ": unsupported dtype '" + descr
+                    + "' (float16, float32 or float64, little-endian)");
         };
         int dataStart = headerStart + headerLength;
         if ((long) bytes.length - dataStart < count * width || count > Integer.MAX_VALUE) {
@@ -81,15 +84,26 @@ public final class Npy {
         double[] values = new double[(int) count];
         for (int i = 0; i < values.length; i++) {
             long at = dataStart + (long) i * width;
-            values[i] = width == 4
-                    ? data.get(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), at)
-                    : data.get(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), at);
+            values[i] = switch (width) {
+                case 2 -> HalfFloats.float16ToFloat(data.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), at));
+                case 4 -> data.get(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), at);
+                default -> data.get(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), at);
+            };
         }
-        return new Array(shape, values);
+        return new Array(shape, values, descr);
     }
 
     /** Writes float32 values (a native segment of shape's element count) as a .npy file. */
     public static void writeFloat32(long[] dims, MemorySegment src, Path path) throws IOException {
+        write(dims, src, "<f4", Float.BYTES, path);
+    }
+
+    /** Writes float16 values (bit patterns, a native segment of shape's element count) as a .npy file. */
+    public static void writeFloat16(long[] dims, MemorySegment src, Path path) throws IOException {
+        write(dims, src, "<f2", Short.BYTES, path);
+    }
+
+    private static void write(long[] dims, MemorySegment src, String descr, int width, Path path) throws IOException {
         long count = 1;
         StringBuilder shape = new StringBuilder();
         for (long d : dims) {
@@ -101,7 +115,7 @@ public final class Npy {
         } else {
             shape.setLength(shape.length() - 1);
         }
-        String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
         int unpadded = MAGIC.length + 4 + dict.length() + 1;
         String header = dict + " ".repeat((64 - unpadded % 64) % 64) + "\n";
         byte[] head = new byte[MAGIC.length + 4 + header.length()];
@@ -118,10 +132,15 @@ public final class Npy {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE); Arena arena = Arena.ofConfined()) {
             ch.write(java.nio.ByteBuffer.wrap(head));
-            MemorySegment le = arena.allocate(count * Float.BYTES);
+            MemorySegment le = arena.allocate(count * width);
             for (long i = 0; i < count; i++) {
-                le.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i,
-                        src.getAtIndex(ValueLayout.JAVA_FLOAT, i));
+                if (width == Short.BYTES) {
+                    le.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i,
+                            src.getAtIndex(ValueLayout.JAVA_SHORT, i));
+                } else {
+                    le.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i,
+                            src.getAtIndex(ValueLayout.JAVA_FLOAT, i));
+                }
             }
             java.nio.ByteBuffer buffer = le.asByteBuffer();
             while (buffer.hasRemaining()) {
