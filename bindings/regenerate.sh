@@ -40,4 +40,10 @@ rm -rf "$out/${package//.//}"
     "${options[@]}" \
     "$header"
 
+# The header these bindings were made from, by content: BindingsTest fails when the header
+# changes (even a comment) without a rerun of this script.
+stamp="$root/bindings/src/main/resources/dev/inkwell/bindings/inkwell.h.sha256"
+mkdir -p "$(dirname "$stamp")"
+sha256sum "$header" | awk '{print $1}' > "$stamp"
+
 echo "regenerated $(find "$out/${package//.//}" -name '*.java' | wc -l) files in ${out#"$root"/}/${package//.//}"
