@@ -39,6 +39,10 @@ TEST(cuda_copies_round_trip) {
     CHECK(inkwell_device_alloc(cuda_ctx(), 0, &p) == INKWELL_INVALID_ARGUMENT && p == nullptr);
     CHECK(inkwell_device_alloc(cuda_ctx(), int64_t(1) << 45, &p) == INKWELL_OUT_OF_MEMORY);
     CHECK(std::strstr(inkwell_last_error_message(), "cudaMalloc") != nullptr);
+    // The failed cudaMalloc must not be reported again by the next kernel's launch check.
+    DeviceBuffer<float> out(5);
+    inkwell_randn_params r{out.get(), 5, 3, 0};
+    CHECK_MSG(inkwell_randn_f32(cuda_ctx(), &r) == INKWELL_OK, "after OOM: %s", inkwell_last_error_message());
 }
 
 // Every kernel family runs on a CUDA context now; a data pointer that is not memory of the

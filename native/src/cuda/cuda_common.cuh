@@ -44,6 +44,11 @@ private:
 
 inline void check(cudaError_t e, const char* what) {
     if (e == cudaSuccess) return;
+    // A failed runtime call also leaves e as the thread's last error; unless taken here, the
+    // next call's finish_launch (cudaGetLastError) would report it again as a launch failure
+    // of an unrelated kernel (e.g. every kernel after a cudaMalloc that ran out of memory).
+    // Sticky errors stay, as they must.
+    cudaGetLastError();
     const int32_t status = e == cudaErrorMemoryAllocation ? INKWELL_OUT_OF_MEMORY : INKWELL_INTERNAL_ERROR;
     fail(status, std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
 }
