@@ -75,6 +75,19 @@ TEST(cuda_canny_matches_cpu_on_random_images) {
                 }
 }
 
+// Taller than 8 * 65535 rows: the framed grid's y dimension is capped at CUDA's 65535 and
+// the kernels stride over the remaining rows (this once failed to launch).
+TEST(cuda_canny_handles_images_taller_than_the_grid) {
+    std::mt19937 rng(77);
+    for (int64_t w : {1, 3}) {
+        Run r{600001, w, 1, 3, false, 40, 120};
+        const int64_t stride = w + 1;
+        auto img = random_image(rng, r.h, r.w, 1, stride, true);
+        const int64_t bad = compare(img, stride, r);
+        CHECK_MSG(bad == 0, "600001x%lld: %lld pixels differ", (long long)w, (long long)bad);
+    }
+}
+
 TEST(cuda_canny_matches_cpu_with_blur) {
     std::mt19937 rng(5);
     for (int64_t cn : {1, 3})

@@ -39,11 +39,54 @@ TEST(cuda_copies_round_trip) {
     CHECK(inkwell_device_alloc(cuda_ctx(), 0, &p) == INKWELL_INVALID_ARGUMENT && p == nullptr);
     CHECK(inkwell_device_alloc(cuda_ctx(), int64_t(1) << 45, &p) == INKWELL_OUT_OF_MEMORY);
     CHECK(std::strstr(inkwell_last_error_message(), "cudaMalloc") != nullptr);
+    // The failed cudaMalloc must not be reported again by the next kernel's launch check.
+    DeviceBuffer<float> out(5);
+    inkwell_randn_params r{out.get(), 5, 3, 0};
+    CHECK_MSG(inkwell_randn_f32(cuda_ctx(), &r) == INKWELL_OK, "after OOM: %s", inkwell_last_error_message());
 }
 
-TEST(cuda_context_refuses_kernels_it_lacks) {
-    float x = 0;
-    inkwell_randn_params p{&x, 1, 1, 0};
-    CHECK(inkwell_randn_f32(cuda_ctx(), &p) == INKWELL_UNSUPPORTED);
-    CHECK(std::strstr(inkwell_last_error_message(), "randn") != nullptr);
+// Every kernel family runs on a CUDA context now; a data pointer that is not memory of the
+// context's device is refused by the backend (cudaPointerGetAttributes) with
+// INKWELL_INVALID_ARGUMENT naming the pointer, before any kernel could fault on it and leave
+// the process's CUDA context broken. The context keeps working afterwards.
+TEST(cuda_context_refuses_host_pointers) {
+    std::vector<float> host(8, 5.0f);
+    inkwell_randn_params p{host.data(), 8, 1, 0};
+    CHECK(inkwell_randn_f32(cuda_ctx(), &p) == INKWELL_INVALID_ARGUMENT);
+    CHECK_MSG(std::strstr(inkwell_last_error_message(), "randn: out") != nullptr, "%s", inkwell_last_error_message());
+    CHECK(host == std::vector<float>(8, 5.0f));
+
+    // One good pointer and one host pointer: the host one is named.
+    DeviceBuffer<float> x(std::vector<float>(16, 1.0f)), out(16);
+    std::vector<float> noise(16, 0.5f);
+    inkwell_add_noise_params a{x.get(), noise.data(), out.get(), 16, 0.5};
+    CHECK(inkwell_add_noise_f32(cuda_ctx(), &a) == INKWELL_INVALID_ARGUMENT);
+    CHECK_MSG(std::strstr(inkwell_last_error_message(), "add_noise: noise") != nullptr, "%s",
+              inkwell_last_error_message());
+
+    std::vector<uint8_t> img(16 * 16, 9);
+    inkwell_image_metric_params m{};
+    DeviceBuffer<uint8_t> ref(img);
+    m.reference = inkwell_image_u8{ref.get(), 16, 16, 1, 16};
+    m.test = inkwell_image_u8{img.data(), 16, 16, 1, 16};
+    double result = 0;
+    m.result = &result;
+    CHECK(inkwell_psnr_u8(cuda_ctx(), &m) == INKWELL_INVALID_ARGUMENT);
+    CHECK_MSG(std::strstr(inkwell_last_error_message(), "psnr: test.data") != nullptr, "%s",
+              inkwell_last_error_message());
+
+    // Still usable: the same randn into device memory, and into mapped pinned memory.
+    DeviceBuffer<float> dev(8);
+    p.out = dev.get();
+    CHECK_MSG(inkwell_randn_f32(cuda_ctx(), &p) == INKWELL_OK, "%s", inkwell_last_error_message());
+    std::vector<float> want(8);
+    inkwell_randn_params q{want.data(), 8, 1, 0};
+    CHECK(inkwell_randn_f32(cpu_ctx(), &q) == INKWELL_OK);
+    CHECK(dev.download() == want);
+    void* pinned = nullptr;
+    CHECK(inkwell_host_alloc_pinned(cuda_ctx(), 8 * sizeof(float), &pinned) == INKWELL_OK);
+    p.out = static_cast<float*>(pinned);
+    CHECK_MSG(inkwell_randn_f32(cuda_ctx(), &p) == INKWELL_OK, "pinned: %s", inkwell_last_error_message());
+    CHECK(std::memcmp(pinned, want.data(), 8 * sizeof(float)) == 0);
+    CHECK(inkwell_host_free_pinned(cuda_ctx(), pinned) == INKWELL_OK);
 }

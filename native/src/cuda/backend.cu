@@ -158,43 +158,91 @@ int32_t table_synchronize(void* state) {
 }
 
 int32_t table_ddim_step(void* state, const inkwell_ddim_step_params* p, const cuda_backend::DdimCoefficients* k) {
-    return on_device(state, [&](State& s) { ddim_step(s, *p, *k); });
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->sample, "ddim_step: sample");
+        require_device_pointer(s, p->model_output, "ddim_step: model_output");
+        require_device_pointer(s, p->model_output_uncond, "ddim_step: model_output_uncond");
+        require_device_pointer(s, p->noise, "ddim_step: noise");  // null unless eta > 0 (the core)
+        require_device_pointer(s, p->prev_sample, "ddim_step: prev_sample");
+        require_device_pointer(s, p->pred_original_sample, "ddim_step: pred_original_sample");
+        ddim_step(s, *p, *k);
+    });
 }
 
 int32_t table_add_noise(void* state, const inkwell_add_noise_params* p, float sqrt_a, float sqrt_b) {
-    return on_device(state, [&](State& s) { add_noise(s, *p, sqrt_a, sqrt_b); });
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->original, "add_noise: original");
+        require_device_pointer(s, p->noise, "add_noise: noise");
+        require_device_pointer(s, p->out, "add_noise: out");
+        add_noise(s, *p, sqrt_a, sqrt_b);
+    });
 }
 
 int32_t table_canny(void* state, const cuda_backend::CannyArgs* a) {
-    return on_device(state, [&](State& s) { canny(s, *a); });
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, a->src, "canny: src.data");
+        require_device_pointer(s, a->dst, "canny: dst.data");
+        canny(s, *a);
+    });
 }
 
 int32_t table_conv2d(void* state, const inkwell_conv2d_params* p, int32_t element_type) {
-    return on_device(state, [&](State& s) { conv2d(s, *p, element_type); });
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->input, "conv2d: input");
+        require_device_pointer(s, p->weight, "conv2d: weight");
+        require_device_pointer(s, p->bias, "conv2d: bias");
+        require_device_pointer(s, p->output, "conv2d: output");
+        conv2d(s, *p, element_type);
+    });
 }
 
 int32_t table_attention(void* state, const inkwell_attention_params* p, int32_t element_type) {
-    return on_device(state, [&](State& s) { attention(s, *p, element_type); });
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->q, "attention: q");
+        require_device_pointer(s, p->k, "attention: k");
+        require_device_pointer(s, p->v, "attention: v");
+        require_device_pointer(s, p->out, "attention: out");  // kv_lens is host memory
+        attention(s, *p, element_type);
+    });
 }
 
 int32_t table_gaussian_blur(void* state, const cuda_backend::BlurArgs* a) {
-    return on_device(state, [&](State& s) { gaussian_blur(s, *a); });
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, a->src, "gaussian_blur: src.data");
+        require_device_pointer(s, a->dst, "gaussian_blur: dst.data");
+        gaussian_blur(s, *a);
+    });
 }
 
 int32_t table_randn(void* state, const inkwell_randn_params* p) {
-    return on_device(state, [&](State& s) { randn(s, *p); });
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->out, "randn: out");
+        randn(s, *p);
+    });
 }
 
 int32_t table_resample(void* state, const inkwell_resample_params* p) {
-    return on_device(state, [&](State& s) { resample(s, *p); });
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->input, "resample: input");
+        require_device_pointer(s, p->output, "resample: output");
+        resample(s, *p);
+    });
 }
 
 int32_t table_psnr(void* state, const inkwell_image_metric_params* p, double* out) {
-    return on_device(state, [&](State& s) { *out = psnr(s, *p); });
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->reference.data, "psnr: reference.data");
+        require_device_pointer(s, p->test.data, "psnr: test.data");
+        *out = psnr(s, *p);
+    });
 }
 
 int32_t table_ssim(void* state, const inkwell_image_metric_params* p, double* out) {
-    return on_device(state, [&](State& s) { *out = ssim(s, *p); });
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->reference.data, "ssim: reference.data");
+        require_device_pointer(s, p->test.data, "ssim: test.data");
+        *out = ssim(s, *p);
+    });
 }
 
 const cuda_backend::Table kTable = {

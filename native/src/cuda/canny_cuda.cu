@@ -36,6 +36,8 @@ constexpr uint8_t kEdge = 2;
 // Sector codes stored per pixel by the gradient stage.
 constexpr uint8_t kHorizontal = 0, kVertical = 1, kDiagonalPlus = 2, kDiagonalMinus = 3;
 
+constexpr int64_t kMaxGridY = 65535;  // CUDA's limit on gridDim.y
+
 // ---- gradient, magnitude, sector ------------------------------------------------------
 
 template <int K>
@@ -76,12 +78,10 @@ struct GradientArgs {
 };
 
 template <int K, int CN, bool L2>
-__global__ void gradient_kernel(GradientArgs a) {
+__device__ __forceinline__ void gradient_pixel(const GradientArgs& a, int64_t mx, int64_t my) {
     constexpr SobelTaps<K> taps;
     constexpr int R = K / 2;
-    const int64_t mx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, my = blockIdx.y * int64_t(blockDim.y) + threadIdx.y;
     const int64_t mw = a.w + 2;
-    if (mx >= mw || my >= a.h + 2) return;
     if (mx == 0 || my == 0 || mx == a.w + 1 || my == a.h + 1) {
         a.mag[my * mw + mx] = 0;
         return;
@@ -133,29 +133,40 @@ __global__ void gradient_kernel(GradientArgs a) {
     a.sector[y * a.w + x] = s;
 }
 
+// Rows are grid-strided: (h + 2) / 8 blocks would pass gridDim.y's 65535 for tall images.
+template <int K, int CN, bool L2>
+__global__ void gradient_kernel(GradientArgs a) {
+    const int64_t mx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+    if (mx >= a.w + 2) return;
+    for (int64_t my = blockIdx.y * int64_t(blockDim.y) + threadIdx.y; my < a.h + 2; my += int64_t(gridDim.y) * blockDim.y)
+        gradient_pixel<K, CN, L2>(a, mx, my);
+}
+
 // ---- suppression and double threshold ------------------------------------------------
 
 __global__ void suppress_kernel(const int32_t* mag, const uint8_t* sector, int64_t h, int64_t w, int32_t low,
                                 int32_t high, uint8_t* map) {
-    const int64_t mx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, my = blockIdx.y * int64_t(blockDim.y) + threadIdx.y;
+    const int64_t mx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     const int64_t mw = w + 2;
-    if (mx >= mw || my >= h + 2) return;
-    uint8_t v = kNotEdge;
-    if (mx != 0 && my != 0 && mx != w + 1 && my != h + 1) {
-        const int32_t* cur = mag + my * mw + mx;
-        const int32_t m = *cur;
-        if (m > low) {
-            bool maximum;
-            switch (sector[(my - 1) * w + mx - 1]) {  // is_local_maximum of canny_common.hpp
-                case kHorizontal: maximum = m > cur[-1] && m >= cur[1]; break;
-                case kVertical: maximum = m > cur[-mw] && m >= cur[mw]; break;
-                case kDiagonalPlus: maximum = m > cur[-mw - 1] && m > cur[mw + 1]; break;
-                default: maximum = m > cur[-mw + 1] && m > cur[mw - 1]; break;
+    if (mx >= mw) return;
+    for (int64_t my = blockIdx.y * int64_t(blockDim.y) + threadIdx.y; my < h + 2; my += int64_t(gridDim.y) * blockDim.y) {
+        uint8_t v = kNotEdge;
+        if (mx != 0 && my != 0 && mx != w + 1 && my != h + 1) {
+            const int32_t* cur = mag + my * mw + mx;
+            const int32_t m = *cur;
+            if (m > low) {
+                bool maximum;
+                switch (sector[(my - 1) * w + mx - 1]) {  // is_local_maximum of canny_common.hpp
+                    case kHorizontal: maximum = m > cur[-1] && m >= cur[1]; break;
+                    case kVertical: maximum = m > cur[-mw] && m >= cur[mw]; break;
+                    case kDiagonalPlus: maximum = m > cur[-mw - 1] && m > cur[mw + 1]; break;
+                    default: maximum = m > cur[-mw + 1] && m > cur[mw - 1]; break;
+                }
+                if (maximum) v = m > high ? kEdge : kCandidate;
             }
-            if (maximum) v = m > high ? kEdge : kCandidate;
         }
+        map[my * mw + mx] = v;
     }
-    map[my * mw + mx] = v;
 }
 
 // ---- hysteresis ----------------------------------------------------------------------
@@ -242,9 +253,10 @@ __global__ void __launch_bounds__(kTile* kTileThreadsY) hysteresis_kernel(Hyster
 // ---- output --------------------------------------------------------------------------
 
 __global__ void output_kernel(const uint8_t* map, int64_t h, int64_t w, uint8_t* dst, int64_t dst_stride) {
-    const int64_t x = blockIdx.x * int64_t(blockDim.x) + threadIdx.x, y = blockIdx.y * int64_t(blockDim.y) + threadIdx.y;
-    if (x >= w || y >= h) return;
-    dst[y * dst_stride + x] = uint8_t((map[(y + 1) * (w + 2) + x + 1] >> 1) * 255);
+    const int64_t x = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+    if (x >= w) return;
+    for (int64_t y = blockIdx.y * int64_t(blockDim.y) + threadIdx.y; y < h; y += int64_t(gridDim.y) * blockDim.y)
+        dst[y * dst_stride + x] = uint8_t((map[(y + 1) * (w + 2) + x + 1] >> 1) * 255);
 }
 
 size_t align256(size_t n) { return (n + 255) / 256 * 256; }
@@ -291,7 +303,8 @@ void canny(State& s, const cuda_backend::CannyArgs& a) {
     }
 
     const dim3 block2d(32, 8);
-    const dim3 framed_grid(unsigned(ceil_div(mw, 32)), unsigned(ceil_div(mh, 8)));
+    // gridDim.y is at most 65535: the kernels stride over the rows beyond (images up to 2^20 tall).
+    const dim3 framed_grid(unsigned(ceil_div(mw, 32)), unsigned(std::min<int64_t>(ceil_div(mh, 8), kMaxGridY)));
     gradient_kernel_for(a.aperture, cn, a.l2 != 0)<<<framed_grid, block2d, 0, s.stream>>>(
         GradientArgs{src, src_stride, h, w, mag, sector, a.tan22_q15});
     suppress_kernel<<<framed_grid, block2d, 0, s.stream>>>(mag, sector, h, w, a.low, a.high, map);
@@ -327,8 +340,8 @@ void canny(State& s, const cuda_backend::CannyArgs& a) {
             if (raised == 0) break;
         }
     }
-    output_kernel<<<dim3(unsigned(ceil_div(w, 32)), unsigned(ceil_div(h, 8))), block2d, 0, s.stream>>>(map, h, w, a.dst,
-                                                                                                         a.dst_stride);
+    const dim3 image_grid(unsigned(ceil_div(w, 32)), unsigned(std::min<int64_t>(ceil_div(h, 8), kMaxGridY)));
+    output_kernel<<<image_grid, block2d, 0, s.stream>>>(map, h, w, a.dst, a.dst_stride);
     finish_launch(s, "canny");
 }
 

@@ -44,6 +44,11 @@ private:
 
 inline void check(cudaError_t e, const char* what) {
     if (e == cudaSuccess) return;
+    // A failed runtime call also leaves e as the thread's last error; unless taken here, the
+    // next call's finish_launch (cudaGetLastError) would report it again as a launch failure
+    // of an unrelated kernel (e.g. every kernel after a cudaMalloc that ran out of memory).
+    // Sticky errors stay, as they must.
+    cudaGetLastError();
     const int32_t status = e == cudaErrorMemoryAllocation ? INKWELL_OUT_OF_MEMORY : INKWELL_INTERNAL_ERROR;
     fail(status, std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
 }
@@ -68,6 +73,40 @@ inline void* scratch(State& s, size_t bytes) {
 }
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// A data pointer of a kernel's params must be memory the context's device can address:
+// device memory of that device, managed memory, or mapped page-locked host memory. A
+// pageable host pointer (or another device's memory) would make the kernel fault, and the
+// illegal-address error is sticky: it would poison the whole CUDA context of the process.
+// One driver query per pointer (no transfer, no synchronisation) turns that into
+// INKWELL_INVALID_ARGUMENT naming the pointer. Only the start is checked (the runtime API
+// cannot give an allocation's extent); null pointers are the core's to refuse.
+inline void require_device_pointer(const State& s, const void* p, const char* name) {
+    if (p == nullptr) return;
+    cudaPointerAttributes attr{};
+    const cudaError_t e = cudaPointerGetAttributes(&attr, p);
+    if (e != cudaSuccess) {
+        // Before CUDA 11 an unregistered host pointer gave cudaErrorInvalidValue.
+        cudaGetLastError();
+        if (e != cudaErrorInvalidValue) check(e, "cudaPointerGetAttributes");
+        attr.type = cudaMemoryTypeUnregistered;
+    }
+    switch (attr.type) {
+        case cudaMemoryTypeDevice:
+            if (attr.device == s.device) return;
+            fail(INKWELL_INVALID_ARGUMENT, std::string(name) + " is memory of CUDA device " + std::to_string(attr.device) +
+                                               ", but the context's device is " + std::to_string(s.device));
+        case cudaMemoryTypeManaged: return;
+        case cudaMemoryTypeHost:
+            if (attr.devicePointer == p) return;  // page-locked and mapped at the same address (UVA)
+            fail(INKWELL_INVALID_ARGUMENT,
+                 std::string(name) + " is page-locked host memory not mapped for the device: a CUDA context needs device memory");
+        default:
+            fail(INKWELL_INVALID_ARGUMENT, std::string(name) +
+                                               " is not CUDA memory (a host pointer?): with a CUDA context every data "
+                                               "pointer must be device memory (inkwell_device_alloc)");
+    }
+}
 
 // Attention's kv_lens (host memory, validated by the core) copied into the scratch buffer on
 // the stream, or nullptr without a mask.
