@@ -30,16 +30,11 @@ constexpr int kBc = 32;  // keys per tile
 constexpr int kThreads = 256;
 constexpr int kRows = 4;  // rows per thread: threads (tx, ty) = (tid % 16, tid / 16)
 
-struct AttentionArgs {
+struct AttentionArgs : AttentionShape {
     const float* q;
     const float* k;
     const float* v;
     float* out;
-    const int32_t* kv_lens;  // device, or null
-    int64_t heads, q_len, kv_len;
-    int head_dim;
-    float scale_log2;  // scale * log2(e)
-    int causal;
     int64_t bh_offset;
 };
 
@@ -219,17 +214,11 @@ void attention(State& s, const inkwell_attention_params& p, int32_t element_type
         return;
     }
     AttentionArgs a{};
+    static_cast<AttentionShape&>(a) = attention_shape(s, p);
     a.q = static_cast<const float*>(p.q);
     a.k = static_cast<const float*>(p.k);
     a.v = static_cast<const float*>(p.v);
     a.out = static_cast<float*>(p.out);
-    a.heads = p.heads;
-    a.q_len = p.q_len;
-    a.kv_len = p.kv_len;
-    a.head_dim = int(p.head_dim);
-    a.scale_log2 = float(p.scale * 1.4426950408889634);
-    a.causal = p.causal;
-    a.kv_lens = kv_lens_on_device(s, p);  // host memory (inkwell.h)
     const int64_t bh = p.batch * p.heads, tiles = ceil_div(p.q_len, kBr);
     const int64_t d = p.head_dim;
     if (d <= 32)

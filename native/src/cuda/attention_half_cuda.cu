@@ -60,16 +60,11 @@ constexpr int kBc = 64;  // keys per tile
 constexpr int kThreads = 128;
 constexpr int kScoreTiles = kBc / 8;  // n8 score tiles per warp and tile
 
-struct HalfAttentionArgs {
+struct HalfAttentionArgs : AttentionShape {
     const uint16_t* q;
     const uint16_t* k;
     const uint16_t* v;
     uint16_t* out;
-    const int32_t* kv_lens;  // device, or null
-    int64_t heads, q_len, kv_len;
-    int head_dim;
-    float scale_log2;  // scale * log2(e)
-    int causal;
     int vector_loads;  // head_dim % 8 == 0 and q, k, v 16-byte aligned
     int64_t bh_offset;
 };
@@ -381,18 +376,12 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 // Called by attention() in attention_cuda.cu for INKWELL_ELEMENT_F16 and INKWELL_ELEMENT_BF16.
 void attention_half(State& s, const inkwell_attention_params& p, int32_t element_type) {
     HalfAttentionArgs a{};
+    static_cast<AttentionShape&>(a) = attention_shape(s, p);
     a.q = static_cast<const uint16_t*>(p.q);
     a.k = static_cast<const uint16_t*>(p.k);
     a.v = static_cast<const uint16_t*>(p.v);
     a.out = static_cast<uint16_t*>(p.out);
-    a.heads = p.heads;
-    a.q_len = p.q_len;
-    a.kv_len = p.kv_len;
-    a.head_dim = int(p.head_dim);
-    a.scale_log2 = float(p.scale * 1.4426950408889634);
-    a.causal = p.causal;
     a.vector_loads = p.head_dim % 8 == 0 && aligned16(p.q) && aligned16(p.k) && aligned16(p.v);
-    a.kv_lens = kv_lens_on_device(s, p);  // host memory (inkwell.h)
     const int64_t bh = p.batch * p.heads, tiles = ceil_div(p.q_len, kBr);
     if (element_type == INKWELL_ELEMENT_F16)
         dispatch<INKWELL_ELEMENT_F16>(s, a, bh, tiles);

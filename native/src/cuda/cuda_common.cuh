@@ -118,6 +118,27 @@ inline const int32_t* kv_lens_on_device(State& s, const inkwell_attention_params
     return lens;
 }
 
+// What both CUDA attention kernels (float32 and 16-bit) take besides their data pointers.
+struct AttentionShape {
+    const int32_t* kv_lens;  // device, or null
+    int64_t heads, q_len, kv_len;
+    int head_dim;
+    float scale_log2;  // scale * log2(e)
+    int causal;
+};
+
+inline AttentionShape attention_shape(State& s, const inkwell_attention_params& p) {
+    AttentionShape a{};
+    a.kv_lens = kv_lens_on_device(s, p);  // host memory (inkwell.h)
+    a.heads = p.heads;
+    a.q_len = p.q_len;
+    a.kv_len = p.kv_len;
+    a.head_dim = int(p.head_dim);
+    a.scale_log2 = float(p.scale * 1.4426950408889634);
+    a.causal = p.causal;
+    return a;
+}
+
 // Launchers, one family per file; parameters are validated by the core.
 void ddim_step(State& s, const inkwell_ddim_step_params& p, const cuda_backend::DdimCoefficients& k);
 void add_noise(State& s, const inkwell_add_noise_params& p, float sqrt_a, float sqrt_b);
