@@ -203,9 +203,16 @@ typedef enum inkwell_element_type {
     INKWELL_ELEMENT_BF16 = 2  /* bfloat16, as uint16_t */
 } inkwell_element_type;
 
+/* Activations, as PyTorch defines them; a fused one is applied after the bias. conv2d
+ * takes NONE and SILU only; the layer kernels below take every value. */
 typedef enum inkwell_activation {
     INKWELL_ACTIVATION_NONE = 0,
-    INKWELL_ACTIVATION_SILU = 1 /* x * sigmoid(x), applied after the bias */
+    INKWELL_ACTIVATION_SILU = 1,       /* x * sigmoid(x)                       (F.silu) */
+    INKWELL_ACTIVATION_GELU = 2,       /* x * (1 + erf(x / sqrt 2)) / 2        (F.gelu) */
+    INKWELL_ACTIVATION_GELU_TANH = 3,  /* x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2
+                                          (F.gelu(approximate="tanh")) */
+    INKWELL_ACTIVATION_QUICK_GELU = 4, /* x * sigmoid(1.702 x)                 (CLIP's quick_gelu) */
+    INKWELL_ACTIVATION_RELU = 5        /* max(x, 0), NaN kept                  (F.relu) */
 } inkwell_activation;
 
 /* ---- conv2d (torch.nn.functional.conv2d, NCHW) ------------------------------------- */
@@ -241,6 +248,12 @@ INKWELL_API int32_t inkwell_conv2d_bf16(inkwell_context* context, const inkwell_
 
 /* ---- attention: softmax(q k^T scale + mask) v, one pass, online softmax ------------- */
 
+typedef enum inkwell_attention_layout {
+    INKWELL_ATTENTION_BHLD = 0, /* [batch, heads, length, head_dim] (the shapes below) */
+    INKWELL_ATTENTION_BLHD = 1  /* [batch, length, heads, head_dim]: a projection's output
+                                   [batch, length, heads * head_dim] as it is, no permute copy */
+} inkwell_attention_layout;
+
 typedef struct inkwell_attention_params {
     /* Elements of the entry's type (float for _f32, uint16_t for _f16 and _bf16). */
     const void* q;          /* [batch, heads, q_len, head_dim] */
@@ -256,11 +269,187 @@ typedef struct inkwell_attention_params {
     int32_t causal;         /* 1: query i sees keys j <= i only */
     const int32_t* kv_lens; /* [batch]: batch b sees keys j < kv_lens[b] (1..kv_len); or NULL.
                                Host memory, also with a CUDA context */
+    int32_t layout;         /* an inkwell_attention_layout: how q, k, v and out are laid out */
 } inkwell_attention_params;
 
 INKWELL_API int32_t inkwell_attention_f32(inkwell_context* context, const inkwell_attention_params* params);
 INKWELL_API int32_t inkwell_attention_f16(inkwell_context* context, const inkwell_attention_params* params);
 INKWELL_API int32_t inkwell_attention_bf16(inkwell_context* context, const inkwell_attention_params* params);
+
+/* ---- layers of the U-Net, VAE and text encoder ------------------------------------- */
+/* Each has _f32, _f16 and _bf16 entries taking the same params struct, whose data pointers
+ * hold elements of the entry's type (every tensor of a call, weight and bias included). As
+ * for conv2d, the 16-bit entries widen inputs exactly, compute in float32 and round each
+ * output once to nearest even. Statistics (means, variances) are accumulated in double on
+ * the CPU and in float32 with a compensated or two-level sum on CUDA. */
+
+/* torch.nn.functional.group_norm (then an optional activation) of [batch, channels, *]:
+ * per (sample, group) of channels / groups channels, y = (x - mean) / sqrt(var + eps) *
+ * weight[c] + bias[c], var the biased (population) variance, computed in two passes (never
+ * E[x^2] - E[x]^2). */
+typedef struct inkwell_group_norm_params {
+    const void* input;  /* [batch, channels, spatial] */
+    const void* weight; /* [channels], or NULL (1) */
+    const void* bias;   /* [channels], or NULL (0) */
+    void* output;       /* like input */
+    int64_t batch;
+    int64_t channels;
+    int64_t spatial;    /* elements per channel: height * width (or the product of the trailing dims) */
+    int64_t groups;     /* divides channels */
+    double eps;         /* finite, >= 0 */
+    int32_t activation; /* an inkwell_activation, applied after the affine step */
+} inkwell_group_norm_params;
+
+INKWELL_API int32_t inkwell_group_norm_f32(inkwell_context* context, const inkwell_group_norm_params* params);
+INKWELL_API int32_t inkwell_group_norm_f16(inkwell_context* context, const inkwell_group_norm_params* params);
+INKWELL_API int32_t inkwell_group_norm_bf16(inkwell_context* context, const inkwell_group_norm_params* params);
+
+/* torch.nn.functional.layer_norm over the last dimension: per row, y = (x - mean) /
+ * sqrt(var + eps) * weight + bias (biased variance, two passes). */
+typedef struct inkwell_layer_norm_params {
+    const void* input;  /* [rows, dim] */
+    const void* weight; /* [dim], or NULL (1) */
+    const void* bias;   /* [dim], or NULL (0) */
+    void* output;       /* [rows, dim] */
+    int64_t rows;
+    int64_t dim;
+    double eps;         /* finite, >= 0 */
+} inkwell_layer_norm_params;
+
+INKWELL_API int32_t inkwell_layer_norm_f32(inkwell_context* context, const inkwell_layer_norm_params* params);
+INKWELL_API int32_t inkwell_layer_norm_f16(inkwell_context* context, const inkwell_layer_norm_params* params);
+INKWELL_API int32_t inkwell_layer_norm_bf16(inkwell_context* context, const inkwell_layer_norm_params* params);
+
+/* torch.nn.functional.linear, y = x W^T + b, then an optional activation. Products are
+ * summed in float32 (a register-blocked GEMM; the order of the sum depends on the sizes
+ * only, never on the thread count). */
+typedef struct inkwell_linear_params {
+    const void* input;  /* [rows, in_features] (any leading dims flattened into rows) */
+    const void* weight; /* [out_features, in_features], torch.nn.Linear's layout */
+    const void* bias;   /* [out_features], or NULL */
+    void* output;       /* [rows, out_features] */
+    int64_t rows;
+    int64_t in_features;
+    int64_t out_features;
+    int32_t activation; /* an inkwell_activation */
+} inkwell_linear_params;
+
+INKWELL_API int32_t inkwell_linear_f32(inkwell_context* context, const inkwell_linear_params* params);
+INKWELL_API int32_t inkwell_linear_f16(inkwell_context* context, const inkwell_linear_params* params);
+INKWELL_API int32_t inkwell_linear_bf16(inkwell_context* context, const inkwell_linear_params* params);
+
+/* diffusers' GEGLU, fused: h = x W^T + b with W [2 inner_dim, in_features]; a = h[..., :inner],
+ * gate = h[..., inner:]; y = a * gelu(gate) (erf form). */
+typedef struct inkwell_geglu_params {
+    const void* input;  /* [rows, in_features] */
+    const void* weight; /* [2 * inner_dim, in_features] */
+    const void* bias;   /* [2 * inner_dim], or NULL */
+    void* output;       /* [rows, inner_dim] */
+    int64_t rows;
+    int64_t in_features;
+    int64_t inner_dim;
+} inkwell_geglu_params;
+
+INKWELL_API int32_t inkwell_geglu_f32(inkwell_context* context, const inkwell_geglu_params* params);
+INKWELL_API int32_t inkwell_geglu_f16(inkwell_context* context, const inkwell_geglu_params* params);
+INKWELL_API int32_t inkwell_geglu_bf16(inkwell_context* context, const inkwell_geglu_params* params);
+
+/* One activation, element by element (F.silu, F.gelu, F.relu, ...). */
+typedef struct inkwell_activation_params {
+    const void* input;  /* [count] */
+    void* output;       /* [count]; may be input itself (in place), may not otherwise overlap it */
+    int64_t count;
+    int32_t activation; /* an inkwell_activation other than NONE */
+} inkwell_activation_params;
+
+INKWELL_API int32_t inkwell_activation_f32(inkwell_context* context, const inkwell_activation_params* params);
+INKWELL_API int32_t inkwell_activation_f16(inkwell_context* context, const inkwell_activation_params* params);
+INKWELL_API int32_t inkwell_activation_bf16(inkwell_context* context, const inkwell_activation_params* params);
+
+/* diffusers' get_timestep_embedding: half = dim / 2, freq[i] = exp(-ln(max_period) i /
+ * (half - downscale_freq_shift)), arg = scale * t * freq[i]; [sin(arg), cos(arg)] (or
+ * [cos, sin] with flip_sin_to_cos); an odd dim gets a zero last column. Computed in double,
+ * rounded once. */
+typedef struct inkwell_timestep_embedding_params {
+    const float* timesteps; /* [count], finite */
+    float* output;          /* [count, dim] */
+    int64_t count;
+    int64_t dim;                 /* >= 1 */
+    int32_t flip_sin_to_cos;     /* 1: cos first (Stable Diffusion's U-Net) */
+    double downscale_freq_shift; /* finite; half - shift may not be 0 (SD: 0; diffusers' default 1) */
+    double scale;                /* finite (1) */
+    double max_period;           /* finite, > 0 (10000) */
+} inkwell_timestep_embedding_params;
+
+INKWELL_API int32_t inkwell_timestep_embedding_f32(inkwell_context* context,
+                                                   const inkwell_timestep_embedding_params* params);
+
+/* ---- tensor plumbing: residuals, skip connections, layouts, pooling ---------------- */
+
+/* torch.add with the broadcasts a U-Net needs: out[i] = a[i] + b[(i / inner) % b_count].
+ * inner 1, b_count count: element-wise (residuals); inner H*W, b_count N*C: one value per
+ * (sample, channel) (the time embedding added to a feature map); inner H*W, b_count C: a
+ * per-channel bias; inner 1, b_count C: a bias on the last dimension. */
+typedef struct inkwell_add_params {
+    const float* a;  /* [count] */
+    const float* b;  /* [b_count] */
+    float* out;      /* [count]; may be a itself (in place), may not otherwise overlap a or b */
+    int64_t count;
+    int64_t b_count; /* b_count * inner divides count */
+    int64_t inner;   /* >= 1 */
+} inkwell_add_params;
+
+INKWELL_API int32_t inkwell_add_f32(inkwell_context* context, const inkwell_add_params* params);
+
+/* torch.cat((a, b), dim) of contiguous tensors, seen as [outer, a_inner] and [outer, b_inner]:
+ * outer is the product of the dims before dim, x_inner the product of the dims from dim on
+ * (for [N,C,H,W] along channels: outer N, a_inner Ca*H*W, b_inner Cb*H*W). */
+typedef struct inkwell_cat_params {
+    const float* a;
+    const float* b;
+    float* out; /* [outer, a_inner + b_inner] */
+    int64_t outer;
+    int64_t a_inner;
+    int64_t b_inner;
+} inkwell_cat_params;
+
+INKWELL_API int32_t inkwell_cat_f32(inkwell_context* context, const inkwell_cat_params* params);
+
+/* x.transpose(dim0, dim1).contiguous(), seen as [outer, size0, middle, size1, inner] ->
+ * [outer, size1, middle, size0, inner]. [N,C,H*W] -> [N,H*W,C] is outer N, size0 C,
+ * middle 1, size1 H*W, inner 1 (and back with the sizes swapped). */
+typedef struct inkwell_transpose_params {
+    const float* input;
+    float* output;
+    int64_t outer;
+    int64_t size0;
+    int64_t middle;
+    int64_t size1;
+    int64_t inner;
+} inkwell_transpose_params;
+
+INKWELL_API int32_t inkwell_transpose_f32(inkwell_context* context, const inkwell_transpose_params* params);
+
+/* torch.nn.functional.max_pool2d (dilation 1, ceil_mode false) of NCHW: padding is -inf,
+ * a NaN in a window wins. out = (in + 2 pad - kernel) / stride + 1 per axis. */
+typedef struct inkwell_max_pool2d_params {
+    const float* input; /* [batch, channels, in_height, in_width] */
+    float* output;      /* [batch, channels, out_height, out_width] */
+    int64_t batch;
+    int64_t channels;
+    int64_t in_height;
+    int64_t in_width;
+    int64_t kernel_h; /* >= 1 */
+    int64_t kernel_w;
+    int64_t stride_h; /* >= 1 */
+    int64_t stride_w;
+    int64_t pad_h;    /* 0 .. kernel_h / 2, as PyTorch requires */
+    int64_t pad_w;
+    int64_t out_height;
+    int64_t out_width;
+} inkwell_max_pool2d_params;
+
+INKWELL_API int32_t inkwell_max_pool2d_f32(inkwell_context* context, const inkwell_max_pool2d_params* params);
 
 /* ---- DDIM step with classifier-free guidance (diffusers' DDIMScheduler.step) --------- */
 

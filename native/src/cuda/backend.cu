@@ -1,4 +1,4 @@
-// The CUDA backend's entry point (inkwell_cuda_backend_v2) and its table: device discovery,
+// The CUDA backend's entry point (inkwell_cuda_backend_v3) and its table: device discovery,
 // per-context state (device, stream), memory and copies, and thin wrappers that turn the
 // launchers' exceptions into a status and a thread-local message. See backend.hpp.
 #include <cstring>
@@ -245,19 +245,112 @@ int32_t table_ssim(void* state, const inkwell_image_metric_params* p, double* ou
     });
 }
 
+// The layers: every data pointer must be the device's; then the family's launcher.
+int32_t table_group_norm(void* state, const inkwell_group_norm_params* p, int32_t element_type) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->input, "group_norm: input");
+        require_device_pointer(s, p->weight, "group_norm: weight");
+        require_device_pointer(s, p->bias, "group_norm: bias");
+        require_device_pointer(s, p->output, "group_norm: output");
+        group_norm(s, *p, element_type);
+    });
+}
+
+int32_t table_layer_norm(void* state, const inkwell_layer_norm_params* p, int32_t element_type) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->input, "layer_norm: input");
+        require_device_pointer(s, p->weight, "layer_norm: weight");
+        require_device_pointer(s, p->bias, "layer_norm: bias");
+        require_device_pointer(s, p->output, "layer_norm: output");
+        layer_norm(s, *p, element_type);
+    });
+}
+
+int32_t table_linear(void* state, const inkwell_linear_params* p, int32_t element_type) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->input, "linear: input");
+        require_device_pointer(s, p->weight, "linear: weight");
+        require_device_pointer(s, p->bias, "linear: bias");
+        require_device_pointer(s, p->output, "linear: output");
+        linear(s, *p, element_type);
+    });
+}
+
+int32_t table_geglu(void* state, const inkwell_geglu_params* p, int32_t element_type) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->input, "geglu: input");
+        require_device_pointer(s, p->weight, "geglu: weight");
+        require_device_pointer(s, p->bias, "geglu: bias");
+        require_device_pointer(s, p->output, "geglu: output");
+        geglu(s, *p, element_type);
+    });
+}
+
+int32_t table_activation(void* state, const inkwell_activation_params* p, int32_t element_type) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->input, "activation: input");
+        require_device_pointer(s, p->output, "activation: output");
+        activation(s, *p, element_type);
+    });
+}
+
+int32_t table_timestep_embedding(void* state, const inkwell_timestep_embedding_params* p) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->timesteps, "timestep_embedding: timesteps");
+        require_device_pointer(s, p->output, "timestep_embedding: output");
+        timestep_embedding(s, *p);
+    });
+}
+
+int32_t table_add(void* state, const inkwell_add_params* p) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->a, "add: a");
+        require_device_pointer(s, p->b, "add: b");
+        require_device_pointer(s, p->out, "add: out");
+        add(s, *p);
+    });
+}
+
+int32_t table_cat(void* state, const inkwell_cat_params* p) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->a, "cat: a");
+        require_device_pointer(s, p->b, "cat: b");
+        require_device_pointer(s, p->out, "cat: out");
+        cat(s, *p);
+    });
+}
+
+int32_t table_transpose(void* state, const inkwell_transpose_params* p) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->input, "transpose: input");
+        require_device_pointer(s, p->output, "transpose: output");
+        transpose(s, *p);
+    });
+}
+
+int32_t table_max_pool2d(void* state, const inkwell_max_pool2d_params* p) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->input, "max_pool2d: input");
+        require_device_pointer(s, p->output, "max_pool2d: output");
+        max_pool2d(s, *p);
+    });
+}
+
 const cuda_backend::Table kTable = {
     cuda_backend::kVersion, sizeof(cuda_backend::Table), table_last_error, table_device_count,
     table_create,           table_destroy,               table_device_alloc, table_device_free,
     table_host_alloc_pinned, table_host_free_pinned,     table_copy,         table_synchronize,
     table_ddim_step,        table_add_noise,             table_canny,        table_conv2d,
     table_attention,        table_gaussian_blur,         table_randn,        table_resample,
-    table_psnr,             table_ssim,
+    table_psnr,             table_ssim,                  table_group_norm,   table_layer_norm,
+    table_linear,           table_geglu,                 table_activation,   table_timestep_embedding,
+    table_add,              table_cat,                   table_transpose,    table_max_pool2d,
 };
 
 }  // namespace
 
 }  // namespace inkwell::cuda
 
-extern "C" __attribute__((visibility("default"))) const inkwell::cuda_backend::Table* inkwell_cuda_backend_v2() {
+extern "C" __attribute__((visibility("default"))) const inkwell::cuda_backend::Table* inkwell_cuda_backend_v3() {
     return &inkwell::cuda::kTable;
 }

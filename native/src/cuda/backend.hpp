@@ -1,6 +1,6 @@
 // The contract between libinkwell (the core, no CUDA dependency) and libinkwell_cuda (the
 // CUDA backend, loaded on demand with dlopen). The backend exports one C function,
-// inkwell_cuda_backend_v2, returning a table of plain function pointers; nothing else
+// inkwell_cuda_backend_v3, returning a table of plain function pointers; nothing else
 // crosses the boundary (no exceptions, no C++ types). Every entry returns an
 // inkwell_status and, on failure, leaves a message readable through last_error() on the
 // same thread.
@@ -21,8 +21,8 @@
 
 namespace inkwell::cuda_backend {
 
-constexpr uint32_t kVersion = 2;
-constexpr const char* kEntryPoint = "inkwell_cuda_backend_v2";
+constexpr uint32_t kVersion = 3;
+constexpr const char* kEntryPoint = "inkwell_cuda_backend_v3";
 constexpr const char* kLibraryName = "libinkwell_cuda.so";
 
 // The DDIM step's linear form (see cpu/ddim_cpu.hpp), coefficients rounded by the core.
@@ -88,6 +88,17 @@ struct Table {
     // The metric goes to *out (host); p->result is not touched by the backend.
     int32_t (*psnr)(void* state, const inkwell_image_metric_params* p, double* out);
     int32_t (*ssim)(void* state, const inkwell_image_metric_params* p, double* out);
+    // Layers (v3); element_type: an inkwell_element_type, the type of every data pointer of p.
+    int32_t (*group_norm)(void* state, const inkwell_group_norm_params* p, int32_t element_type);
+    int32_t (*layer_norm)(void* state, const inkwell_layer_norm_params* p, int32_t element_type);
+    int32_t (*linear)(void* state, const inkwell_linear_params* p, int32_t element_type);
+    int32_t (*geglu)(void* state, const inkwell_geglu_params* p, int32_t element_type);
+    int32_t (*activation)(void* state, const inkwell_activation_params* p, int32_t element_type);
+    int32_t (*timestep_embedding)(void* state, const inkwell_timestep_embedding_params* p);
+    int32_t (*add)(void* state, const inkwell_add_params* p);
+    int32_t (*cat)(void* state, const inkwell_cat_params* p);
+    int32_t (*transpose)(void* state, const inkwell_transpose_params* p);
+    int32_t (*max_pool2d)(void* state, const inkwell_max_pool2d_params* p);
 };
 
 using EntryPoint = const Table* (*)();

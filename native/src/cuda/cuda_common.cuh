@@ -119,12 +119,17 @@ inline const int32_t* kv_lens_on_device(State& s, const inkwell_attention_params
 }
 
 // What both CUDA attention kernels (float32 and 16-bit) take besides their data pointers.
+// Element strides of the layout (p.layout, the same for q, k, v and out): element (b, h, i,
+// d) of q and out is at b * q_batch + h * q_head + i * row_stride + d, of k and v at
+// b * kv_batch + h * kv_head + i * row_stride + d. BHLD: row_stride = head_dim, heads
+// length * head_dim apart; BLHD: row_stride = heads * head_dim, heads head_dim apart.
 struct AttentionShape {
     const int32_t* kv_lens;  // device, or null
     int64_t heads, q_len, kv_len;
     int head_dim;
     float scale_log2;  // scale * log2(e)
     int causal;
+    int64_t row_stride, q_batch, q_head, kv_batch, kv_head;
 };
 
 inline AttentionShape attention_shape(State& s, const inkwell_attention_params& p) {
@@ -136,6 +141,12 @@ inline AttentionShape attention_shape(State& s, const inkwell_attention_params& 
     a.head_dim = int(p.head_dim);
     a.scale_log2 = float(p.scale * 1.4426950408889634);
     a.causal = p.causal;
+    const bool blhd = p.layout == INKWELL_ATTENTION_BLHD;
+    a.row_stride = blhd ? p.heads * p.head_dim : p.head_dim;
+    a.q_batch = p.heads * p.q_len * p.head_dim;
+    a.kv_batch = p.heads * p.kv_len * p.head_dim;
+    a.q_head = blhd ? p.head_dim : p.q_len * p.head_dim;
+    a.kv_head = blhd ? p.head_dim : p.kv_len * p.head_dim;
     return a;
 }
 
@@ -150,6 +161,16 @@ void randn(State& s, const inkwell_randn_params& p);
 void resample(State& s, const inkwell_resample_params& p);
 double psnr(State& s, const inkwell_image_metric_params& p);
 double ssim(State& s, const inkwell_image_metric_params& p);
+void group_norm(State& s, const inkwell_group_norm_params& p, int32_t element_type);  // norm_cuda.cu
+void layer_norm(State& s, const inkwell_layer_norm_params& p, int32_t element_type);  // norm_cuda.cu
+void linear(State& s, const inkwell_linear_params& p, int32_t element_type);          // linear_cuda.cu
+void geglu(State& s, const inkwell_geglu_params& p, int32_t element_type);            // linear_cuda.cu
+void activation(State& s, const inkwell_activation_params& p, int32_t element_type);  // elementwise_cuda.cu
+void timestep_embedding(State& s, const inkwell_timestep_embedding_params& p);        // elementwise_cuda.cu
+void add(State& s, const inkwell_add_params& p);                                      // elementwise_cuda.cu
+void cat(State& s, const inkwell_cat_params& p);                                      // elementwise_cuda.cu
+void transpose(State& s, const inkwell_transpose_params& p);                          // elementwise_cuda.cu
+void max_pool2d(State& s, const inkwell_max_pool2d_params& p);                        // elementwise_cuda.cu
 
 // Shared between families (gaussian_blur_cuda.cu): the 8-bit Gaussian blur of src into dst
 // with ksize Q8 taps (host), both passes on s's stream, launches checked but not

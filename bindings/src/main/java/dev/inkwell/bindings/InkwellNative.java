@@ -1385,6 +1385,42 @@ public class InkwellNative extends InkwellNative$shared {
     public static int INKWELL_ACTIVATION_SILU() {
         return INKWELL_ACTIVATION_SILU;
     }
+    private static final int INKWELL_ACTIVATION_GELU = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_activation.INKWELL_ACTIVATION_GELU = 2
+     * }
+     */
+    public static int INKWELL_ACTIVATION_GELU() {
+        return INKWELL_ACTIVATION_GELU;
+    }
+    private static final int INKWELL_ACTIVATION_GELU_TANH = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_activation.INKWELL_ACTIVATION_GELU_TANH = 3
+     * }
+     */
+    public static int INKWELL_ACTIVATION_GELU_TANH() {
+        return INKWELL_ACTIVATION_GELU_TANH;
+    }
+    private static final int INKWELL_ACTIVATION_QUICK_GELU = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_activation.INKWELL_ACTIVATION_QUICK_GELU = 4
+     * }
+     */
+    public static int INKWELL_ACTIVATION_QUICK_GELU() {
+        return INKWELL_ACTIVATION_QUICK_GELU;
+    }
+    private static final int INKWELL_ACTIVATION_RELU = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_activation.INKWELL_ACTIVATION_RELU = 5
+     * }
+     */
+    public static int INKWELL_ACTIVATION_RELU() {
+        return INKWELL_ACTIVATION_RELU;
+    }
 
     private static class inkwell_conv2d_f32 {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -1568,6 +1604,24 @@ public class InkwellNative extends InkwellNative$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final int INKWELL_ATTENTION_BHLD = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_attention_layout.INKWELL_ATTENTION_BHLD = 0
+     * }
+     */
+    public static int INKWELL_ATTENTION_BHLD() {
+        return INKWELL_ATTENTION_BHLD;
+    }
+    private static final int INKWELL_ATTENTION_BLHD = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_attention_layout.INKWELL_ATTENTION_BLHD = 1
+     * }
+     */
+    public static int INKWELL_ATTENTION_BLHD() {
+        return INKWELL_ATTENTION_BLHD;
+    }
 
     private static class inkwell_attention_f32 {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -1743,6 +1797,1226 @@ public class InkwellNative extends InkwellNative$shared {
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("inkwell_attention_bf16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_group_norm_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_group_norm_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_f32(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_group_norm_f32$descriptor() {
+        return inkwell_group_norm_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_f32(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_group_norm_f32$handle() {
+        return inkwell_group_norm_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_f32(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_group_norm_f32$address() {
+        return inkwell_group_norm_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_f32(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static int inkwell_group_norm_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_group_norm_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_group_norm_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_group_norm_f16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_group_norm_f16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_f16(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_group_norm_f16$descriptor() {
+        return inkwell_group_norm_f16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_f16(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_group_norm_f16$handle() {
+        return inkwell_group_norm_f16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_f16(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_group_norm_f16$address() {
+        return inkwell_group_norm_f16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_f16(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static int inkwell_group_norm_f16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_group_norm_f16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_group_norm_f16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_group_norm_bf16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_group_norm_bf16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_bf16(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_group_norm_bf16$descriptor() {
+        return inkwell_group_norm_bf16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_bf16(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_group_norm_bf16$handle() {
+        return inkwell_group_norm_bf16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_bf16(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_group_norm_bf16$address() {
+        return inkwell_group_norm_bf16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_group_norm_bf16(inkwell_context *context, const inkwell_group_norm_params *params)
+     * }
+     */
+    public static int inkwell_group_norm_bf16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_group_norm_bf16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_group_norm_bf16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_layer_norm_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_layer_norm_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_f32(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_layer_norm_f32$descriptor() {
+        return inkwell_layer_norm_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_f32(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_layer_norm_f32$handle() {
+        return inkwell_layer_norm_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_f32(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_layer_norm_f32$address() {
+        return inkwell_layer_norm_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_f32(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static int inkwell_layer_norm_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_layer_norm_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_layer_norm_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_layer_norm_f16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_layer_norm_f16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_f16(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_layer_norm_f16$descriptor() {
+        return inkwell_layer_norm_f16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_f16(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_layer_norm_f16$handle() {
+        return inkwell_layer_norm_f16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_f16(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_layer_norm_f16$address() {
+        return inkwell_layer_norm_f16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_f16(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static int inkwell_layer_norm_f16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_layer_norm_f16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_layer_norm_f16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_layer_norm_bf16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_layer_norm_bf16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_bf16(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_layer_norm_bf16$descriptor() {
+        return inkwell_layer_norm_bf16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_bf16(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_layer_norm_bf16$handle() {
+        return inkwell_layer_norm_bf16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_bf16(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_layer_norm_bf16$address() {
+        return inkwell_layer_norm_bf16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_layer_norm_bf16(inkwell_context *context, const inkwell_layer_norm_params *params)
+     * }
+     */
+    public static int inkwell_layer_norm_bf16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_layer_norm_bf16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_layer_norm_bf16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_linear_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_linear_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_f32(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_linear_f32$descriptor() {
+        return inkwell_linear_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_f32(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_linear_f32$handle() {
+        return inkwell_linear_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_f32(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_linear_f32$address() {
+        return inkwell_linear_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_f32(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static int inkwell_linear_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_linear_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_linear_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_linear_f16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_linear_f16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_f16(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_linear_f16$descriptor() {
+        return inkwell_linear_f16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_f16(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_linear_f16$handle() {
+        return inkwell_linear_f16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_f16(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_linear_f16$address() {
+        return inkwell_linear_f16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_f16(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static int inkwell_linear_f16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_linear_f16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_linear_f16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_linear_bf16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_linear_bf16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_bf16(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_linear_bf16$descriptor() {
+        return inkwell_linear_bf16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_bf16(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_linear_bf16$handle() {
+        return inkwell_linear_bf16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_bf16(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_linear_bf16$address() {
+        return inkwell_linear_bf16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_linear_bf16(inkwell_context *context, const inkwell_linear_params *params)
+     * }
+     */
+    public static int inkwell_linear_bf16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_linear_bf16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_linear_bf16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_geglu_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_geglu_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_f32(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_geglu_f32$descriptor() {
+        return inkwell_geglu_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_f32(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_geglu_f32$handle() {
+        return inkwell_geglu_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_f32(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_geglu_f32$address() {
+        return inkwell_geglu_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_f32(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static int inkwell_geglu_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_geglu_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_geglu_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_geglu_f16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_geglu_f16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_f16(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_geglu_f16$descriptor() {
+        return inkwell_geglu_f16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_f16(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_geglu_f16$handle() {
+        return inkwell_geglu_f16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_f16(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_geglu_f16$address() {
+        return inkwell_geglu_f16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_f16(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static int inkwell_geglu_f16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_geglu_f16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_geglu_f16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_geglu_bf16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_geglu_bf16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_bf16(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_geglu_bf16$descriptor() {
+        return inkwell_geglu_bf16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_bf16(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_geglu_bf16$handle() {
+        return inkwell_geglu_bf16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_bf16(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_geglu_bf16$address() {
+        return inkwell_geglu_bf16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_geglu_bf16(inkwell_context *context, const inkwell_geglu_params *params)
+     * }
+     */
+    public static int inkwell_geglu_bf16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_geglu_bf16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_geglu_bf16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_activation_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_activation_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_f32(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_activation_f32$descriptor() {
+        return inkwell_activation_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_f32(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_activation_f32$handle() {
+        return inkwell_activation_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_f32(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_activation_f32$address() {
+        return inkwell_activation_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_f32(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static int inkwell_activation_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_activation_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_activation_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_activation_f16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_activation_f16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_f16(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_activation_f16$descriptor() {
+        return inkwell_activation_f16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_f16(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_activation_f16$handle() {
+        return inkwell_activation_f16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_f16(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_activation_f16$address() {
+        return inkwell_activation_f16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_f16(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static int inkwell_activation_f16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_activation_f16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_activation_f16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_activation_bf16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_activation_bf16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_bf16(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_activation_bf16$descriptor() {
+        return inkwell_activation_bf16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_bf16(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_activation_bf16$handle() {
+        return inkwell_activation_bf16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_bf16(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_activation_bf16$address() {
+        return inkwell_activation_bf16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_activation_bf16(inkwell_context *context, const inkwell_activation_params *params)
+     * }
+     */
+    public static int inkwell_activation_bf16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_activation_bf16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_activation_bf16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_timestep_embedding_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_timestep_embedding_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_timestep_embedding_f32(inkwell_context *context, const inkwell_timestep_embedding_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_timestep_embedding_f32$descriptor() {
+        return inkwell_timestep_embedding_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_timestep_embedding_f32(inkwell_context *context, const inkwell_timestep_embedding_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_timestep_embedding_f32$handle() {
+        return inkwell_timestep_embedding_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_timestep_embedding_f32(inkwell_context *context, const inkwell_timestep_embedding_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_timestep_embedding_f32$address() {
+        return inkwell_timestep_embedding_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_timestep_embedding_f32(inkwell_context *context, const inkwell_timestep_embedding_params *params)
+     * }
+     */
+    public static int inkwell_timestep_embedding_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_timestep_embedding_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_timestep_embedding_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_add_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_add_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_add_f32(inkwell_context *context, const inkwell_add_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_add_f32$descriptor() {
+        return inkwell_add_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_add_f32(inkwell_context *context, const inkwell_add_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_add_f32$handle() {
+        return inkwell_add_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_add_f32(inkwell_context *context, const inkwell_add_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_add_f32$address() {
+        return inkwell_add_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_add_f32(inkwell_context *context, const inkwell_add_params *params)
+     * }
+     */
+    public static int inkwell_add_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_add_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_add_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_cat_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_cat_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cat_f32(inkwell_context *context, const inkwell_cat_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_cat_f32$descriptor() {
+        return inkwell_cat_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cat_f32(inkwell_context *context, const inkwell_cat_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_cat_f32$handle() {
+        return inkwell_cat_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cat_f32(inkwell_context *context, const inkwell_cat_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_cat_f32$address() {
+        return inkwell_cat_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_cat_f32(inkwell_context *context, const inkwell_cat_params *params)
+     * }
+     */
+    public static int inkwell_cat_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_cat_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_cat_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_transpose_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_transpose_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_transpose_f32(inkwell_context *context, const inkwell_transpose_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_transpose_f32$descriptor() {
+        return inkwell_transpose_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_transpose_f32(inkwell_context *context, const inkwell_transpose_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_transpose_f32$handle() {
+        return inkwell_transpose_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_transpose_f32(inkwell_context *context, const inkwell_transpose_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_transpose_f32$address() {
+        return inkwell_transpose_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_transpose_f32(inkwell_context *context, const inkwell_transpose_params *params)
+     * }
+     */
+    public static int inkwell_transpose_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_transpose_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_transpose_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_max_pool2d_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_max_pool2d_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_max_pool2d_f32(inkwell_context *context, const inkwell_max_pool2d_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_max_pool2d_f32$descriptor() {
+        return inkwell_max_pool2d_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_max_pool2d_f32(inkwell_context *context, const inkwell_max_pool2d_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_max_pool2d_f32$handle() {
+        return inkwell_max_pool2d_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_max_pool2d_f32(inkwell_context *context, const inkwell_max_pool2d_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_max_pool2d_f32$address() {
+        return inkwell_max_pool2d_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_max_pool2d_f32(inkwell_context *context, const inkwell_max_pool2d_params *params)
+     * }
+     */
+    public static int inkwell_max_pool2d_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_max_pool2d_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_max_pool2d_f32", context, params);
             }
             return (int)mh$.invokeExact(context, params);
         } catch (Error | RuntimeException ex) {

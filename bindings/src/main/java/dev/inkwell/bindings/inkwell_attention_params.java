@@ -27,6 +27,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double scale;
  *     int32_t causal;
  *     const int32_t *kv_lens;
+ *     int32_t layout;
  * }
  * }
  */
@@ -49,7 +50,9 @@ public class inkwell_attention_params {
         InkwellNative.C_DOUBLE.withName("scale"),
         InkwellNative.C_INT.withName("causal"),
         MemoryLayout.paddingLayout(4),
-        InkwellNative.C_POINTER.withName("kv_lens")
+        InkwellNative.C_POINTER.withName("kv_lens"),
+        InkwellNative.C_INT.withName("layout"),
+        MemoryLayout.paddingLayout(4)
     ).withName("inkwell_attention_params");
 
     /**
@@ -585,6 +588,50 @@ public class inkwell_attention_params {
      */
     public static void kv_lens(MemorySegment struct, MemorySegment fieldValue) {
         struct.set(kv_lens$LAYOUT, kv_lens$OFFSET, fieldValue);
+    }
+
+    private static final OfInt layout$LAYOUT = (OfInt)$LAYOUT.select(groupElement("layout"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t layout
+     * }
+     */
+    public static final OfInt layout$layout() {
+        return layout$LAYOUT;
+    }
+
+    private static final long layout$OFFSET = $LAYOUT.byteOffset(groupElement("layout"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t layout
+     * }
+     */
+    public static final long layout$offset() {
+        return layout$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t layout
+     * }
+     */
+    public static int layout(MemorySegment struct) {
+        return struct.get(layout$LAYOUT, layout$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t layout
+     * }
+     */
+    public static void layout(MemorySegment struct, int fieldValue) {
+        struct.set(layout$LAYOUT, layout$OFFSET, fieldValue);
     }
 
     /**
