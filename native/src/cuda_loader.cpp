@@ -29,12 +29,26 @@ std::string own_directory(std::string& own_path) {
     return slash == std::string::npos ? std::string(".") : own_path.substr(0, slash);
 }
 
+// The backend's static CUDA runtime opens the driver, libcuda.so.1, only when asked for a
+// device, and reports a machine without one as "CUDA driver version is insufficient for CUDA
+// runtime version": say plainly that there is no driver instead. The handle stays open (the
+// runtime opens the same library next; the process keeps it either way).
+void require_driver() {
+    if (dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL) != nullptr) return;
+    const char* error = dlerror();
+    const std::string why = error ? error : "dlopen failed";
+    if (why.find("No such file") != std::string::npos)
+        unsupported("no NVIDIA driver: libcuda.so.1 not found (" + why + ")");
+    unsupported("cannot load the NVIDIA driver, libcuda.so.1: " + why);
+}
+
 const cuda_backend::Table* load() {
     std::string own_path;
     const std::string path = own_directory(own_path) + "/" + cuda_backend::kLibraryName;
     if (access(path.c_str(), F_OK) != 0)
         unsupported(std::string(cuda_backend::kLibraryName) + " not found next to " + own_path + " (looked for " +
                     path + ")");
+    require_driver();
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
         const char* why = dlerror();

@@ -122,12 +122,34 @@ public final class Image implements AutoCloseable {
 
     /**
      * Reads a PNG or JPEG file into a new owned image: gray stays 1 channel, color becomes
-     * 3 channels in RGB order, alpha is dropped, 16-bit samples keep their high byte.
+     * 3 channels in RGB order, 16-bit samples keep their high byte. Alpha is composited over
+     * white as ControlNet's annotator does ({@link AlphaMode#OVER_WHITE}): a transparent
+     * pixel reads as white, not as its hidden color. CMYK and YCCK JPEGs are converted to RGB
+     * with their ICC profile (or a generic CMYK one).
      *
-     * @throws IOException if the file is missing, unreadable, not an image, corrupt or truncated
+     * @param path the file to read
+     * @return a new image that owns its memory
+     * @throws IOException if the file is missing, unreadable, not an image, corrupt or
+     *     truncated, or in a color space other than gray, RGB, CMYK or YCCK
+     * @throws OutOfMemoryError if the Java heap cannot hold the decoded image (the message
+     *     names its size and the heap's: raise {@code -Xmx})
      */
     public static Image read(Path path) throws IOException {
-        return ImageCodec.read(Objects.requireNonNull(path, "path"));
+        return read(path, AlphaMode.OVER_WHITE);
+    }
+
+    /**
+     * As {@link #read(Path)}, with the file's alpha channel composited over white
+     * ({@link AlphaMode#OVER_WHITE}) or kept as a 4th channel ({@link AlphaMode#KEEP}: RGBA,
+     * gray + alpha becoming RGBA).
+     *
+     * @param path the file to read
+     * @param alpha what to do with an alpha channel
+     * @return a new image that owns its memory
+     * @throws IOException as {@link #read(Path)}
+     */
+    public static Image read(Path path, AlphaMode alpha) throws IOException {
+        return ImageCodec.read(Objects.requireNonNull(path, "path"), Objects.requireNonNull(alpha, "alpha"));
     }
 
     /**

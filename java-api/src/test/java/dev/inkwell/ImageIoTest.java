@@ -29,13 +29,16 @@ class ImageIoTest {
             try (Image img = Image.fromBytes(pixels, 13, 17, cn)) {
                 img.write(file);
             }
-            try (Image back = Image.read(file)) {
-                int expectedChannels = cn == 4 ? 3 : cn; // alpha is dropped on read
-                assertEquals(expectedChannels, back.channels());
-                if (cn != 4) {
-                    assertArrayEquals(pixels, back.toByteArray());
-                }
+            try (Image back = Image.read(file, AlphaMode.KEEP)) {
+                assertEquals(cn, back.channels());
+                assertArrayEquals(pixels, back.toByteArray());
                 assertEquals(pixels[0] & 0xFF, back.get(0, 0, 0)); // channel order survives: R first
+            }
+            try (Image back = Image.read(file)) {
+                int expectedChannels = cn == 4 ? 3 : cn; // alpha is composited over white (ImageAlphaTest)
+                assertEquals(expectedChannels, back.channels());
+                int r = cn == 4 ? ImageCodec.overWhite(pixels[0] & 0xFF, pixels[3] & 0xFF) : pixels[0] & 0xFF;
+                assertEquals(r, back.get(0, 0, 0));
             }
         }
     }

@@ -14,12 +14,14 @@ final class BlurCommand implements Main.Command {
     @Override
     public String help() {
         return """
-                usage: inkwell blur IN OUT [--ksize K] [--sigma S] [--device cpu|cuda]
+                usage: inkwell blur IN OUT [--ksize K] [--sigma S] [--threads N] [--device cpu|cuda]
 
-                Gaussian blur of IN (PNG or JPEG) written to OUT (.png or .jpg), identical to
-                cv2.GaussianBlur(IN, (K, K), S) with reflect-101 borders.
-                  --ksize K   odd kernel size, or 0 to derive it from S (default 5)
-                  --sigma S   standard deviation, or 0 to derive it from K (default 0)""";
+                Gaussian blur of IN (PNG or JPEG; alpha composited over white) written to OUT
+                (.png or .jpg), identical to cv2.GaussianBlur(IN, (K, K), S) with reflect-101 borders.
+                  --ksize K     odd kernel size, or 0 to derive it from S (default 5)
+                  --sigma S     standard deviation, or 0 to derive it from K (default 0)
+                  --threads N   worker threads (default: all)
+                  --device D    cpu (default) or cuda""";
     }
 
     @Override
@@ -32,7 +34,7 @@ final class BlurCommand implements Main.Command {
                 Image src = Image.read(Path.of(files.get(0)));
                 Image blurred = inkwell.gaussianBlur(src, blur)) {
             blurred.write(outPath);
-            out.printf("wrote %s: %dx%dx%d%n", outPath, src.height(), src.width(), src.channels());
+            out.printf("wrote %s: %s%n", outPath, CliFormat.size(src));
         }
         return 0;
     }

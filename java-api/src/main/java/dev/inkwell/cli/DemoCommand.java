@@ -7,7 +7,7 @@ import dev.inkwell.Inkwell;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -18,12 +18,15 @@ final class DemoCommand implements Main.Command {
     @Override
     public String help() {
         return """
-                usage: inkwell demo [--out DIR] [--width W] [--height H] [--runs N] [--device cpu|cuda]
+                usage: inkwell demo [--out DIR] [--width W] [--height H] [--runs N] [--threads N] [--device cpu|cuda]
 
-                Generates a colored drawing (W x H, default 1920 x 1080), computes its ControlNet Canny
-                control map (low 100, high 200, aperture 3, L1, as the preprocessor calls cv2.Canny),
-                also with a 5x5 Gaussian pre-blur, writes the three PNGs to DIR (default out/demo)
-                and prints the median kernel time over N runs (default 20).""";
+                What 'inkwell' with no command runs. Generates a colored drawing (W x H, default
+                1920x1080), computes its ControlNet Canny control map (low 100, high 200, aperture 3,
+                L1, as the preprocessor calls cv2.Canny), also with a 5x5 Gaussian pre-blur, writes
+                the three PNGs to DIR (default out/demo) and prints the median time of N warm calls
+                (default 20, after one untimed call) of the kernel alone.
+                  --threads N   worker threads (default: all)
+                  --device D    cpu (default) or cuda""";
     }
 
     @Override
@@ -44,39 +47,30 @@ final class DemoCommand implements Main.Command {
         CannyOptions blurred = controlNet.withBlur(BlurOptions.of(5, 1.4));
         try (Inkwell inkwell = Inkwell.builder().device(args.device()).threads(args.integer("--threads", 0)).build();
                 Image drawing = DemoDrawing.draw(width, height);
-                Image control = inkwell.canny(drawing, controlNet);
-                Image controlBlurred = inkwell.canny(drawing, blurred)) {
+                Image input = inkwell.copyToDevice(drawing); // the context's memory (GPU memory for --device cuda)
+                Image control = inkwell.canny(input, controlNet);
+                Image controlBlurred = inkwell.canny(input, blurred);
+                Image controlHost = inkwell.copyToHost(control);
+                Image blurredHost = inkwell.copyToHost(controlBlurred)) {
             out.printf("inkwell demo: a ControlNet Canny control map from a generated drawing%n");
             out.printf("  library   inkwell %s, %s, SIMD %s, %d threads%n", Inkwell.version(), inkwell.device(),
                     Inkwell.cpuSimdLevel(), inkwell.threads());
             Path drawingFile = dir.resolve("drawing.png"), controlFile = dir.resolve("control.png");
             Path blurredFile = dir.resolve("control_blur5.png");
             drawing.write(drawingFile);
-            control.write(controlFile);
-            controlBlurred.write(blurredFile);
-            out.printf("  drawing   %-28s %dx%d RGB%n", drawingFile, width, height);
+            controlHost.write(controlFile);
+            blurredHost.write(blurredFile);
+            out.printf("  drawing   %-28s %s%n", drawingFile, CliFormat.size(drawing));
             out.printf("  control   %-28s low 100, high 200, aperture 3, L1: %.2f%% edge pixels%n", controlFile,
-                    100 * EdgeStats.edgeFraction(control));
+                    100 * EdgeStats.edgeFraction(controlHost));
             out.printf("  blurred   %-28s 5x5 Gaussian (sigma 1.4) first: %.2f%% edge pixels%n", blurredFile,
-                    100 * EdgeStats.edgeFraction(controlBlurred));
-            double[] ms = time(inkwell, drawing, control, controlNet, runs);
-            out.printf("  timing    canny %dx%d RGB: median %.2f ms, min %.2f ms over %d runs%n", width, height, ms[0], ms[1],
-                    runs);
+                    100 * EdgeStats.edgeFraction(blurredHost));
+            inkwell.canny(input, control, controlNet); // warm-up, untimed
+            double median = CliFormat.medianMs(runs, () -> inkwell.canny(input, control, controlNet));
+            out.printf(Locale.ROOT, "  timing    canny %s: median %.2f ms of %d warm call%s (kernel only)%n",
+                    CliFormat.size(drawing), median, runs, runs == 1 ? "" : "s");
         }
         out.println("next: ./inkwell canny YOUR.png control.png   or   ./inkwell verify --golden ../shared/golden");
         return 0;
-    }
-
-    /** Median and minimum of N runs into a preallocated output, in milliseconds. */
-    private static double[] time(Inkwell inkwell, Image src, Image dst, CannyOptions options, int runs) {
-        inkwell.canny(src, dst, options); // warm-up
-        double[] t = new double[runs];
-        for (int i = 0; i < runs; i++) {
-            long start = System.nanoTime();
-            inkwell.canny(src, dst, options);
-            t[i] = (System.nanoTime() - start) / 1e6;
-        }
-        Arrays.sort(t);
-        return new double[] {t[runs / 2], t[0]};
     }
 }

@@ -16,7 +16,8 @@ public final class Main {
             usage: inkwell <command> [options]
 
             commands:
-              demo      make a drawing, turn it into a ControlNet control map, time it (the default job)
+              demo      make a drawing, turn it into a ControlNet control map, time it
+                        (the default: 'inkwell' with no command runs the demo)
               canny     Canny edges of a PNG/JPEG image, as cv2.Canny computes them
               blur      Gaussian blur of a PNG/JPEG image, as cv2.GaussianBlur computes it
               verify    check every supported case of a golden manifest through the Java API
@@ -24,6 +25,7 @@ public final class Main {
               bench     time every kernel next to OpenCV, BoofCV and libtorch in one run
               version   library version, CPU features, native library in use
 
+            Sizes are printed as W x H (width first), as image tools print them.
             'inkwell <command> --help' describes a command.""";
 
     private Main() {}
@@ -34,23 +36,14 @@ public final class Main {
 
     /** Runs one command; returns the exit status. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help"))) {
             out.println(USAGE);
-            return args.length == 0 ? 2 : 0;
+            return 0;
         }
-        String command = args[0];
-        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        String command = args.length == 0 ? DEFAULT_COMMAND : args[0];
+        String[] rest = args.length == 0 ? new String[0] : Arrays.copyOfRange(args, 1, args.length);
         try {
-            Command c = switch (command) {
-                case "demo" -> new DemoCommand();
-                case "canny" -> new CannyCommand();
-                case "blur" -> new BlurCommand();
-                case "verify" -> new VerifyCommand();
-                case "crosscheck" -> new CrosscheckCommand();
-                case "version" -> new VersionCommand();
-                case "bench" -> new BenchCommand();
-                default -> throw new UsageException("inkwell: unknown command '" + command + "' (see 'inkwell --help')");
-            };
+            Command c = command(command);
             if (Arrays.asList(rest).contains("--help") || Arrays.asList(rest).contains("-h")) {
                 out.println(c.help());
                 return 0;
@@ -71,6 +64,11 @@ public final class Main {
         } catch (InkwellException | IllegalStateException e) {
             err.println("inkwell " + command + ": " + e.getMessage());
             return 1;
+        } catch (OutOfMemoryError e) { // e.g. an image too large for the heap: the message says which
+            err.println("inkwell " + command + ": " + (e.getMessage() == null ? "out of Java heap: raise -Xmx"
+                    : e.getMessage()) + (System.getenv("INKWELL_JAVA_OPTIONS") == null
+                            ? " (with ./inkwell: INKWELL_JAVA_OPTIONS=-Xmx8g)" : ""));
+            return 1;
         } catch (RuntimeException | LinkageError e) { // a bug: one line, the trace on request
             err.println("inkwell " + command + ": internal error: " + e + (System.getenv("INKWELL_DEBUG") == null
                     ? " (set INKWELL_DEBUG=1 for the stack trace)" : ""));
@@ -79,6 +77,23 @@ public final class Main {
             }
             return 1;
         }
+    }
+
+    /** What {@code inkwell} with no arguments runs, as the usage says. */
+    static final String DEFAULT_COMMAND = "demo";
+
+    /** The command named {@code name}. */
+    static Command command(String name) {
+        return switch (name) {
+            case "demo" -> new DemoCommand();
+            case "canny" -> new CannyCommand();
+            case "blur" -> new BlurCommand();
+            case "verify" -> new VerifyCommand();
+            case "crosscheck" -> new CrosscheckCommand();
+            case "version" -> new VersionCommand();
+            case "bench" -> new BenchCommand();
+            default -> throw new UsageException("inkwell: unknown command '" + name + "' (see 'inkwell --help')");
+        };
     }
 
     static String describe(IOException e) {

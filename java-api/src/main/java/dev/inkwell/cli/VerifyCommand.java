@@ -19,13 +19,15 @@ final class VerifyCommand implements Main.Command {
     @Override
     public String help() {
         return """
-                usage: inkwell verify --golden DIR [--device cpu|cuda] [--save OUT] [--filter TEXT]
+                usage: inkwell verify --golden DIR [--save OUT] [--filter TEXT] [--threads N] [--device cpu|cuda]
 
                 Runs every case of DIR/manifest.json that this version supports through the Java API,
                 prints one line per case (PASS/FAIL, worst error) and a summary, and exits with 1 if
                 any case fails. Kinds this version does not implement yet are listed as skipped.
                   --save OUT     write each computed output under OUT at the expected file's path
-                  --filter TEXT  only cases whose name contains TEXT""";
+                  --filter TEXT  only cases whose name contains TEXT
+                  --threads N    worker threads (default: all)
+                  --device D     cpu (default) or cuda""";
     }
 
     @Override

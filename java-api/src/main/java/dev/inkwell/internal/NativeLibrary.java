@@ -4,12 +4,11 @@ import dev.inkwell.InkwellException;
 import dev.inkwell.Status;
 import dev.inkwell.bindings.InkwellNative;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -17,17 +16,32 @@ import java.util.Locale;
  * generated bindings look symbols up in the libraries this loader has loaded).
  *
  * <p>Where from, in order: the system property {@value #PATH_PROPERTY} (a file; failing to
- * load it is an error, not a fallback), else the jar's {@code native/<os>-<arch>/} folder,
- * extracted to a temporary file when the jar is not unpacked. A failure is kept with its
- * cause and reported on every use.
+ * load it is an error, not a fallback); else the jar's {@code native/<os>-<arch>/} folder,
+ * loaded in place when the classes are unpacked (a build tree), or extracted once to a
+ * per-user cache (see {@link NativeCache}: {@code $XDG_CACHE_HOME/inkwell} or
+ * {@code ~/.cache/inkwell}, else {@code <java.io.tmpdir>/inkwell-<user>}; override with
+ * {@code -Dinkwell.cache.dir=DIR}), in a folder named after the libraries' content, reused by
+ * every later JVM. The CUDA backend is put beside the core library only when a CUDA context
+ * is asked for ({@link #ensureCudaBackendAvailable()}). A failure is kept with its cause and
+ * reported on every use.
  */
 public final class NativeLibrary {
     /** System property naming the library file to load instead of the one in the jar. */
     public static final String PATH_PROPERTY = "inkwell.library.path";
+    /** System property naming the folder native libraries are extracted to (default: a per-user cache). */
+    public static final String CACHE_PROPERTY = NativeCache.DIR_PROPERTY;
 
     private static final String LIBRARY_FILE = System.mapLibraryName("inkwell");
     /** The optional CUDA backend, opened by the core library when a CUDA context is created. */
     private static final String CUDA_LIBRARY_FILE = System.mapLibraryName("inkwell_cuda");
+
+    /** The CUDA backend in the jar, to be placed beside the extracted core (null: nothing to place). */
+    private static NativeCache.Entry pendingCuda;
+    /** Whether the core was copied to a private per-process folder (see NativeCache.privateCopy). */
+    private static boolean privateFolder;
+    /** Whether the core came out of the jar (into the cache or a private folder). */
+    private static boolean fromJar;
+    private static boolean cudaPlaced;
 
     private NativeLibrary() {}
 
@@ -42,7 +56,56 @@ public final class NativeLibrary {
             return path;
         }
         Throwable cause = (Throwable) state;
-        throw new InkwellException(Status.UNSUPPORTED, "cannot load the Inkwell native library: " + cause.getMessage(), cause);
+        throw new InkwellException(Status.UNSUPPORTED, failureMessage(cause), cause);
+    }
+
+    /**
+     * Puts the CUDA backend ({@code libinkwell_cuda.so}) beside the loaded core library when
+     * the core was extracted from a jar that carries it, where the core opens it when a CUDA
+     * context is created. Does nothing when the libraries are loaded in place or from
+     * {@value #PATH_PROPERTY} (the backend is beside them or absent), or the jar has none (the
+     * context then fails naming what is missing).
+     *
+     * @throws InkwellException with {@link Status#UNSUPPORTED} if the library cannot be
+     *     loaded or the backend cannot be written beside it
+     */
+    public static synchronized void ensureCudaBackendAvailable() {
+        Path core = ensureLoaded();
+        if (cudaPlaced || pendingCuda == null) {
+            return;
+        }
+        Path dir = core.toAbsolutePath().getParent();
+        try {
+            if (privateFolder) {
+                NativeCache.privateFile(dir, pendingCuda);
+            } else {
+                NativeCache.place(dir, pendingCuda);
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new InkwellException(Status.UNSUPPORTED, "cannot place the CUDA backend " + CUDA_LIBRARY_FILE + " in " + dir
+                    + ": " + NativeCache.describe(e), e);
+        }
+        cudaPlaced = true;
+    }
+
+    /**
+     * The message for a failed load: the cause, and for denied native access the JVM flag
+     * that grants it (the JDK's own message does not name it).
+     */
+    static String failureMessage(Throwable cause) {
+        String message = "cannot load the Inkwell native library: " + NativeCache.describe(cause);
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof IllegalCallerException || String.valueOf(t.getMessage()).contains("native access")) {
+                return message + ". Native access is not enabled for Inkwell: start java with "
+                        + (NativeLibrary.class.getModule().isNamed()
+                                ? "--enable-native-access=dev.inkwell,dev.inkwell.bindings (module path; "
+                                        + "--enable-native-access=ALL-UNNAMED on the class path)"
+                                : "--enable-native-access=ALL-UNNAMED (class path; "
+                                        + "--enable-native-access=dev.inkwell,dev.inkwell.bindings on the module path)")
+                        + ", or put 'Enable-Native-Access: ALL-UNNAMED' in an executable jar's manifest";
+            }
+        }
+        return message;
     }
 
     /** The folder name for this machine, e.g. {@code linux-x86_64}. */
@@ -61,12 +124,32 @@ public final class NativeLibrary {
     private static Object loadOnce() {
         try {
             Path path = locate();
-            System.load(path.toAbsolutePath().toString());
+            try {
+                System.load(path.toAbsolutePath().toString());
+            } catch (UnsatisfiedLinkError e) {
+                if (!fromJar || !String.valueOf(e.getMessage()).contains("another classloader")) {
+                    throw e;
+                }
+                path = loadPrivateCopy();
+            }
             checkVersion();
             return path;
-        } catch (Throwable t) { // UnsatisfiedLinkError included: keep it as the cause
+        } catch (Throwable t) { // UnsatisfiedLinkError, IllegalCallerException included: keep it as the cause
             return t;
         }
+    }
+
+    /**
+     * The JDK loads one library file into one class loader only: a second class loader in
+     * this JVM (another copy of these classes) gets a private copy, deleted at exit.
+     */
+    private static Path loadPrivateCopy() throws IOException {
+        URL url = NativeLibrary.class.getResource("/native/" + platform() + "/" + LIBRARY_FILE);
+        Path dir = NativeCache.privateCopy(NativeCache.entry(LIBRARY_FILE, url));
+        privateFolder = true;
+        Path path = dir.resolve(LIBRARY_FILE);
+        System.load(path.toString());
+        return path;
     }
 
     private static Path locate() throws IOException {
@@ -84,32 +167,23 @@ public final class NativeLibrary {
             throw new IOException("this jar has no " + resource + " (no build for " + platform()
                     + "); build from source or set -D" + PATH_PROPERTY);
         }
-        if ("file".equals(url.getProtocol())) {
+        if ("file".equals(url.getProtocol())) { // unpacked classes (a build tree): load in place
             try {
                 return Path.of(url.toURI());
             } catch (URISyntaxException e) {
                 throw new IOException("bad library location " + url, e);
             }
         }
-        // Inside a jar: copy to a private temporary folder, deleted when the JVM exits. The
-        // optional CUDA backend goes beside the core library: the core opens it from its own
-        // folder when a CUDA context is first asked for.
-        Path dir = Files.createTempDirectory("inkwell-");
-        dir.toFile().deleteOnExit();
-        Path file = extract(url, dir.resolve(LIBRARY_FILE));
-        URL cuda = NativeLibrary.class.getResource("/native/" + platform() + "/" + CUDA_LIBRARY_FILE);
-        if (cuda != null) {
-            extract(cuda, dir.resolve(CUDA_LIBRARY_FILE));
-        }
-        return file;
-    }
-
-    private static Path extract(URL url, Path file) throws IOException {
-        try (InputStream in = url.openStream()) {
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-        }
-        file.toFile().deleteOnExit(); // registered after the folder, so deleted before it
-        return file;
+        // Inside a jar: once per build into the per-user cache, keyed by both libraries'
+        // content so the CUDA backend placed later beside the core is of the same build.
+        NativeCache.Entry core = NativeCache.entry(LIBRARY_FILE, url);
+        URL cudaUrl = NativeLibrary.class.getResource("/native/" + platform() + "/" + CUDA_LIBRARY_FILE);
+        NativeCache.Entry cuda = cudaUrl == null ? null : NativeCache.entry(CUDA_LIBRARY_FILE, cudaUrl);
+        String key = NativeCache.key(cuda == null ? List.of(core) : List.of(core, cuda));
+        Path dir = NativeCache.placeInCache(NativeCache.bases(), key, core);
+        pendingCuda = cuda;
+        fromJar = true;
+        return dir.resolve(LIBRARY_FILE);
     }
 
     private static void checkVersion() {
