@@ -6,7 +6,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
-/** {@link Inkwell#attention}: shape and element type checks, and the call to inkwell_attention_f32, _f16 or _bf16. */
+/**
+ * {@link Inkwell#attention}: shape (per {@link AttentionLayout}) and element type checks, and
+ * the call to inkwell_attention_f32, _f16 or _bf16.
+ */
 final class AttentionKernel {
     /** Largest head size the kernels take. */
     static final int MAX_HEAD_DIM = 256;
@@ -14,12 +17,17 @@ final class AttentionKernel {
     private AttentionKernel() {}
 
     static void run(Inkwell inkwell, Tensor q, Tensor k, Tensor v, Tensor out, AttentionOptions options) {
-        ShapeChecks.rank(q, 4, "q", "[batch, heads, q_len, head_dim]");
-        ShapeChecks.rank(k, 4, "k", "[batch, heads, kv_len, head_dim]");
-        long b = q.dim(0), h = q.dim(1), lq = q.dim(2), d = q.dim(3), lk = k.dim(2);
-        if (k.dim(0) != b || k.dim(1) != h || k.dim(3) != d) {
+        boolean blhd = options.layout() == AttentionLayout.BLHD;
+        String qLayout = blhd ? "[batch, q_len, heads, head_dim] (layout BLHD)" : "[batch, heads, q_len, head_dim]";
+        String kLayout = blhd ? "[batch, kv_len, heads, head_dim] (layout BLHD)" : "[batch, heads, kv_len, head_dim]";
+        ShapeChecks.rank(q, 4, "q", qLayout);
+        ShapeChecks.rank(k, 4, "k", kLayout);
+        int heads = blhd ? 2 : 1, length = blhd ? 1 : 2; // dimension indices of the layout
+        long b = q.dim(0), h = q.dim(heads), lq = q.dim(length), d = q.dim(3), lk = k.dim(length);
+        if (k.dim(0) != b || k.dim(heads) != h || k.dim(3) != d) {
             throw new IllegalArgumentException("attention: k has shape " + Arrays.toString(k.shape())
-                    + ", which does not match q's batch, heads and head_dim " + Arrays.toString(q.shape()));
+                    + ", which does not match q's batch, heads and head_dim " + Arrays.toString(q.shape())
+                    + (blhd ? " (layout BLHD: [batch, length, heads, head_dim])" : ""));
         }
         ShapeChecks.shape(v, k.shape(), "v");
         ShapeChecks.shape(out, q.shape(), "out");
@@ -59,6 +67,7 @@ final class AttentionKernel {
             inkwell_attention_params.causal(p, options.causal() ? 1 : 0);
             inkwell_attention_params.kv_lens(p,
                     kvLens == null ? MemorySegment.NULL : arena.allocateFrom(ValueLayout.JAVA_INT, kvLens));
+            inkwell_attention_params.layout(p, options.layout().code());
             return switch (type) {
                 case FLOAT32 -> InkwellNative.inkwell_attention_f32(context, p);
                 case FLOAT16 -> InkwellNative.inkwell_attention_f16(context, p);

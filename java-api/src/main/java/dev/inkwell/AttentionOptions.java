@@ -1,26 +1,30 @@
 package dev.inkwell;
 
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * Parameters of {@link Inkwell#attention}: the logit scale (default 1/sqrt(head size)), a
  * causal mask (query i sees keys j &lt;= i) and per-batch valid key lengths (text padding:
- * batch b sees keys j &lt; kvLens[b]).
+ * batch b sees keys j &lt; kvLens[b]), and the layout of the tensors ({@link AttentionLayout},
+ * default {@link AttentionLayout#BHLD}).
  */
 public final class AttentionOptions {
-    private static final AttentionOptions DEFAULTS = new AttentionOptions(Double.NaN, false, null);
+    private static final AttentionOptions DEFAULTS = new AttentionOptions(Double.NaN, false, null, AttentionLayout.BHLD);
 
     private final double scale; // NaN: 1 / sqrt(head size)
     private final boolean causal;
     private final int[] kvLens; // null: all keys
+    private final AttentionLayout layout;
 
-    private AttentionOptions(double scale, boolean causal, int[] kvLens) {
+    private AttentionOptions(double scale, boolean causal, int[] kvLens, AttentionLayout layout) {
         this.scale = scale;
         this.causal = causal;
         this.kvLens = kvLens;
+        this.layout = layout;
     }
 
-    /** Scale 1/sqrt(head size), no mask. */
+    /** Scale 1/sqrt(head size), no mask, layout {@link AttentionLayout#BHLD}. */
     public static AttentionOptions defaults() {
         return DEFAULTS;
     }
@@ -30,15 +34,15 @@ public final class AttentionOptions {
         if (!Double.isFinite(value) || value <= 0) {
             throw new IllegalArgumentException("attention scale must be finite and > 0, got " + value);
         }
-        return new AttentionOptions(value, causal, kvLens);
+        return new AttentionOptions(value, causal, kvLens, layout);
     }
 
     public AttentionOptions withDefaultScale() {
-        return new AttentionOptions(Double.NaN, causal, kvLens);
+        return new AttentionOptions(Double.NaN, causal, kvLens, layout);
     }
 
     public AttentionOptions withCausal(boolean value) {
-        return new AttentionOptions(scale, value, kvLens);
+        return new AttentionOptions(scale, value, kvLens, layout);
     }
 
     /** Valid key lengths, one per batch entry, each at least 1; null for all keys. */
@@ -50,7 +54,22 @@ public final class AttentionOptions {
                 }
             }
         }
-        return new AttentionOptions(scale, causal, lens == null ? null : lens.clone());
+        return new AttentionOptions(scale, causal, lens == null ? null : lens.clone(), layout);
+    }
+
+    /**
+     * The layout of q, k, v and out: {@link AttentionLayout#BHLD} (the default) or
+     * {@link AttentionLayout#BLHD}.
+     *
+     * @throws NullPointerException if {@code value} is null
+     */
+    public AttentionOptions withLayout(AttentionLayout value) {
+        return new AttentionOptions(scale, causal, kvLens, Objects.requireNonNull(value, "layout"));
+    }
+
+    /** The layout of q, k, v and out. */
+    public AttentionLayout layout() {
+        return layout;
     }
 
     /** The scale for a head size: the one set, else 1/sqrt(headSize). */
@@ -70,17 +89,17 @@ public final class AttentionOptions {
     @Override
     public boolean equals(Object o) {
         return o instanceof AttentionOptions a && Double.compare(a.scale, scale) == 0 && a.causal == causal
-                && Arrays.equals(a.kvLens, kvLens);
+                && Arrays.equals(a.kvLens, kvLens) && a.layout == layout;
     }
 
     @Override
     public int hashCode() {
-        return Double.hashCode(scale) * 31 + Boolean.hashCode(causal) * 17 + Arrays.hashCode(kvLens);
+        return Double.hashCode(scale) * 31 + Boolean.hashCode(causal) * 17 + Arrays.hashCode(kvLens) * 7 + layout.hashCode();
     }
 
     @Override
     public String toString() {
         return "AttentionOptions[scale=" + (Double.isNaN(scale) ? "1/sqrt(d)" : scale) + ", causal=" + causal + ", kvLens="
-                + Arrays.toString(kvLens) + "]";
+                + Arrays.toString(kvLens) + ", layout=" + layout + "]";
     }
 }

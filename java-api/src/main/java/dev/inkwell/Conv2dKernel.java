@@ -26,6 +26,7 @@ final class Conv2dKernel {
     }
 
     static void run(Inkwell inkwell, Tensor input, Tensor weight, Tensor bias, Tensor output, Conv2dOptions o) {
+        Conv2dOptions.checkActivation(o.activation());
         long[] outShape = outputShape(input, weight, o);
         if (bias != null) {
             ShapeChecks.shape(bias, new long[] {weight.dim(0)}, "bias");

@@ -21,7 +21,7 @@ public record Conv2dOptions(
         if (padH < 0 || padW < 0) {
             throw new IllegalArgumentException("padding must be >= 0, got (" + padH + ", " + padW + ")");
         }
-        Objects.requireNonNull(activation, "activation");
+        checkActivation(activation);
     }
 
     /** Stride 1, no padding, dilation 1, one group, no activation. */
@@ -57,6 +57,14 @@ public record Conv2dOptions(
         return new Conv2dOptions(strideH, strideW, padH, padW, dilationH, dilationW, g, activation);
     }
 
+    /**
+     * A fused activation applied after the bias.
+     *
+     * @param a {@link Activation#NONE} or {@link Activation#SILU}
+     * @throws NullPointerException if {@code a} is null
+     * @throws IllegalArgumentException for any other activation (the layers of {@link Layers}
+     *     take them; run {@link Layers#activation} after conv2d)
+     */
     public Conv2dOptions withActivation(Activation a) {
         return new Conv2dOptions(strideH, strideW, padH, padW, dilationH, dilationW, groups, a);
     }
@@ -79,6 +87,15 @@ public record Conv2dOptions(
                     + axis + " " + padded);
         }
         return (padded - span) / stride + 1;
+    }
+
+    /** conv2d fuses NONE and SILU only; the native epilogue has no other. */
+    static void checkActivation(Activation a) {
+        Objects.requireNonNull(a, "activation");
+        if (a != Activation.NONE && a != Activation.SILU) {
+            throw new IllegalArgumentException("conv2d: activation " + a + " is not supported (NONE or SILU only);"
+                    + " apply it afterwards with Layers.activation");
+        }
     }
 
     private static void positive(String name, int value) {

@@ -44,6 +44,7 @@ public final class Inkwell implements AutoCloseable {
 
     private Inkwell(Device device, int requestedThreads) {
         NativeLibrary.ensureLoaded();
+        if (device == Device.CUDA) NativeLibrary.ensureCudaBackendAvailable(); // beside the core, only when asked for
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment options = inkwell_context_options.allocate(arena);
             inkwell_context_options.device(options, device.code());
@@ -234,7 +235,8 @@ public final class Inkwell implements AutoCloseable {
     /**
      * Fused attention softmax(q k^T scale + mask) v for q [batch, heads, q_len, head_dim] and
      * k, v [batch, heads, kv_len, head_dim] (head_dim up to 256), in one pass with an online
-     * softmax. Returns a new tensor shaped like q.
+     * softmax; with {@link AttentionLayout#BLHD} in the options, q [batch, q_len, heads,
+     * head_dim] and k, v [batch, kv_len, heads, head_dim]. Returns a new tensor shaped like q.
      */
     public Tensor attention(Tensor q, Tensor k, Tensor v, AttentionOptions options) {
         Objects.requireNonNull(q, "q");
@@ -247,6 +249,21 @@ public final class Inkwell implements AutoCloseable {
     public void attention(Tensor q, Tensor k, Tensor v, Tensor out, AttentionOptions options) {
         Objects.requireNonNull(options, "options");
         AttentionKernel.run(this, q, k, v, out, options);
+    }
+
+    // ---- layers and tensor plumbing ------------------------------------------------------
+
+    /**
+     * Group and layer norm, linear, GEGLU, activations and the timestep embedding on this
+     * context (float32, float16 or bfloat16). Cheap: a new view of this context per call.
+     */
+    public Layers layers() {
+        return new Layers(this);
+    }
+
+    /** add, cat, transpose and max pooling of float32 tensors on this context; cheap, as {@link #layers()}. */
+    public TensorOps ops() {
+        return new TensorOps(this);
     }
 
     // ---- DDIM ---------------------------------------------------------------------------
@@ -337,7 +354,7 @@ public final class Inkwell implements AutoCloseable {
     }
 
     /** Returns a freshly allocated result once filled; frees it if filling fails. */
-    private static <T extends AutoCloseable> T closingOnFailure(T out, Runnable fill) {
+    static <T extends AutoCloseable> T closingOnFailure(T out, Runnable fill) {
         try {
             fill.run();
             return out;

@@ -1,5 +1,6 @@
 package dev.inkwell;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -48,5 +49,65 @@ final class ShapeChecks {
                 throw new IllegalArgumentException(operation + ": " + outputName + " overlaps an input; use a separate tensor");
             }
         }
+    }
+
+    /** At least {@code min} dimensions (the layers take any number of leading or trailing ones). */
+    static void minRank(Tensor t, int min, String name, String layout) {
+        Objects.requireNonNull(t, name);
+        t.guard().checkOpen();
+        if (t.rank() < min) {
+            throw new IllegalArgumentException(
+                    name + " must have rank >= " + min + " " + layout + ", got shape " + Arrays.toString(t.shape()));
+        }
+    }
+
+    /** An optional per-feature vector (weight, bias): null, or shape [size]. */
+    static void optionalVector(Tensor t, long size, String name) {
+        if (t != null) {
+            shape(t, new long[] {size}, name);
+        }
+    }
+
+    /** eps of a normalisation: finite and >= 0 (NaN, infinite and negative values are refused). */
+    static void eps(String operation, double eps) {
+        if (!Double.isFinite(eps) || eps < 0) {
+            throw new IllegalArgumentException(operation + ": eps must be finite and >= 0, got " + eps);
+        }
+    }
+
+    /** A dimension index in torch's convention (negative counts from the end) as 0..rank-1. */
+    static int dimIndex(String operation, String name, int dim, int rank) {
+        if (dim < -rank || dim >= rank) {
+            throw new IllegalArgumentException(operation + ": " + name + " " + dim + " is out of range for a rank-" + rank
+                    + " tensor (expected " + -rank + ".." + (rank - 1) + ")");
+        }
+        return dim < 0 ? dim + rank : dim;
+    }
+
+    /**
+     * An output that may be the input itself (the same memory, in place) but may not
+     * otherwise overlap it: an element-wise kernel reads each element before writing it, a
+     * partial overlap would read elements already written.
+     */
+    static void sameOrNoOverlap(String operation, Tensor output, String outputName, Tensor input, String inputName) {
+        if (output.overlaps(input) && !sameMemory(output, input)) {
+            throw new IllegalArgumentException(operation + ": " + outputName + " partly overlaps " + inputName
+                    + "; use " + inputName + " itself (in place) or a separate tensor");
+        }
+    }
+
+    /** Same device, same first byte and same size. */
+    static boolean sameMemory(Tensor a, Tensor b) {
+        MemorySegment x = a.nativeSegment(), y = b.nativeSegment();
+        return a.device() == b.device() && x.address() == y.address() && x.byteSize() == y.byteSize();
+    }
+
+    /** Product of shape[from..to) (1 when empty); the shape is a tensor's, so it fits a long. */
+    static long product(long[] shape, int from, int to) {
+        long p = 1;
+        for (int i = from; i < to; i++) {
+            p *= shape[i];
+        }
+        return p;
     }
 }

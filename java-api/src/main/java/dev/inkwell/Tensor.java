@@ -23,7 +23,8 @@ import java.util.Objects;
  * <p>Ownership as for {@link Image}: {@link #allocate(long...)}, {@link #fromArray},
  * {@link #readNpy} and the results of {@link Inkwell} kernels own their memory and
  * {@link #close()} frees it; {@link #allocate(Arena, long...)} and {@link #wrap} borrow it.
- * Using a closed tensor throws {@link IllegalStateException}.
+ * Using a closed tensor throws {@link IllegalStateException}. {@link #view} gives another
+ * shape of the same memory, borrowed from this tensor.
  *
  * <p>Device memory: {@link #allocate(Inkwell, long...)} puts a tensor in the memory of a
  * context's device (ordinary host memory for a CPU context, GPU memory for a CUDA one).
@@ -45,6 +46,7 @@ public final class Tensor implements AutoCloseable {
     private final Arena ownedArena; // null when borrowed
     private final Device device; // where the memory is
     private final Inkwell home; // the context that allocated device memory, else null
+    private final Tensor base; // for a view: the tensor whose memory it shares (never a view itself); else null
     private final CloseGuard guard = new CloseGuard("tensor");
 
     private Tensor(MemorySegment segment, long[] shape, long elementCount, ElementType type, Arena ownedArena) {
@@ -53,6 +55,12 @@ public final class Tensor implements AutoCloseable {
 
     private Tensor(MemorySegment segment, long[] shape, long elementCount, ElementType type, Arena ownedArena,
             Device device, Inkwell home) {
+        this(segment, shape, elementCount, type, ownedArena, device, home, null);
+    }
+
+    private Tensor(MemorySegment segment, long[] shape, long elementCount, ElementType type, Arena ownedArena,
+            Device device, Inkwell home, Tensor base) {
+        this.base = base;
         this.segment = segment;
         this.shape = shape;
         this.elementCount = elementCount;
@@ -217,7 +225,7 @@ public final class Tensor implements AutoCloseable {
             }
             return;
         }
-        guard.enter();
+        guard().enter();
         try {
             checkMemoryAlive();
             if (type == ElementType.FLOAT16) {
@@ -226,8 +234,72 @@ public final class Tensor implements AutoCloseable {
                 Npy.writeFloat32(shape, segment, path);
             }
         } finally {
-            guard.exit();
+            guard().exit();
         }
+    }
+
+    /**
+     * This tensor's memory seen with another shape of the same element count, as PyTorch's
+     * {@code view} (or {@code reshape}) of a contiguous tensor: no copy, C order kept, e.g.
+     * [B, L, H * D] as [B, L, H, D], or [N, C, H, W] as [N, C, H * W]. One dimension may be
+     * -1, inferred from the others (as in PyTorch).
+     *
+     * <p>The view is borrowed: closing it frees nothing, and it is usable while this
+     * tensor's memory is (for an owned tensor, until this tensor is closed; after that using
+     * the view throws {@link IllegalStateException}). It has this tensor's element type and
+     * device; writes through either are seen by both. A kernel call that uses a view holds
+     * this tensor open, as it holds its own arguments.
+     *
+     * @param shape the new shape: 1..{@value #MAX_RANK} dimensions, each >= 1 or one -1
+     * @return a new tensor sharing this tensor's memory
+     * @throws NullPointerException if {@code shape} is null
+     * @throws IllegalArgumentException if the shape has no or too many dimensions, a dimension
+     *     0 or below -1, more than one -1, or another element count than this tensor
+     * @throws IllegalStateException if this tensor (or the one it views) is closed
+     */
+    public Tensor view(long... shape) {
+        Objects.requireNonNull(shape, "shape");
+        checkOpen();
+        long[] s = inferShape(shape.clone());
+        long n = checkShape(s);
+        if (n != elementCount) {
+            throw new IllegalArgumentException("view: shape " + Arrays.toString(shape) + " has " + n
+                    + " elements but the tensor " + Arrays.toString(this.shape) + " has " + elementCount);
+        }
+        return new Tensor(segment, s, n, type, null, device, home, base == null ? this : base);
+    }
+
+    /** Replaces one -1 by the size that makes the element count this tensor's (torch's view rule). */
+    private long[] inferShape(long[] s) {
+        int inferred = -1;
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] == -1 && inferred >= 0) {
+                throw new IllegalArgumentException("view: only one dimension can be -1 (inferred), shape "
+                        + Arrays.toString(s));
+            } else if (s[i] == -1) {
+                inferred = i;
+            } else if (s[i] < 1) {
+                throw new IllegalArgumentException("view: shape " + Arrays.toString(s) + " has a dimension " + s[i]
+                        + " (must be >= 1, or -1 to infer it)");
+            }
+        }
+        if (inferred < 0) {
+            return s; // checkShape counts the elements, overflow included
+        }
+        long known = 1; // product of the other dimensions, each >= 1; saturated on overflow
+        try {
+            for (long d : s) {
+                known = d == -1 ? known : Math.multiplyExact(known, d);
+            }
+        } catch (ArithmeticException overflow) {
+            known = Long.MAX_VALUE;
+        }
+        if (known > elementCount || elementCount % known != 0) {
+            throw new IllegalArgumentException("view: shape " + Arrays.toString(s) + " is invalid for a tensor of "
+                    + elementCount + " elements " + Arrays.toString(shape));
+        }
+        s[inferred] = elementCount / known;
+        return s;
     }
 
     /** A copy of the shape. */
@@ -263,7 +335,7 @@ public final class Tensor implements AutoCloseable {
 
     /** The elements, of {@link #elementType()}, C order; host memory only (see the class comment). */
     public MemorySegment segment() {
-        guard.checkOpen();
+        checkOpen();
         requireHostMemory("segment()");
         return segment;
     }
@@ -280,12 +352,12 @@ public final class Tensor implements AutoCloseable {
                 return read(host);
             }
         }
-        guard.enter();
+        guard().enter();
         try {
             checkMemoryAlive();
             return read(segment);
         } finally {
-            guard.exit();
+            guard().exit();
         }
     }
 
@@ -303,18 +375,18 @@ public final class Tensor implements AutoCloseable {
             }
             return;
         }
-        guard.enter();
+        guard().enter();
         try {
             checkMemoryAlive();
             write(segment, data);
         } finally {
-            guard.exit();
+            guard().exit();
         }
     }
 
     /** The element at a full index, as a float. */
     public float get(long... index) {
-        guard.checkOpen();
+        checkOpen();
         requireHostMemory("get");
         long i = flatIndex(index);
         return type == ElementType.FLOAT32 ? segment.getAtIndex(ValueLayout.JAVA_FLOAT, i)
@@ -323,7 +395,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Sets the element at a full index (rounded to the element type). */
     public void set(float value, long... index) {
-        guard.checkOpen();
+        checkOpen();
         requireHostMemory("set");
         long i = flatIndex(index);
         if (type == ElementType.FLOAT32) {
@@ -337,7 +409,10 @@ public final class Tensor implements AutoCloseable {
         return guard.isClosed();
     }
 
-    /** Frees owned memory (waiting for kernels using it to finish); idempotent. */
+    /**
+     * Frees owned memory (waiting for kernels using it to finish); idempotent. Closing a
+     * borrowed tensor (a view among them) frees nothing, but it can no longer be used.
+     */
     @Override
     public void close() {
         if (guard.close() && ownedArena != null) {
@@ -354,13 +429,27 @@ public final class Tensor implements AutoCloseable {
 
     // ---- for Inkwell's kernels ----------------------------------------------------------
 
+    /**
+     * The guard that keeps the memory alive while a kernel holds it: this tensor's own, or
+     * for a view the viewed tensor's (so that closing it waits for kernels using the view).
+     * A view's own closed state is checked by {@link #checkMemoryAlive()} and
+     * {@link #nativeSegment()}.
+     */
     CloseGuard guard() {
-        return guard;
+        return base == null ? guard : base.guard;
+    }
+
+    /** Throws if this tensor, or the tensor it views, is closed. */
+    private void checkOpen() {
+        guard.checkOpen();
+        if (base != null) {
+            base.guard.checkOpen();
+        }
     }
 
     /** The memory as kernels take it: host or device, never dereferenced in Java. */
     MemorySegment nativeSegment() {
-        guard.checkOpen();
+        checkOpen();
         return segment;
     }
 
@@ -404,6 +493,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     void checkMemoryAlive() {
+        guard.checkOpen(); // a closed view; the viewed tensor's guard is held by the caller
         if (!segment.scope().isAlive()) {
             throw new IllegalStateException("tensor memory was freed: the arena it was allocated in or wrapped from is closed");
         }
