@@ -109,6 +109,9 @@ if ((built == 0)) && [[ -f $carry_dir/jre.tgz && -f $carry_dir/golden.tgz ]]; th
             "-Dinkwell.library.path=$build/lib/libinkwell.so" -cp "$carry_dir/lib/*" dev.inkwell.cli.Main)
         "${java[@]}" version || rc=1
         "${java[@]}" verify --device cuda --golden "$work/golden" || rc=1
+        if [[ -f $work/golden/layers/manifest.json ]]; then
+            "${java[@]}" verify --device cuda --golden "$work/golden/layers" || rc=1
+        fi
         "${java[@]}" crosscheck --device cuda || rc=1
         local img
         img=$(find "$work/golden" -name '*.png' -size +100k | head -n 1)

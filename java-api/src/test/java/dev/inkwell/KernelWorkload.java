@@ -13,11 +13,12 @@ import java.util.Random;
  */
 final class KernelWorkload implements AutoCloseable {
     /** Kernel calls one {@link #run} makes. */
-    static final int CALLS_PER_RUN = 15;
+    static final int CALLS_PER_RUN = 27;
 
     private static final int H = 72, W = 96;
     private final Image rgb, gray;
     private final Tensor x, weight, bias, q, kText, vText, cond, uncond, noise, xHalf, weightHalf, qBf16;
+    private final Tensor norm, projection, projectionBias, gegluWeight, tokens, timesteps, qBlhd, tokensHalf, projectionHalf;
     private final DdimScheduler scheduler = DdimScheduler.stableDiffusion();
 
     KernelWorkload(long seed) {
@@ -36,6 +37,15 @@ final class KernelWorkload implements AutoCloseable {
         xHalf = x.to(ElementType.FLOAT16);
         weightHalf = weight.to(ElementType.FLOAT16);
         qBf16 = q.to(ElementType.BFLOAT16);
+        norm = Tensor.fromArray(Tolerance.random(rnd, 8, 1), 8);
+        projection = Tensor.fromArray(Tolerance.random(rnd, 24 * 40, 0.2), 24, 40);
+        projectionBias = Tensor.fromArray(Tolerance.random(rnd, 24, 1), 24);
+        gegluWeight = Tensor.fromArray(Tolerance.random(rnd, 2 * 20 * 40, 0.2), 2 * 20, 40);
+        tokens = Tensor.fromArray(Tolerance.random(rnd, 2 * 96 * 40, 1), 2, 96, 40);
+        timesteps = Tensor.fromArray(new float[] {981, 1.5f}, 2);
+        qBlhd = Tensor.fromArray(Tolerance.random(rnd, 2 * 96 * 2 * 40, 1), 2, 96, 2, 40);
+        tokensHalf = tokens.to(ElementType.FLOAT16);
+        projectionHalf = projection.to(ElementType.FLOAT16);
     }
 
     /** Runs every kernel with {@code inkwell}; returns each output's bits in a fixed order. */
@@ -78,6 +88,25 @@ final class KernelWorkload implements AutoCloseable {
             inkwell.randn(z, 1234, 77);
             out.add(z.toArray());
         }
+        Layers layers = inkwell.layers();
+        TensorOps ops = inkwell.ops();
+        try (Tensor gn = layers.groupNorm(x, 4, norm, norm, 1e-5, Activation.SILU);
+                Tensor ln = layers.layerNorm(tokens, null, null, 1e-5);
+                Tensor lin = layers.linear(tokens, projection, projectionBias, Activation.GELU);
+                Tensor linHalf = layers.linear(tokensHalf, projectionHalf, null);
+                Tensor gg = layers.geglu(tokens, gegluWeight, null);
+                Tensor act = layers.activation(x, Activation.QUICK_GELU);
+                Tensor emb = layers.timestepEmbedding(timesteps, 33);
+                Tensor sum = ops.add(x, norm.view(1, 8, 1, 1));
+                Tensor joined = ops.cat(1, x, cond);
+                Tensor swapped = ops.transpose(tokens, 1, 2);
+                Tensor pooled = ops.maxPool2d(x, 3, 2, 1);
+                Tensor blhd = inkwell.attention(qBlhd, qBlhd, qBlhd,
+                        AttentionOptions.defaults().withLayout(AttentionLayout.BLHD))) {
+            for (Tensor t : new Tensor[] {gn, ln, lin, linHalf, gg, act, emb, sum, joined, swapped, pooled, blhd}) {
+                out.add(t.toArray());
+            }
+        }
         for (ResampleMode mode : new ResampleMode[] {ResampleMode.UPSAMPLE_BILINEAR_2X, ResampleMode.AVG_POOL_2X2}) {
             try (Tensor r = inkwell.resample(x, mode)) {
                 out.add(r.toArray());
@@ -89,7 +118,7 @@ final class KernelWorkload implements AutoCloseable {
     @Override
     public void close() {
         for (AutoCloseable c : new AutoCloseable[] {rgb, gray, x, weight, bias, q, kText, vText, cond, uncond, noise, xHalf,
-                weightHalf, qBf16}) {
+                weightHalf, qBf16, norm, projection, projectionBias, gegluWeight, tokens, timesteps, qBlhd, tokensHalf, projectionHalf}) {
             try {
                 c.close();
             } catch (Exception e) {

@@ -106,6 +106,7 @@ final class CrosscheckCases {
         }
         cases.add(new Named("psnr rgb", (rnd, s) -> metric("psnr rgb", rnd, s, false)));
         cases.add(new Named("ssim rgb", (rnd, s) -> metric("ssim rgb", rnd, s, true)));
+        new CrosscheckLayerCases(device, cpu, exactEverywhere).addTo(cases);
         return cases;
     }
 

@@ -18,7 +18,14 @@ import java.util.Set;
  * kind of case, comparison helpers shared by all. {@link #SUPPORTED} lists the kinds.
  */
 final class GoldenCases {
-    static final Set<String> SUPPORTED = Set.of("canny", "gaussian_blur", "conv2d", "attention", "ddim", "resample", "metrics");
+    static final Set<String> SUPPORTED;
+
+    static {
+        Set<String> kinds = new java.util.HashSet<>(
+                Set.of("canny", "gaussian_blur", "conv2d", "attention", "ddim", "resample", "metrics"));
+        kinds.addAll(GoldenLayerCases.KINDS);
+        SUPPORTED = Set.copyOf(kinds);
+    }
 
     /** Outcome of one case, printed as one line. */
     record Result(boolean passed, String kind, String name, String detail) {
@@ -49,12 +56,14 @@ final class GoldenCases {
     final Path golden;
     final Path save; // null: do not save outputs
     private final GoldenTensorCases tensors;
+    private final GoldenLayerCases layers;
 
     GoldenCases(Inkwell inkwell, Path golden, Path save) {
         this.inkwell = inkwell;
         this.golden = golden;
         this.save = save;
         this.tensors = new GoldenTensorCases(this);
+        this.layers = new GoldenLayerCases(this);
     }
 
     /** The checks of one kind of the manifest. */
@@ -65,6 +74,10 @@ final class GoldenCases {
         List<Case> out = new ArrayList<>();
         for (Object o : (List<?>) entries) {
             Map<?, ?> c = (Map<?, ?>) o;
+            if (GoldenLayerCases.KINDS.contains(kind)) {
+                out.add(new Case(kind, text(c, "name"), layers.check(kind, c)));
+                continue;
+            }
             String name = switch (kind) {
                 case "conv2d", "attention" -> text(c, "name");
                 case "metrics" -> text(c, "test");

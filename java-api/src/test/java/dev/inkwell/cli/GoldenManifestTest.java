@@ -19,8 +19,9 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * Every case of every kind in the golden manifest (conv2d, attention, DDIM steps, timesteps
- * and the 20-step loop, resampling, metrics, plus Canny and blur), run through the public
- * Java API exactly as {@code inkwell verify} runs them, each within the manifest's tolerance.
+ * and the 20-step loop, resampling, metrics, plus Canny and blur) and in the layers manifest
+ * (group_norm, layer_norm, linear, geglu, activations, timestep embedding), run through the
+ * public Java API exactly as {@code inkwell verify} runs them, each within its tolerance.
  */
 class GoldenManifestTest {
     private static Inkwell inkwell;
@@ -37,7 +38,22 @@ class GoldenManifestTest {
 
     @TestFactory
     Stream<DynamicTest> everySupportedCasePasses() throws IOException {
-        Path dir = Golden.dir();
+        List<DynamicTest> tests = cases(Golden.dir());
+        assertEquals(true, tests.size() > 100, "expected the whole manifest, got " + tests.size() + " cases");
+        return tests.stream();
+    }
+
+    /** The layers manifest (golden/layers/manifest.json, paths relative to that folder), as `verify --golden DIR/layers`. */
+    @TestFactory
+    Stream<DynamicTest> everyLayerCasePasses() throws IOException {
+        Path dir = Golden.dir().resolve("layers");
+        assertTrue(Files.isRegularFile(dir.resolve("manifest.json")), dir + "/manifest.json is missing");
+        List<DynamicTest> tests = cases(dir);
+        assertTrue(tests.size() >= 30, "expected the whole layers manifest, got " + tests.size() + " cases");
+        return tests.stream();
+    }
+
+    private static List<DynamicTest> cases(Path dir) throws IOException {
         Map<?, ?> manifest = (Map<?, ?>) Json.parse(Files.readString(dir.resolve("manifest.json")));
         GoldenCases cases = new GoldenCases(inkwell, dir, null);
         List<DynamicTest> tests = new ArrayList<>();
@@ -54,7 +70,6 @@ class GoldenManifestTest {
                 }));
             }
         }
-        assertEquals(true, tests.size() > 100, "expected the whole manifest, got " + tests.size() + " cases");
-        return tests.stream();
+        return tests;
     }
 }
