@@ -5,7 +5,11 @@
 // bound of the double reference; the ABI result must be bit-identical for 1 and 3 threads.
 // Keys no query may see (past kv_lens[b], or past q_len under the causal mask) are
 // sometimes filled with NaN and infinities: they must not reach the output.
-// About one input in eight breaks an argument, which must be refused.
+// Half of the inputs also run in the BLHD layout (params.layout = 1) on permuted copies: the
+// ABI (f32, f16 or bf16), both fast paths and the reference must give the BHLD results
+// permuted, bit for bit (the layout moves rows, never the arithmetic).
+// About one input in eight breaks an argument (in either layout, or the layout itself),
+// which must be refused.
 //
 // The bound, per query row: each logit is a float dot product of D terms, off by at most
 // about delta = (D + 4) eps L where L = scale max_j sum_d |q_d k_jd|; softmax weights then
@@ -51,9 +55,38 @@ struct Tensors {
     std::vector<int32_t> kv_lens;
 };
 
+// x [B, H, length, D] -> [B, length, H, D].
+template <class T>
+std::vector<T> to_blhd(const std::vector<T>& x, const inkwell_attention_params& p, int64_t length) {
+    std::vector<T> y(x.size());
+    const int64_t D = p.head_dim;
+    for (int64_t b = 0; b < p.batch; ++b)
+        for (int64_t h = 0; h < p.heads; ++h)
+            for (int64_t i = 0; i < length; ++i)
+                std::copy_n(x.begin() + ((b * p.heads + h) * length + i) * D, D,
+                            y.begin() + ((b * length + i) * p.heads + h) * D);
+    return y;
+}
+
+// Tensors t permuted to BLHD into u; the params of p pointing at them, layout 1.
+template <class T>
+inkwell_attention_params blhd_params(const inkwell_attention_params& p, const Tensors<T>& t, Tensors<T>& u) {
+    u.q = to_blhd(t.q, p, p.q_len);
+    u.k = to_blhd(t.k, p, p.kv_len);
+    u.v = to_blhd(t.v, p, p.kv_len);
+    u.out = t.out;
+    inkwell_attention_params b = p;
+    b.q = u.q.data();
+    b.k = u.k.data();
+    b.v = u.v.data();
+    b.out = u.out.data();
+    b.layout = INKWELL_ATTENTION_BLHD;
+    return b;
+}
+
 template <class T>
 std::string break_params(FuzzedDataProvider& in, inkwell_attention_params& p, Tensors<T>& t) {
-    switch (in.ConsumeIntegralInRange<int>(0, 7)) {
+    switch (in.ConsumeIntegralInRange<int>(0, 8)) {
         case 0: {
             int64_t* sizes[] = {&p.batch, &p.heads, &p.q_len, &p.kv_len};
             const size_t i = in.ConsumeIntegralInRange<size_t>(0, 3);
@@ -88,6 +121,10 @@ std::string break_params(FuzzedDataProvider& in, inkwell_attention_params& p, Te
             p.out = victim.data() + in.ConsumeIntegralInRange<size_t>(0, victim.size() - 1);
             return "out overlaps an input";
         }
+        case 7:
+            p.layout = in.ConsumeBool() ? in.ConsumeIntegralInRange<int32_t>(std::numeric_limits<int32_t>::min(), -1)
+                                        : in.ConsumeIntegralInRange<int32_t>(2, std::numeric_limits<int32_t>::max());
+            return "bad layout " + std::to_string(p.layout);
         default:
             // Every size fine on its own, the element count beyond 2^40.
             p.batch = int64_t(1) << 20;
@@ -111,7 +148,7 @@ int32_t attention16(int32_t type, inkwell_context* ctx, const inkwell_attention_
 // for bit, and every output is within 1 ulp of the double reference rounded once, or within
 // the float32 error bound where it cancels (native/tests/reference16.hpp).
 int check_16bit(FuzzedDataProvider& in, inkwell_attention_params p, const Tensors<float>& t, int32_t type, bool invalid,
-                int ctx, bool garbage) {
+                int ctx, bool garbage, bool blhd) {
     Tensors<uint16_t> h;
     Tensors<float> widened;
     auto narrow_all = [&](const std::vector<float>& from, std::vector<uint16_t>& to, std::vector<float>& back) {
@@ -135,6 +172,7 @@ int check_16bit(FuzzedDataProvider& in, inkwell_attention_params p, const Tensor
     const char* name = type == INKWELL_ELEMENT_F16 ? "f16" : "bf16";
 
     if (invalid) {
+        if (blhd) p.layout = INKWELL_ATTENTION_BLHD;
         const std::string what = std::string("attention ") + name + " " + break_params(in, p, h);
         const std::vector<uint16_t> out_before = h.out;
         expect_refused(attention16(type, context(ctx), &p), what.c_str());
@@ -169,6 +207,13 @@ int check_16bit(FuzzedDataProvider& in, inkwell_attention_params p, const Tensor
                  abi[i], inkwell_ref::value_of(abi[i], format), exact.value[i],
                  inkwell_ref::narrow_ref(exact.value[i], format), exact.delta[i]);
     }
+    if (blhd) {
+        Tensors<uint16_t> u;
+        const inkwell_attention_params b = blhd_params(p, h, u);
+        std::fill(u.out.begin(), u.out.end(), 0xffff);
+        expect_ok(attention16(type, context(ctx + 1), &b), what);
+        if (u.out != to_blhd(abi, p, p.q_len)) fail("%s: BLHD differs from BHLD on permuted copies", what);
+    }
     return 0;
 }
 
@@ -198,6 +243,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         p.kv_lens = t.kv_lens.data();
     }
     const bool garbage_in_hidden_keys = in.ConsumeBool();
+    const bool blhd = in.ConsumeBool();
     // q and k shrink by a power of two so that large head sizes still give sane logits.
     const float amplitude = std::ldexp(1.0f, -in.ConsumeIntegralInRange<int>(0, 4));
     const int64_t q_count = p.batch * p.heads * p.q_len * p.head_dim;
@@ -223,9 +269,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p.v = t.v.data();
     p.out = t.out.data();
 
-    if (type != INKWELL_ELEMENT_F32) return check_16bit(in, p, t, type, invalid, ctx, garbage_in_hidden_keys);
+    if (type != INKWELL_ELEMENT_F32) return check_16bit(in, p, t, type, invalid, ctx, garbage_in_hidden_keys, blhd);
 
     if (invalid) {
+        if (blhd) p.layout = INKWELL_ATTENTION_BLHD;
         const std::string what = break_params(in, p, t);
         const std::vector<float> out_before = t.out;
         expect_refused(inkwell_attention_f32(context(ctx), &p), ("attention " + what).c_str());
@@ -282,5 +329,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                  (long long)b, (long long)h, (long long)i, (long long)d, out[at], ref[at], tol);
                 }
             }
+    if (blhd) {
+        // The same calls in BLHD: each result must be its BHLD result permuted.
+        Tensors<float> u;
+        const inkwell_attention_params bp = blhd_params(p, t, u);
+        auto same_as = [&](const char* name, const std::vector<float>& bhld) {
+            if (!same_bits(u.out.data(), to_blhd(bhld, p, p.q_len).data(), u.out.size()))
+                fail("%s: BLHD %s differs from BHLD on permuted copies", what, name);
+            std::fill(u.out.begin(), u.out.end(), std::numeric_limits<float>::quiet_NaN());
+        };
+        expect_ok(inkwell_attention_f32(context(ctx + 1), &bp), what);
+        same_as("abi", abi);
+        for (size_t n = 0; n < paths.size(); ++n) {
+            inkwell::cpu::attention_fast(context(ctx)->pool, bp, paths[n].second);
+            same_as(paths[n].first, results[n + 1].second);
+        }
+        inkwell::cpu::attention_reference(bp);
+        same_as("reference", ref);
+    }
     return 0;
 }

@@ -1,5 +1,7 @@
 // ABI entries inkwell_attention_f32, _f16 and _bf16: validate, then dispatch to the CUDA
-// backend, to the CPU fast path (f32), or to it on widened copies (f16, bf16).
+// backend, to the CPU fast path (f32), or to it on widened copies (f16, bf16). Both layouts
+// (BHLD, BLHD) hold batch * heads * length * head_dim elements, so the element counts and
+// overlap checks are the same for either.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -70,6 +72,8 @@ void validate(const inkwell_attention_params& p, int64_t element_bytes) {
         invalid_argument("attention: scale must be finite and > 0, got " + std::to_string(p.scale));
     if (p.causal != 0 && p.causal != 1)
         invalid_argument("attention: causal must be 0 or 1, got " + std::to_string(p.causal));
+    if (p.layout != INKWELL_ATTENTION_BHLD && p.layout != INKWELL_ATTENTION_BLHD)
+        invalid_argument("attention: layout must be 0 (BHLD) or 1 (BLHD), got " + std::to_string(p.layout));
     const int64_t q_count = element_count(p, p.q_len, "q", "q_len");
     const int64_t kv_count = element_count(p, p.kv_len, "k", "kv_len");
     check_kv_lens(p);
@@ -79,7 +83,8 @@ void validate(const inkwell_attention_params& p, int64_t element_bytes) {
     if (overlaps(p.out, q_count, p.v, kv_count, e)) invalid_argument("attention: out overlaps v");
 }
 
-// f16/bf16 on the CPU: the float32 kernel on widened copies, the output narrowed once.
+// f16/bf16 on the CPU: the float32 kernel on widened copies, the output narrowed once. The
+// copies keep the layout (element i widened to element i), so p.layout applies to them.
 void attention_widened(ThreadPool& pool, const inkwell_attention_params& p, int32_t type) {
     const int64_t q_count = p.batch * p.heads * p.q_len * p.head_dim;
     const int64_t kv_count = p.batch * p.heads * p.kv_len * p.head_dim;

@@ -1,10 +1,13 @@
 // Attention: both fast paths (AVX2 where the CPU has it, and portable) against the float64
 // reference on random shapes: every head size class, Lk = 1, Lq != Lk, batch > 1, causal,
 // kv_lens, large logits, custom scales; bit-identical results for 1, 2 and 3 threads; and
-// the C ABI's argument checks; the f16 and bf16 entries (see the section at the end).
+// the C ABI's argument checks; the f16 and bf16 entries; the BLHD layout (the sections at
+// the end).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 
 #include "cpu/attention_cpu.hpp"
 #include "element_types.hpp"
@@ -497,5 +500,180 @@ TEST(attention_16bit_abi_rejects_bad_arguments_and_checks_overlap_in_2_byte_elem
             CHECK(std::equal(buffer.begin(), buffer.begin() + long(q_count), want.begin()));
         }
     }
+    inkwell_context_destroy(ctx);
+}
+
+// ---- the BLHD layout ([batch, length, heads, head_dim], params.layout = 1) ---------------
+//
+// The layout changes only where rows are read and written: a BLHD call must give, bit for
+// bit, the BHLD call's result on permuted copies, on every path (reference, portable, AVX2,
+// the ABI's f32, f16 and bf16 entries, any thread count); and the fast paths must match the
+// reference run on the BLHD data itself. heads > 1 everywhere, so a wrong stride reads
+// another head's rows (heads 1 would make the two layouts the same memory).
+
+namespace {
+
+// x [B, H, L, D] -> [B, L, H, D].
+template <class T>
+std::vector<T> to_blhd(const std::vector<T>& x, int64_t batch, int64_t heads, int64_t length, int64_t d_len) {
+    std::vector<T> y(x.size());
+    for (int64_t b = 0; b < batch; ++b)
+        for (int64_t h = 0; h < heads; ++h)
+            for (int64_t i = 0; i < length; ++i)
+                std::copy_n(x.begin() + ((b * heads + h) * length + i) * d_len, d_len,
+                            y.begin() + ((b * length + i) * heads + h) * d_len);
+    return y;
+}
+
+// The problem's tensors permuted to BLHD; params point at them, layout 1.
+struct BlhdProblem {
+    std::vector<float> q, k, v;
+    inkwell_attention_params params{};
+
+    explicit BlhdProblem(const Problem& pr) {
+        const inkwell_attention_params& p = pr.params;
+        q = to_blhd(pr.q, p.batch, p.heads, p.q_len, p.head_dim);
+        k = to_blhd(pr.k, p.batch, p.heads, p.kv_len, p.head_dim);
+        v = to_blhd(pr.v, p.batch, p.heads, p.kv_len, p.head_dim);
+        params = p;
+        params.q = q.data();
+        params.k = k.data();
+        params.v = v.data();
+        params.layout = INKWELL_ATTENTION_BLHD;
+    }
+
+    inkwell_attention_params with_out(std::vector<float>& out) const {
+        inkwell_attention_params p = params;
+        out.assign(q.size(), std::numeric_limits<float>::quiet_NaN());
+        p.out = out.data();
+        return p;
+    }
+};
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+std::string describe(const Shape& s) {
+    char what[160];
+    std::snprintf(what, sizeof what, "BLHD B=%lld H=%lld Lq=%lld Lk=%lld D=%lld causal=%d kv_lens=%d",
+                  (long long)s.batch, (long long)s.heads, (long long)s.q_len, (long long)s.kv_len, (long long)s.head_dim,
+                  (int)s.causal, (int)s.kv_lens);
+    return what;
+}
+
+void check_blhd(std::mt19937& rng, const Shape& s, inkwell_context* one, inkwell_context* four) {
+    const Problem pr = make_problem(rng, s);
+    const BlhdProblem bl(pr);
+    const std::string what = describe(s);
+    const int64_t B = s.batch, H = s.heads, Lq = s.q_len, D = s.head_dim;
+
+    std::vector<float> ref_bhld, ref;
+    attention_reference(pr.with_out(ref_bhld));
+    attention_reference(bl.with_out(ref));
+    CHECK_MSG(same_bits(ref, to_blhd(ref_bhld, B, H, Lq, D)), "%s: reference differs from BHLD's", what.c_str());
+
+    ThreadPool pool(2);
+    for (AttentionSimd simd : paths()) {
+        std::vector<float> bhld, out;
+        attention_fast(pool, pr.with_out(bhld), simd);
+        attention_fast(pool, bl.with_out(out), simd);
+        CHECK_MSG(same_bits(out, to_blhd(bhld, B, H, Lq, D)), "%s %s: differs from BHLD on permuted copies",
+                  path_name(simd), what.c_str());
+        const int bad = count_mismatches(out, ref, path_name(simd));
+        CHECK_MSG(bad == 0, "%s %s: %d differ from the reference", path_name(simd), what.c_str(), bad);
+    }
+
+    // The ABI's f32 entry, 1 and 4 threads.
+    std::vector<float> abi_one, abi_four, bhld;
+    const inkwell_attention_params p1 = bl.with_out(abi_one), p4 = bl.with_out(abi_four), pb = pr.with_out(bhld);
+    CHECK_MSG(inkwell_attention_f32(one, &p1) == INKWELL_OK, "%s: %s", what.c_str(), inkwell_last_error_message());
+    CHECK_MSG(inkwell_attention_f32(four, &p4) == INKWELL_OK, "%s: %s", what.c_str(), inkwell_last_error_message());
+    CHECK(inkwell_attention_f32(four, &pb) == INKWELL_OK);
+    CHECK_MSG(same_bits(abi_one, abi_four), "%s: 1 and 4 threads differ", what.c_str());
+    CHECK_MSG(same_bits(abi_four, to_blhd(bhld, B, H, Lq, D)), "%s: ABI differs from BHLD", what.c_str());
+}
+
+// The 16-bit entries (the float32 kernel on widened copies, which keep the layout): the BLHD
+// result is the BHLD result permuted, bit for bit, on 1 and 4 threads. The BHLD results
+// themselves are checked against the reference above (run_shapes16).
+void check_blhd16(std::mt19937& rng, const Shape& s, int32_t type, inkwell_context* one, inkwell_context* four) {
+    const Problem16 pr(rng, s, type, false);
+    const int64_t B = s.batch, H = s.heads, Lq = s.q_len, Lk = s.kv_len, D = s.head_dim;
+    const std::vector<uint16_t> q = to_blhd(pr.q, B, H, Lq, D), k = to_blhd(pr.k, B, H, Lk, D),
+                                v = to_blhd(pr.v, B, H, Lk, D);
+    std::vector<uint16_t> bhld(pr.q.size(), 0xffff), out_one(bhld), out_four(bhld);
+    const inkwell_attention_params pb = pr.params(bhld.data());
+    inkwell_attention_params p = pb;
+    p.q = q.data();
+    p.k = k.data();
+    p.v = v.data();
+    p.layout = INKWELL_ATTENTION_BLHD;
+    const std::string what = std::string(inkwell_ref::format_of(type).name) + " " + describe(s);
+    CHECK_MSG(attention16(type, four, &pb) == INKWELL_OK, "%s: %s", what.c_str(), inkwell_last_error_message());
+    p.out = out_one.data();
+    CHECK_MSG(attention16(type, one, &p) == INKWELL_OK, "%s: %s", what.c_str(), inkwell_last_error_message());
+    p.out = out_four.data();
+    CHECK_MSG(attention16(type, four, &p) == INKWELL_OK, "%s: %s", what.c_str(), inkwell_last_error_message());
+    CHECK_MSG(out_one == out_four, "%s: 1 and 4 threads differ", what.c_str());
+    CHECK_MSG(out_four == to_blhd(bhld, B, H, Lq, D), "%s: differs from BHLD on permuted copies", what.c_str());
+}
+
+}  // namespace
+
+TEST(attention_blhd_layout_is_bhld_on_permuted_copies_and_matches_reference) {
+    inkwell_context* one = cpu_context(1);
+    inkwell_context* four = cpu_context(4);
+    CHECK(one != nullptr && four != nullptr);
+    std::mt19937 rng(4242);
+    // Odd D (3: padded value tiles), the Stable Diffusion sizes (40, 80, 160: values read in
+    // place with the BLHD row stride). Small lengths: TSan time.
+    for (int64_t d : {int64_t(3), int64_t(40), int64_t(80), int64_t(160)}) {
+        check_blhd(rng, {2, 3, 23, 19, d, false, false, 0, 8}, one, four);  // cross-attention, Lq != Lk
+        check_blhd(rng, {1, 2, 70, 70, d, true, false, 0, 8}, one, four);   // causal, 2 row chunks, 2 key tiles
+        check_blhd(rng, {3, 2, 21, 67, d, true, true, 0, 8}, one, four);    // causal + kv_lens, kv_lens[0] = 1
+    }
+    check_blhd(rng, {2, 3, 9, 5, 1, false, true, 0, 8}, one, four);         // D = 1
+    check_blhd(rng, {1, 2, 17, 33, 256, true, false, 0, 8}, one, four);     // D = 256
+    check_blhd(rng, {1, 5, 1, 1, 40, false, false, 0, 8}, one, four);       // one query, one key
+    check_blhd(rng, {2, 8, 17, 77, 40, false, true, 0, 30}, one, four);     // 8 heads, larger logits
+    for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
+        for (int64_t d : {int64_t(3), int64_t(40), int64_t(160)}) {
+            check_blhd16(rng, {2, 3, 23, 19, d, false, false, 0, 8}, type, one, four);
+            check_blhd16(rng, {3, 2, 21, 67, d, true, true, 0, 8}, type, one, four);
+        }
+    }
+    inkwell_context_destroy(one);
+    inkwell_context_destroy(four);
+}
+
+TEST(attention_abi_rejects_a_bad_layout_and_writes_nothing) {
+    inkwell_context* ctx = cpu_context(2);
+    CHECK(ctx != nullptr);
+    std::mt19937 rng(8);
+    Problem pr = make_problem(rng, {2, 2, 5, 7, 8, false, true, 0, 8});
+    std::vector<float> out;
+    inkwell_attention_params p = pr.with_out(out);
+    for (int32_t layout : {2, -1, std::numeric_limits<int32_t>::max()}) {
+        p.layout = layout;
+        const std::string want = "attention: layout must be 0 (BHLD) or 1 (BLHD), got " + std::to_string(layout);
+        CHECK_MSG(inkwell_attention_f32(ctx, &p) == INKWELL_INVALID_ARGUMENT &&
+                      want == inkwell_last_error_message(),
+                  "f32 layout %d: '%s'", layout, inkwell_last_error_message());
+        for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
+            std::vector<uint16_t> q(pr.q.size()), k(pr.k.size()), v(pr.v.size()), o(pr.q.size(), 0x1234);
+            inkwell_attention_params h = p;
+            h.q = q.data();
+            h.k = k.data();
+            h.v = v.data();
+            h.out = o.data();
+            CHECK_MSG(attention16(type, ctx, &h) == INKWELL_INVALID_ARGUMENT && want == inkwell_last_error_message(),
+                      "%s layout %d: '%s'", inkwell_ref::format_of(type).name, layout, inkwell_last_error_message());
+            CHECK(std::all_of(o.begin(), o.end(), [](uint16_t x) { return x == 0x1234; }));
+        }
+    }
+    int nan_count = 0;
+    for (float x : out) nan_count += std::isnan(x);
+    CHECK_MSG(nan_count == int(out.size()), "a refused call wrote out");
     inkwell_context_destroy(ctx);
 }

@@ -6,6 +6,10 @@
 // attention (Lk = 77), causal and with kv_lens, in float16 and bfloat16 (the tensor-core
 // kernel, attention_half_cuda.cu) against the CPU context's _f16 / _bf16 entry, with a
 // derived tolerance (see cuda_attention_half_matches_cpu), and run twice for identical bits.
+// The BLHD layout ([B, L, H, D], params.layout = 1): float32 against the CPU context in the
+// same layout, 16-bit with the CUDA call on permuted copies and its output permuted back
+// (the CPU's BLHD result is its BHLD result permuted, bit for bit: test_attention.cpp).
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <random>
@@ -22,6 +26,7 @@ struct Case {
     int causal;
     bool lens;
     float logit_scale = 1.0f;
+    int32_t layout = INKWELL_ATTENTION_BHLD;
 };
 
 const Case kCases[] = {
@@ -32,52 +37,86 @@ const Case kCases[] = {
     {1, 2, 96, 96, 80, 0, false, 8.0f},
 };
 
+// BLHD: heads > 1 throughout (one head makes both layouts the same memory); odd and padded
+// head sizes (1, 33: element loads in the 16-bit kernel), the Stable Diffusion sizes (16-byte
+// loads with a row stride of heads * head_dim), 256, causal, kv_lens, Lq != Lk.
+constexpr int32_t kBlhd = INKWELL_ATTENTION_BLHD;
+const Case kBlhdCases[] = {
+    {2, 3, 1, 1, 1, 0, false, 1.0f, kBlhd},      {2, 3, 97, 77, 40, 0, false, 1.0f, kBlhd},
+    {1, 4, 130, 130, 80, 1, true, 1.0f, kBlhd},  {2, 2, 65, 33, 160, 0, true, 1.0f, kBlhd},
+    {1, 3, 100, 150, 33, 1, true, 1.0f, kBlhd},  {1, 2, 70, 70, 256, 1, true, 1.0f, kBlhd},
+    {2, 8, 256, 77, 40, 0, false, 1.0f, kBlhd},  {1, 2, 129, 200, 64, 1, false, 4.0f, kBlhd},
+};
+
+// x [B, H, L, D] -> [B, L, H, D] (to_bhld: back).
+template <class T>
+std::vector<T> permute(const std::vector<T>& x, int64_t batch, int64_t heads, int64_t length, int64_t d_len,
+                       bool to_bhld) {
+    std::vector<T> y(x.size());
+    for (int64_t b = 0; b < batch; ++b)
+        for (int64_t h = 0; h < heads; ++h)
+            for (int64_t i = 0; i < length; ++i) {
+                const int64_t bhld = ((b * heads + h) * length + i) * d_len;
+                const int64_t blhd = ((b * length + i) * heads + h) * d_len;
+                std::copy_n(x.begin() + (to_bhld ? blhd : bhld), d_len, y.begin() + (to_bhld ? bhld : blhd));
+            }
+    return y;
+}
+
+void check_case(const Case& c, std::mt19937& rng) {
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const int64_t nq = c.batch * c.heads * c.q_len * c.head_dim, nk = c.batch * c.heads * c.kv_len * c.head_dim;
+    std::vector<float> q(nq), k(nk), v(nk);
+    for (float& x : q) x = normal(rng) * c.logit_scale;
+    for (float& x : k) x = normal(rng);
+    for (float& x : v) x = normal(rng);
+    std::vector<int32_t> lens(c.batch);
+    for (int64_t b = 0; b < c.batch; ++b)
+        lens[b] = int32_t(std::uniform_int_distribution<int64_t>(1, c.kv_len)(rng));
+    inkwell_attention_params p{};
+    p.batch = c.batch;
+    p.heads = c.heads;
+    p.q_len = c.q_len;
+    p.kv_len = c.kv_len;
+    p.head_dim = c.head_dim;
+    p.scale = 1.0 / std::sqrt(double(c.head_dim));
+    p.causal = c.causal;
+    p.kv_lens = c.lens ? lens.data() : nullptr;
+    p.layout = c.layout;  // both contexts; the random data is the same in either layout
+    std::vector<float> ref(nq, NAN);
+    p.q = q.data();
+    p.k = k.data();
+    p.v = v.data();
+    p.out = ref.data();
+    CHECK_MSG(inkwell_attention_f32(cpu_ctx(), &p) == INKWELL_OK, "cpu: %s", inkwell_last_error_message());
+
+    DeviceBuffer<float> dq(q), dk(k), dv(v), dout(std::vector<float>(nq, NAN));
+    p.q = dq.get();
+    p.k = dk.get();
+    p.v = dv.get();
+    p.out = dout.get();
+    CHECK_MSG(inkwell_attention_f32(cuda_ctx(), &p) == INKWELL_OK, "cuda: %s", inkwell_last_error_message());
+    const std::vector<float> got = dout.download();
+    int64_t bad = 0;
+    for (int64_t i = 0; i < nq; ++i) {
+        if (std::fabs(got[i] - ref[i]) <= 5e-5 + 2e-4 * std::fabs(ref[i])) continue;
+        if (bad++ < 10) std::printf("    [%lld] got %.9g want %.9g\n", (long long)i, got[i], ref[i]);
+    }
+    CHECK_MSG(bad == 0, "B=%lld H=%lld Lq=%lld Lk=%lld D=%lld causal=%d lens=%d layout=%d: %lld of %lld differ",
+              (long long)c.batch, (long long)c.heads, (long long)c.q_len, (long long)c.kv_len,
+              (long long)c.head_dim, c.causal, int(c.lens), int(c.layout), (long long)bad, (long long)nq);
+}
+
 }  // namespace
 
 TEST(cuda_attention_matches_cpu) {
     std::mt19937 rng(17);
-    for (const Case& c : kCases) {
-        std::normal_distribution<float> normal(0.0f, 1.0f);
-        const int64_t nq = c.batch * c.heads * c.q_len * c.head_dim, nk = c.batch * c.heads * c.kv_len * c.head_dim;
-        std::vector<float> q(nq), k(nk), v(nk);
-        for (float& x : q) x = normal(rng) * c.logit_scale;
-        for (float& x : k) x = normal(rng);
-        for (float& x : v) x = normal(rng);
-        std::vector<int32_t> lens(c.batch);
-        for (int64_t b = 0; b < c.batch; ++b)
-            lens[b] = int32_t(std::uniform_int_distribution<int64_t>(1, c.kv_len)(rng));
-        inkwell_attention_params p{};
-        p.batch = c.batch;
-        p.heads = c.heads;
-        p.q_len = c.q_len;
-        p.kv_len = c.kv_len;
-        p.head_dim = c.head_dim;
-        p.scale = 1.0 / std::sqrt(double(c.head_dim));
-        p.causal = c.causal;
-        p.kv_lens = c.lens ? lens.data() : nullptr;
-        std::vector<float> ref(nq, NAN);
-        p.q = q.data();
-        p.k = k.data();
-        p.v = v.data();
-        p.out = ref.data();
-        CHECK_MSG(inkwell_attention_f32(cpu_ctx(), &p) == INKWELL_OK, "cpu: %s", inkwell_last_error_message());
+    for (const Case& c : kCases) check_case(c, rng);
+}
 
-        DeviceBuffer<float> dq(q), dk(k), dv(v), dout(std::vector<float>(nq, NAN));
-        p.q = dq.get();
-        p.k = dk.get();
-        p.v = dv.get();
-        p.out = dout.get();
-        CHECK_MSG(inkwell_attention_f32(cuda_ctx(), &p) == INKWELL_OK, "cuda: %s", inkwell_last_error_message());
-        const std::vector<float> got = dout.download();
-        int64_t bad = 0;
-        for (int64_t i = 0; i < nq; ++i) {
-            if (std::fabs(got[i] - ref[i]) <= 5e-5 + 2e-4 * std::fabs(ref[i])) continue;
-            if (bad++ < 10) std::printf("    [%lld] got %.9g want %.9g\n", (long long)i, got[i], ref[i]);
-        }
-        CHECK_MSG(bad == 0, "B=%lld H=%lld Lq=%lld Lk=%lld D=%lld causal=%d lens=%d: %lld of %lld differ",
-                  (long long)c.batch, (long long)c.heads, (long long)c.q_len, (long long)c.kv_len,
-                  (long long)c.head_dim, c.causal, int(c.lens), (long long)bad, (long long)nq);
-    }
+TEST(cuda_attention_blhd_matches_cpu) {
+    std::mt19937 rng(18);
+    for (const Case& c : kBlhdCases) check_case(c, rng);
 }
 
 // ---- float16 / bfloat16 ------------------------------------------------------------------
@@ -178,8 +217,15 @@ void check_half_case(int32_t type, const Case& c, std::mt19937& rng) {
             sigma[bh * c.q_len + i] = p.scale * norm(&q[(bh * c.q_len + i) * D], D) * k_norm_max[bh];
     }
 
-    DeviceBuffer<uint16_t> dq(qb), dk(kb), dv(vb);
+    // The CPU ran BHLD; in BLHD the CUDA call gets permuted copies (its output is permuted back).
+    const bool blhd = c.layout == INKWELL_ATTENTION_BLHD;
+    auto device_layout = [&](const std::vector<uint16_t>& x, int64_t length) {
+        return blhd ? permute(x, c.batch, c.heads, length, D, false) : x;
+    };
+    DeviceBuffer<uint16_t> dq(device_layout(qb, c.q_len)), dk(device_layout(kb, c.kv_len)),
+        dv(device_layout(vb, c.kv_len));
     DeviceBuffer<uint16_t> out1(std::vector<uint16_t>(nq, 0x7e00)), out2(std::vector<uint16_t>(nq, 0xffff));
+    p.layout = c.layout;
     p.q = dq.get();
     p.k = dk.get();
     p.v = dv.get();
@@ -189,8 +235,10 @@ void check_half_case(int32_t type, const Case& c, std::mt19937& rng) {
     p.out = out2.get();
     CHECK_MSG(attention_16(type, cuda_ctx(), &p) == INKWELL_OK, "cuda %s (again): %s", type_name(type),
               inkwell_last_error_message());
-    const std::vector<uint16_t> got = out1.download(), again = out2.download();
+    std::vector<uint16_t> got = out1.download();
+    const std::vector<uint16_t> again = out2.download();
     CHECK_MSG(got == again, "%s: two runs on the same input differ", type_name(type));
+    if (blhd) got = permute(got, c.batch, c.heads, c.q_len, D, true);
 
     const double u = unit_roundoff(type), two24 = std::ldexp(1.0, -24);
     const double pv = gamma_gpu(c.kv_len) + gamma_cpu(c.kv_len) +
@@ -220,12 +268,12 @@ void check_half_case(int32_t type, const Case& c, std::mt19937& rng) {
             }
         }
     }
-    std::printf("  %s B=%lld H=%lld Lq=%lld Lk=%lld D=%lld causal=%d lens=%d: worst |diff| / tolerance %.3f\n",
+    std::printf("  %s B=%lld H=%lld Lq=%lld Lk=%lld D=%lld causal=%d lens=%d%s: worst |diff| / tolerance %.3f\n",
                 type_name(type), (long long)c.batch, (long long)c.heads, (long long)c.q_len, (long long)c.kv_len,
-                (long long)D, c.causal, int(c.lens), worst);
-    CHECK_MSG(bad == 0, "%s B=%lld H=%lld Lq=%lld Lk=%lld D=%lld causal=%d lens=%d: %lld of %lld differ",
+                (long long)D, c.causal, int(c.lens), blhd ? " BLHD" : "", worst);
+    CHECK_MSG(bad == 0, "%s B=%lld H=%lld Lq=%lld Lk=%lld D=%lld causal=%d lens=%d%s: %lld of %lld differ",
               type_name(type), (long long)c.batch, (long long)c.heads, (long long)c.q_len, (long long)c.kv_len,
-              (long long)D, c.causal, int(c.lens), (long long)bad, (long long)nq);
+              (long long)D, c.causal, int(c.lens), blhd ? " BLHD" : "", (long long)bad, (long long)nq);
 }
 
 }  // namespace
@@ -241,4 +289,13 @@ TEST(cuda_attention_half_matches_cpu) {
         for (size_t i = 0; i < std::size(kSdCases); ++i)
             if (!quick || i == 6) check_half_case(type, kSdCases[i], rng);
     }
+}
+
+TEST(cuda_attention_half_blhd_matches_cpu) {
+    std::mt19937 rng(42);
+    // Under a sanitizer: element loads (D = 33) and 16-byte loads with the BLHD stride (D = 80).
+    const bool quick = sanitizer_run();
+    for (int32_t type : {INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16})
+        for (size_t i = 0; i < std::size(kBlhdCases); ++i)
+            if (!quick || i == 2 || i == 4) check_half_case(type, kBlhdCases[i], rng);
 }

@@ -21,24 +21,30 @@ int64_t attention_visible_keys(const inkwell_attention_params& p, int64_t b, int
     return visible;
 }
 
+AttentionStrides attention_strides(const inkwell_attention_params& p, int64_t length) {
+    const int64_t d_len = p.head_dim;
+    if (p.layout == INKWELL_ATTENTION_BLHD) return {length * p.heads * d_len, d_len, p.heads * d_len};
+    return {p.heads * length * d_len, length * d_len, d_len};
+}
+
 // ---- CPU reference -------------------------------------------------------------------
 
 void attention_reference(const inkwell_attention_params& p) {
     const int64_t d_len = p.head_dim;
+    const AttentionStrides qs = attention_strides(p, p.q_len), ks = attention_strides(p, p.kv_len);
     std::vector<double> scores(p.kv_len), acc(d_len);
     for (int64_t b = 0; b < p.batch; ++b) {
         for (int64_t h = 0; h < p.heads; ++h) {
-            const int64_t bh = b * p.heads + h;
-            const float* q = static_cast<const float*>(p.q) + bh * p.q_len * d_len;
-            const float* k = static_cast<const float*>(p.k) + bh * p.kv_len * d_len;
-            const float* v = static_cast<const float*>(p.v) + bh * p.kv_len * d_len;
-            float* out = static_cast<float*>(p.out) + bh * p.q_len * d_len;
+            const float* q = static_cast<const float*>(p.q) + b * qs.batch + h * qs.head;
+            const float* k = static_cast<const float*>(p.k) + b * ks.batch + h * ks.head;
+            const float* v = static_cast<const float*>(p.v) + b * ks.batch + h * ks.head;
+            float* out = static_cast<float*>(p.out) + b * qs.batch + h * qs.head;
             for (int64_t i = 0; i < p.q_len; ++i) {
                 const int64_t visible = attention_visible_keys(p, b, i);
                 double max_score = -std::numeric_limits<double>::infinity();
                 for (int64_t j = 0; j < visible; ++j) {
                     double dot = 0;
-                    for (int64_t d = 0; d < d_len; ++d) dot += double(q[i * d_len + d]) * k[j * d_len + d];
+                    for (int64_t d = 0; d < d_len; ++d) dot += double(q[i * qs.row + d]) * k[j * ks.row + d];
                     scores[j] = dot * p.scale;
                     max_score = std::max(max_score, scores[j]);
                 }
@@ -47,9 +53,9 @@ void attention_reference(const inkwell_attention_params& p) {
                 for (int64_t j = 0; j < visible; ++j) {
                     const double w = std::exp(scores[j] - max_score);
                     sum += w;
-                    for (int64_t d = 0; d < d_len; ++d) acc[d] += w * v[j * d_len + d];
+                    for (int64_t d = 0; d < d_len; ++d) acc[d] += w * v[j * ks.row + d];
                 }
-                for (int64_t d = 0; d < d_len; ++d) out[i * d_len + d] = static_cast<float>(acc[d] / sum);
+                for (int64_t d = 0; d < d_len; ++d) out[i * qs.row + d] = static_cast<float>(acc[d] / sum);
             }
         }
     }
@@ -60,11 +66,14 @@ void attention_reference(const inkwell_attention_params& p) {
 namespace {
 
 // One task: `rows` consecutive query rows of one (batch, head). q and out point at the
-// first of those rows; k and v at the head's first key.
+// first of those rows, whose rows are q_stride apart; k and v at the head's first key, whose
+// rows are kv_stride apart (head_dim in BHLD, heads * head_dim in BLHD).
 struct QueryChunk {
     int64_t batch_index;
     int64_t row0;
     int64_t rows;
+    int64_t q_stride;
+    int64_t kv_stride;
     const float* q;
     const float* k;
     const float* v;
@@ -78,18 +87,23 @@ template <class Kernel>
 void for_each_query_chunk(ThreadPool& pool, const inkwell_attention_params& p, int64_t chunk_rows,
                           const Kernel& kernel) {
     const int64_t chunks_per_head = (p.q_len + chunk_rows - 1) / chunk_rows;
+    const AttentionStrides qs = attention_strides(p, p.q_len), ks = attention_strides(p, p.kv_len);
     pool.parallel_for(p.batch * p.heads * chunks_per_head, [&](int64_t task) {
         const int64_t bh = task / chunks_per_head;
         const int64_t row0 = (task % chunks_per_head) * chunk_rows;
-        const int64_t d_len = p.head_dim;
+        const int64_t b = bh / p.heads, h = bh % p.heads;
+        const int64_t q_at = b * qs.batch + h * qs.head + row0 * qs.row;
+        const int64_t kv_at = b * ks.batch + h * ks.head;
         QueryChunk chunk;
-        chunk.batch_index = bh / p.heads;
+        chunk.batch_index = b;
         chunk.row0 = row0;
         chunk.rows = std::min(chunk_rows, p.q_len - row0);
-        chunk.q = static_cast<const float*>(p.q) + (bh * p.q_len + row0) * d_len;
-        chunk.k = static_cast<const float*>(p.k) + bh * p.kv_len * d_len;
-        chunk.v = static_cast<const float*>(p.v) + bh * p.kv_len * d_len;
-        chunk.out = static_cast<float*>(p.out) + (bh * p.q_len + row0) * d_len;
+        chunk.q_stride = qs.row;
+        chunk.kv_stride = ks.row;
+        chunk.q = static_cast<const float*>(p.q) + q_at;
+        chunk.k = static_cast<const float*>(p.k) + kv_at;
+        chunk.v = static_cast<const float*>(p.v) + kv_at;
+        chunk.out = static_cast<float*>(p.out) + q_at;
         kernel(chunk);
     });
 }
@@ -113,8 +127,9 @@ float dot_product(const float* a, const float* b, int64_t n) {
     return sum;
 }
 
-void portable_row(const float* q, const float* k, const float* v, float* out, int64_t d_len, int64_t visible,
-                  float scale, float* scores, float* acc) {
+// k and v rows are kv_stride apart.
+void portable_row(const float* q, const float* k, const float* v, int64_t kv_stride, float* out, int64_t d_len,
+                  int64_t visible, float scale, float* scores, float* acc) {
     float running_max = -std::numeric_limits<float>::infinity();
     float running_sum = 0;
     std::fill(acc, acc + d_len, 0.0f);
@@ -122,7 +137,7 @@ void portable_row(const float* q, const float* k, const float* v, float* out, in
         const int64_t n = std::min(kPortableTile, visible - t0);
         float tile_max = running_max;
         for (int64_t j = 0; j < n; ++j) {
-            scores[j] = dot_product(q, k + (t0 + j) * d_len, d_len) * scale;
+            scores[j] = dot_product(q, k + (t0 + j) * kv_stride, d_len) * scale;
             tile_max = std::max(tile_max, scores[j]);
         }
         // Rescale what was accumulated against the old maximum (exp(-inf) = 0 on the first tile).
@@ -131,7 +146,7 @@ void portable_row(const float* q, const float* k, const float* v, float* out, in
         for (int64_t d = 0; d < d_len; ++d) acc[d] *= alpha;
         for (int64_t j = 0; j < n; ++j) {
             const float w = std::exp(scores[j] - tile_max);
-            const float* v_row = v + (t0 + j) * d_len;
+            const float* v_row = v + (t0 + j) * kv_stride;
             running_sum += w;
             for (int64_t d = 0; d < d_len; ++d) acc[d] += w * v_row[d];
         }
@@ -146,8 +161,8 @@ void attention_portable(ThreadPool& pool, const inkwell_attention_params& p) {
         std::vector<float> scores(kPortableTile), acc(p.head_dim);
         for (int64_t r = 0; r < c.rows; ++r) {
             const int64_t visible = attention_visible_keys(p, c.batch_index, c.row0 + r);
-            portable_row(c.q + r * p.head_dim, c.k, c.v, c.out + r * p.head_dim, p.head_dim, visible, scale,
-                         scores.data(), acc.data());
+            portable_row(c.q + r * c.q_stride, c.k, c.v, c.kv_stride, c.out + r * c.q_stride, p.head_dim, visible,
+                         scale, scores.data(), acc.data());
         }
     });
 }
@@ -176,6 +191,9 @@ void attention_portable(ThreadPool& pool, const inkwell_attention_params& p) {
 //   6 keys x 16 rows (12 accumulators):        69 / 76 / 80, 58 / 66
 //   tile 32: 72 / 75 / 80, 57 / 62;  tile 128: 75 / 72 / 81, 62 / 69
 //   32- or 128-row chunks: within the noise.
+// BLHD (rows heads * D apart, values read in place with that stride) against BHLD, one
+// thread, Lq = 1024, H = 8 (D = 40, 80) or 4 (160): Lk = 1024 59 / 62 / 68 vs 59 / 67 / 72,
+// Lk = 77 49 / 53 / 56 vs 51 / 56 / 59 GFLOP/s; the strides left BHLD's speed as it was.
 // "#pragma GCC unroll" on the fixed-count loops of the micro-kernels is what keeps their
 // __m256 accumulator arrays in registers: without it GCC 12 stores every accumulator to
 // the stack on each iteration and the whole kernel runs at half the speed (31-35 GFLOP/s).
@@ -234,7 +252,7 @@ void load_queries(const inkwell_attention_params& p, const QueryChunk& c, ChunkS
             const int64_t row = g * kGroupRows + r;
             int64_t visible = 1;
             if (row < c.rows) {
-                const float* q = c.q + row * d_len;
+                const float* q = c.q + row * c.q_stride;
                 for (int64_t d = 0; d < d_len; ++d) qt[d * kGroupRows + r] = q[d] * factor;
                 visible = attention_visible_keys(p, c.batch_index, c.row0 + row);
             }
@@ -250,13 +268,14 @@ void load_queries(const inkwell_attention_params& p, const QueryChunk& c, ChunkS
 
 // ---- stage: scores
 
-// S[j][r] for keys [0, KB) of k (rows of d_len floats) and the group's 16 rows, written to
-// s[j * 16 + r]. The dot products are summed in blocks of kScoreBlock elements whose partial
-// sums are then added in s: with large logits (~100) float32 rounding of one long running
-// sum dominates the error (D = 256: worst error 1.8x the tolerance; in blocks of 32, 0.55x;
-// golden large_logits at D = 64: 0.50x -> 0.16x).
+// S[j][r] for keys [0, KB) of k (rows of d_len floats, k_stride apart) and the group's 16
+// rows, written to s[j * 16 + r]. The dot products are summed in blocks of kScoreBlock
+// elements whose partial sums are then added in s: with large logits (~100) float32
+// rounding of one long running sum dominates the error (D = 256: worst error 1.8x the
+// tolerance; in blocks of 32, 0.55x; golden large_logits at D = 64: 0.50x -> 0.16x).
 template <int KB>
-INKWELL_TARGET_AVX2 inline void scores_block(const float* qt, const float* k, int64_t d_len, float* s) {
+INKWELL_TARGET_AVX2 inline void scores_block(const float* qt, const float* k, int64_t k_stride, int64_t d_len,
+                                             float* s) {
     for (int64_t d0 = 0; d0 < d_len; d0 += kScoreBlock) {
         const int64_t d_end = std::min(d_len, d0 + kScoreBlock);
         __m256 acc[KB][2];
@@ -267,7 +286,7 @@ INKWELL_TARGET_AVX2 inline void scores_block(const float* qt, const float* k, in
             const __m256 q_hi = _mm256_loadu_ps(qt + d * kGroupRows + 8);
 #pragma GCC unroll 16
             for (int kb = 0; kb < KB; ++kb) {
-                const __m256 key = _mm256_broadcast_ss(k + kb * d_len + d);
+                const __m256 key = _mm256_broadcast_ss(k + kb * k_stride + d);
                 acc[kb][0] = _mm256_fmadd_ps(q_lo, key, acc[kb][0]);
                 acc[kb][1] = _mm256_fmadd_ps(q_hi, key, acc[kb][1]);
             }
@@ -287,20 +306,23 @@ INKWELL_TARGET_AVX2 inline void scores_block(const float* qt, const float* k, in
 
 // The last 1..KB-1 keys of a tile, one instantiation per count.
 template <int KB>
-INKWELL_TARGET_AVX2 inline void scores_tail(const float* qt, const float* k, int64_t d_len, int64_t keys, float* s) {
+INKWELL_TARGET_AVX2 inline void scores_tail(const float* qt, const float* k, int64_t k_stride, int64_t d_len,
+                                            int64_t keys, float* s) {
     if constexpr (KB > 0) {
         if (keys == KB) {
-            scores_block<KB>(qt, k, d_len, s);
+            scores_block<KB>(qt, k, k_stride, d_len, s);
         } else {
-            scores_tail<KB - 1>(qt, k, d_len, keys, s);
+            scores_tail<KB - 1>(qt, k, k_stride, d_len, keys, s);
         }
     }
 }
 
-INKWELL_TARGET_AVX2 void tile_scores(const float* qt, const float* k, int64_t d_len, int64_t keys, float* s) {
+INKWELL_TARGET_AVX2 void tile_scores(const float* qt, const float* k, int64_t k_stride, int64_t d_len, int64_t keys,
+                                     float* s) {
     int64_t j = 0;
-    for (; j + kQkKeys <= keys; j += kQkKeys) scores_block<kQkKeys>(qt, k + j * d_len, d_len, s + j * kGroupRows);
-    scores_tail<kQkKeys - 1>(qt, k + j * d_len, d_len, keys - j, s + j * kGroupRows);
+    for (; j + kQkKeys <= keys; j += kQkKeys)
+        scores_block<kQkKeys>(qt, k + j * k_stride, k_stride, d_len, s + j * kGroupRows);
+    scores_tail<kQkKeys - 1>(qt, k + j * k_stride, k_stride, d_len, keys - j, s + j * kGroupRows);
 }
 
 // ---- stage: mask
@@ -414,20 +436,22 @@ void store_output(const QueryChunk& c, int64_t d_len, const ChunkScratch& s) {
     for (int64_t row = 0; row < c.rows; ++row) {
         const float* o = s.o.data() + row * s.o_stride;
         const float sum = s.row_sum[row];
-        float* out = c.out + row * d_len;
+        float* out = c.out + row * c.q_stride;
         for (int64_t d = 0; d < d_len; ++d) out[d] = o[d] / sum;
     }
 }
 
-// The value rows of one tile with a row stride of o_stride (whole vectors): the input
-// itself when head_dim % 8 == 0, else a zero-padded copy.
-const float* value_tile(const float* v, int64_t d_len, int64_t keys, ChunkScratch& s) {
+// The value rows of one tile (rows v_stride apart), each a whole number of vectors long: the
+// input itself when head_dim % 8 == 0 (its row stride left in v_stride), else a zero-padded
+// copy with a row stride of o_stride.
+const float* value_tile(const float* v, int64_t& v_stride, int64_t d_len, int64_t keys, ChunkScratch& s) {
     if (d_len == s.o_stride) return v;
     for (int64_t j = 0; j < keys; ++j) {
         float* row = s.v_padded.data() + j * s.o_stride;
-        std::memcpy(row, v + j * d_len, d_len * sizeof(float));
+        std::memcpy(row, v + j * v_stride, d_len * sizeof(float));
         std::fill(row + d_len, row + s.o_stride, 0.0f);
     }
+    v_stride = s.o_stride;
     return s.v_padded.data();
 }
 
@@ -437,17 +461,19 @@ INKWELL_TARGET_AVX2 void avx2_chunk(const inkwell_attention_params& p, const Que
     const int64_t chunk_visible = *std::max_element(s.group_visible.begin(), s.group_visible.end());
     for (int64_t t0 = 0; t0 < chunk_visible; t0 += kTile) {
         const int64_t tile_keys = std::min(kTile, chunk_visible - t0);
-        const float* v = value_tile(c.v + t0 * d_len, d_len, tile_keys, s);
+        int64_t v_stride = c.kv_stride;
+        const float* v = value_tile(c.v + t0 * c.kv_stride, v_stride, d_len, tile_keys, s);
         for (int64_t g = 0; g < s.groups; ++g) {
             const int64_t keys = std::min(tile_keys, s.group_visible[g] - t0);
             if (keys <= 0) continue;  // causal: the whole group is left of this tile
             const int64_t row = g * kGroupRows;
             float* o = s.o.data() + row * s.o_stride;
-            tile_scores(s.qt.data() + g * d_len * kGroupRows, c.k + t0 * d_len, d_len, keys, s.p.data());
+            tile_scores(s.qt.data() + g * d_len * kGroupRows, c.k + t0 * c.kv_stride, c.kv_stride, d_len, keys,
+                        s.p.data());
             mask_tile(s.visible.data() + row, t0, keys, s.p.data());
             softmax_update(s.p.data(), keys, s.row_max.data() + row, s.row_sum.data() + row, s.alpha.data());
             rescale_rows(o, s.o_stride, s.alpha.data());
-            tile_pv(s.p.data(), v, s.o_stride, keys, o, s.o_stride);
+            tile_pv(s.p.data(), v, v_stride, keys, o, s.o_stride);
         }
     }
     store_output(c, d_len, s);

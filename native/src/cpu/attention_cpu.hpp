@@ -1,5 +1,9 @@
 // Scaled dot-product attention of float32 tensors on the CPU:
-// out = softmax(q k^T scale + mask) v for every (batch, head), layout [B, H, L, D].
+// out = softmax(q k^T scale + mask) v for every (batch, head). Layout (p.layout, the same
+// for q, k, v and out): [B, H, L, D] (BHLD: a head's rows are head_dim apart, heads L * D
+// apart) or [B, L, H, D] (BLHD: rows heads * head_dim apart, heads head_dim apart); see
+// attention_strides. The arithmetic does not depend on the layout: a BLHD call gives the
+// bits of a BHLD call on permuted copies, on every path.
 //
 // The mask is a visible prefix per query row: query i of batch b sees keys
 // j < attention_visible_keys(p, b, i), which combines kv_lens[b] and the causal (top-left
@@ -32,6 +36,13 @@ bool attention_avx2_available();
 // Number of keys query row i of batch b may attend to (a prefix of the keys); >= 1 for
 // validated parameters.
 int64_t attention_visible_keys(const inkwell_attention_params& p, int64_t b, int64_t i);
+
+// Element strides of a tensor of `length` rows in p's layout: element (b, h, i, d) is at
+// b * batch + h * head + i * row + d.
+struct AttentionStrides {
+    int64_t batch, head, row;
+};
+AttentionStrides attention_strides(const inkwell_attention_params& p, int64_t length);
 
 // Parameters are assumed validated (see attention.cpp).
 void attention_reference(const inkwell_attention_params& p);

@@ -1,4 +1,6 @@
-// Scaled dot-product attention of float32 tensors on the GPU, layout [B, H, L, D]:
+// Scaled dot-product attention of float32 tensors on the GPU, layout [B, H, L, D] or
+// [B, L, H, D] (p.layout; rows are read and written with AttentionShape's strides, so a
+// BLHD call computes exactly what a BHLD call on permuted copies does):
 // out = softmax(q k^T scale + mask) v, the mask a visible key prefix per query row
 // (kv_lens[b], and j <= i when causal), as cpu/attention_cpu.hpp defines it. (This file:
 // float32. The _f16 and _bf16 entries run on tensor cores, attention_half_cuda.cu.) Variants:
@@ -50,14 +52,14 @@ struct Layout {
     static constexpr size_t kBytes = size_t(kFloats) * sizeof(float);
 };
 
-// rows x head_dim floats at src (contiguous) into dst rows of stride `stride`, zero in
-// columns [head_dim, width) and in rows [rows, max_rows).
-__device__ __forceinline__ void load_tile(float* dst, int stride, int width, int max_rows, const float* src, int rows,
-                                          int head_dim) {
+// rows x head_dim floats at src (rows src_stride apart) into dst rows of stride `stride`,
+// zero in columns [head_dim, width) and in rows [rows, max_rows).
+__device__ __forceinline__ void load_tile(float* dst, int stride, int width, int max_rows, const float* src,
+                                          int64_t src_stride, int rows, int head_dim) {
     const int n = max_rows * width;
     for (int idx = threadIdx.x; idx < n; idx += kThreads) {
         const int r = idx / width, d = idx % width;
-        dst[r * stride + d] = (r < rows && d < head_dim) ? __ldg(src + int64_t(r) * head_dim + d) : 0.0f;
+        dst[r * stride + d] = (r < rows && d < head_dim) ? __ldg(src + int64_t(r) * src_stride + d) : 0.0f;
     }
 }
 
@@ -72,9 +74,11 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(AttentionArgs a) {
     float* Ps = smem + L::kP;
 
     const int64_t bh = a.bh_offset + blockIdx.y;
-    const int64_t b = bh / a.heads;
+    const int64_t b = bh / a.heads, h = bh % a.heads;
     const int64_t row0 = int64_t(blockIdx.x) * kBr;
     const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+    const int64_t rs = a.row_stride;
+    const int64_t q_head = b * a.q_batch + h * a.q_head;  // q's and out's (b, h) row 0
     const int hd = a.head_dim;
 
     const int64_t kv_valid = a.kv_lens != nullptr ? a.kv_lens[b] : a.kv_len;
@@ -82,7 +86,7 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(AttentionArgs a) {
     // Keys any row of this block can see.
     const int64_t kv_end = a.causal ? min(kv_valid, row0 + rows_here) : kv_valid;
 
-    load_tile(Qs, D + 1, D, kBr, a.q + (bh * a.q_len + row0) * hd, rows_here, hd);
+    load_tile(Qs, D + 1, D, kBr, a.q + q_head + row0 * rs, rs, rows_here, hd);
 
     // Visible prefix of each of this thread's rows; rows past q_len see key 0 only (finite
     // garbage, never stored).
@@ -102,13 +106,13 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(AttentionArgs a) {
         for (int j = 0; j < kNj; ++j) acc[i][j] = 0.0f;
     }
 
-    const float* k_head = a.k + bh * a.kv_len * hd;
-    const float* v_head = a.v + bh * a.kv_len * hd;
+    const float* k_head = a.k + b * a.kv_batch + h * a.kv_head;
+    const float* v_head = a.v + b * a.kv_batch + h * a.kv_head;
     for (int64_t k0 = 0; k0 < kv_end; k0 += kBc) {
         const int keys = int(min(int64_t(kBc), kv_end - k0));
         __syncthreads();  // the previous tile's K, V and P are no longer read
-        load_tile(Ks, D + 1, D, kBc, k_head + k0 * hd, keys, hd);
-        load_tile(Vs, L::kVd, L::kVd, kBc, v_head + k0 * hd, keys, hd);
+        load_tile(Ks, D + 1, D, kBc, k_head + k0 * rs, rs, keys, hd);
+        load_tile(Vs, L::kVd, L::kVd, kBc, v_head + k0 * rs, rs, keys, hd);
         __syncthreads();
 
         // scores: rows ty*4 + i, keys tx and tx + 16
@@ -174,7 +178,7 @@ __global__ void __launch_bounds__(kThreads) flash_kernel(AttentionArgs a) {
     for (int i = 0; i < kRows; ++i) {
         const int r = ty * kRows + i;
         if (r >= rows_here) continue;
-        float* out = a.out + (bh * a.q_len + row0 + r) * hd;
+        float* out = a.out + q_head + (row0 + r) * rs;
         const float inv = 1.0f / l[i];
 #pragma unroll
         for (int j = 0; j < kNj; ++j) {

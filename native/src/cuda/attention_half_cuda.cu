@@ -1,7 +1,8 @@
 // Scaled dot-product attention of float16 / bfloat16 tensors on tensor cores (the _f16 and
-// _bf16 entries), layout [B, H, L, D]: out = softmax(q k^T scale + mask) v, the mask a
-// visible key prefix per query row (kv_lens[b], and j <= i when causal), as
-// cpu/attention_cpu.hpp defines it. Variants:
+// _bf16 entries), layout [B, H, L, D] or [B, L, H, D] (p.layout; rows are read and written
+// with AttentionShape's strides, so a BLHD call computes exactly what a BHLD call on permuted
+// copies does): out = softmax(q k^T scale + mask) v, the mask a visible key prefix per query
+// row (kv_lens[b], and j <= i when causal), as cpu/attention_cpu.hpp defines it. Variants:
 //   CPU                 the float32 kernel on widened copies (src/attention.cpp)
 //   flash_mma_kernel    flash-attention style on mma.sync m16n8k16 (mma_half.cuh), one
 //     <Type, Dp>        template for both element types. One block of 128 threads (4 warps)
@@ -31,7 +32,8 @@
 // fragment loads (8 rows x 4 words) are free of bank conflicts; 3 x 64 x (Dp + 8) x 2 bytes
 // in all (Q, K, V): 21 KiB at Dp = 48, 33 KiB at 80, 63 KiB at 160, 99 KiB at 256.
 // Tiles are loaded with 16-byte vectors (cp.async for K and V) when head_dim % 8 == 0 and q,
-// k, v are 16-byte aligned (40, 80, 160 are), element by element otherwise.
+// k, v are 16-byte aligned (40, 80, 160 are), element by element otherwise (every row and
+// head offset is then a multiple of 8 elements in both layouts).
 // Causal blocks stop at their last row's key (kv_end). Deterministic: fixed order, no atomics.
 // Fragments come from ldmatrix.x4 (Q, K) and ldmatrix.x4.trans (V), one instruction for a
 // Q fragment or for two n8 tiles of K or V (rows are 16-byte aligned since Dp + 8 is a
@@ -79,24 +81,24 @@ struct HalfLayout {
     static constexpr size_t kBytes = size_t(kElems) * sizeof(uint16_t);
 };
 
-// rows x head_dim elements at src (rows of head_dim, contiguous) into dst rows of stride
-// kStride, zero in columns [head_dim, Dp) and in rows [rows, max_rows).
+// rows x head_dim elements at src (rows src_stride apart) into dst rows of stride kStride,
+// zero in columns [head_dim, Dp) and in rows [rows, max_rows).
 template <int Dp>
-__device__ __forceinline__ void load_tile(uint16_t* dst, const uint16_t* src, int rows, int max_rows, int head_dim,
-                                          bool vector_loads) {
+__device__ __forceinline__ void load_tile(uint16_t* dst, const uint16_t* src, int64_t src_stride, int rows,
+                                          int max_rows, int head_dim, bool vector_loads) {
     constexpr int kStride = HalfLayout<Dp>::kStride;
     if (vector_loads) {
         constexpr int kChunks = Dp / 8;
         for (int idx = threadIdx.x; idx < max_rows * kChunks; idx += kThreads) {
             const int r = idx / kChunks, d = (idx % kChunks) * 8;
             uint4 v = make_uint4(0, 0, 0, 0);
-            if (r < rows && d < head_dim) v = __ldg(reinterpret_cast<const uint4*>(src + int64_t(r) * head_dim + d));
+            if (r < rows && d < head_dim) v = __ldg(reinterpret_cast<const uint4*>(src + r * src_stride + d));
             *reinterpret_cast<uint4*>(dst + r * kStride + d) = v;
         }
     } else {
         for (int idx = threadIdx.x; idx < max_rows * Dp; idx += kThreads) {
             const int r = idx / Dp, d = idx % Dp;
-            dst[r * kStride + d] = (r < rows && d < head_dim) ? half::load_u16(src + int64_t(r) * head_dim + d) : 0;
+            dst[r * kStride + d] = (r < rows && d < head_dim) ? half::load_u16(src + r * src_stride + d) : 0;
         }
     }
 }
@@ -106,18 +108,18 @@ __device__ __forceinline__ void load_tile(uint16_t* dst, const uint16_t* src, in
 // load_tile. Either way the data is in shared memory after the next cp_async_wait that
 // covers its commit group and a barrier.
 template <int Dp>
-__device__ __forceinline__ void issue_tile(uint16_t* dst, const uint16_t* src, int rows, int head_dim,
-                                           bool vector_loads) {
+__device__ __forceinline__ void issue_tile(uint16_t* dst, const uint16_t* src, int64_t src_stride, int rows,
+                                           int head_dim, bool vector_loads) {
     constexpr int kStride = HalfLayout<Dp>::kStride;
     if (vector_loads) {
         constexpr int kChunks = Dp / 8;
         for (int idx = threadIdx.x; idx < kBc * kChunks; idx += kThreads) {
             const int r = idx / kChunks, d = (idx % kChunks) * 8;
             const bool inside = r < rows && d < head_dim;
-            half::cp_async_16(dst + r * kStride + d, inside ? src + int64_t(r) * head_dim + d : src, inside);
+            half::cp_async_16(dst + r * kStride + d, inside ? src + r * src_stride + d : src, inside);
         }
     } else {
-        load_tile<Dp>(dst, src, rows, kBc, head_dim, false);
+        load_tile<Dp>(dst, src, src_stride, rows, kBc, head_dim, false);
     }
 }
 
@@ -136,8 +138,10 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
     uint16_t* Vs = smem + L::kV;
 
     const int64_t bh = a.bh_offset + blockIdx.y;
-    const int64_t b = bh / a.heads;
+    const int64_t b = bh / a.heads, head = bh % a.heads;
     const int64_t row0 = int64_t(blockIdx.x) * kBr;
+    const int64_t rs = a.row_stride;
+    const int64_t q_head = b * a.q_batch + head * a.q_head;  // q's and out's (b, head) row 0
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int group = lane / 4, quad = lane % 4;
     const int hd = a.head_dim;
@@ -147,7 +151,7 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
     const int rows_here = int(min(int64_t(kBr), a.q_len - row0));
     const int64_t kv_end = a.causal ? min(kv_valid, row0 + rows_here) : kv_valid;  // keys any row here sees
 
-    load_tile<Dp>(Qs, a.q + (bh * a.q_len + row0) * hd, rows_here, kBr, hd, vec);
+    load_tile<Dp>(Qs, a.q + q_head + row0 * rs, rs, rows_here, kBr, hd, vec);
 
     // This thread's two rows: warp * 16 + group (index 0) and + 8 (index 1). Their visible
     // key prefix; rows past q_len see key 0 only (finite garbage, never stored).
@@ -190,12 +194,12 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
     // the softmax and P V), V of tile t + 1 once P V of tile t is done (it overlaps the next
     // Q K^T). One commit group per issue (empty ones included), so cp_async_wait<1> always
     // means "all but the latest group": the K (or V) this step needs.
-    const uint16_t* k_head = a.k + bh * a.kv_len * hd;
-    const uint16_t* v_head = a.v + bh * a.kv_len * hd;
+    const uint16_t* k_head = a.k + b * a.kv_batch + head * a.kv_head;
+    const uint16_t* v_head = a.v + b * a.kv_batch + head * a.kv_head;
     auto tile_keys = [&](int64_t k0) { return int(min(int64_t(kBc), kv_end - k0)); };
-    issue_tile<Dp>(Ks, k_head, tile_keys(0), hd, vec);
+    issue_tile<Dp>(Ks, k_head, rs, tile_keys(0), hd, vec);
     half::cp_async_commit();
-    issue_tile<Dp>(Vs, v_head, tile_keys(0), hd, vec);
+    issue_tile<Dp>(Vs, v_head, rs, tile_keys(0), hd, vec);
     half::cp_async_commit();
     for (int64_t k0 = 0; k0 < kv_end; k0 += kBc) {
         const bool more = k0 + kBc < kv_end;
@@ -237,7 +241,7 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
         }
 
         __syncthreads();  // every warp is done with K: the next tile's K may overwrite it
-        if (more) issue_tile<Dp>(Ks, k_head + (k0 + kBc) * hd, tile_keys(k0 + kBc), hd, vec);
+        if (more) issue_tile<Dp>(Ks, k_head + (k0 + kBc) * rs, rs, tile_keys(k0 + kBc), hd, vec);
         half::cp_async_commit();
 
         // Online softmax in float32 (log2 units): mask, tile max, rescale, p = exp2(s - m).
@@ -312,7 +316,7 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
             }
         }
         __syncthreads();  // every warp is done with V: the next tile's V may overwrite it
-        if (more) issue_tile<Dp>(Vs, v_head + (k0 + kBc) * hd, tile_keys(k0 + kBc), hd, vec);
+        if (more) issue_tile<Dp>(Vs, v_head + (k0 + kBc) * rs, rs, tile_keys(k0 + kBc), hd, vec);
         half::cp_async_commit();
     }
 
@@ -324,7 +328,7 @@ __global__ void __launch_bounds__(kThreads) flash_mma_kernel(HalfAttentionArgs a
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         if (my_row[h] >= rows_here) continue;
-        uint16_t* out = a.out + (bh * a.q_len + row0 + my_row[h]) * hd;
+        uint16_t* out = a.out + q_head + (row0 + my_row[h]) * rs;
         const float inv = 1.0f / l[h];
 #pragma unroll
         for (int dj = 0; dj < kDt; ++dj) {

@@ -171,6 +171,7 @@ void add(State& s, const inkwell_add_params& p);                                
 void cat(State& s, const inkwell_cat_params& p);                                      // elementwise_cuda.cu
 void transpose(State& s, const inkwell_transpose_params& p);                          // elementwise_cuda.cu
 void max_pool2d(State& s, const inkwell_max_pool2d_params& p);                        // elementwise_cuda.cu
+void resize(State& s, const cuda_backend::ResizeArgs& a);                             // resize_cuda.cu
 
 // Shared between families (gaussian_blur_cuda.cu): the 8-bit Gaussian blur of src into dst
 // with ksize Q8 taps (host), both passes on s's stream, launches checked but not
