@@ -48,7 +48,10 @@ final class Anchors {
         check(boofCv, "BoofCV could not be initialized");
     }
 
-    /** libtorch through JavaCPP (org.bytedeco:pytorch, CPU build): loaded, at::set_num_threads(n). */
+    /**
+     * libtorch through JavaCPP (org.bytedeco:pytorch, CPU build): loaded, at::set_num_threads(n)
+     * and the same count for the OpenBLAS inside it.
+     */
     static synchronized void requireTorch() {
         if (torch == null) {
             torch = attempt(() -> {
@@ -63,8 +66,13 @@ final class Anchors {
                 org.bytedeco.javacpp.Loader.load(org.bytedeco.pytorch.global.torch.class);
                 int n = BenchThreads.count();
                 org.bytedeco.pytorch.global.torch.set_num_threads(n);
+                // This libtorch runs its GEMMs (linear, matmul) in OpenBLAS, whose own thread
+                // pool at::set_num_threads does not reach: left at all cores, its threads spin
+                // against libtorch's and a [154,768]x[768,320] linear took 60 ms instead of 1.
+                org.bytedeco.openblas.global.openblas.blas_set_num_threads(n);
                 return "libtorch (org.bytedeco:pytorch " + mavenVersion("org.bytedeco", "pytorch") + ", "
-                        + platform + "), " + org.bytedeco.pytorch.global.torch.get_num_threads() + " threads";
+                        + platform + "), " + org.bytedeco.pytorch.global.torch.get_num_threads() + " threads, OpenBLAS "
+                        + org.bytedeco.openblas.global.openblas.blas_get_num_threads() + " threads";
             });
         }
         check(torch, "libtorch (org.bytedeco:pytorch) could not load its native libraries");

@@ -95,8 +95,9 @@ final class CliAnchors {
     }
 
     /**
-     * libtorch through JavaCPP: {@code conv2d}, {@code scaled_dot_product_attention}, and the
-     * DDIM step as a diffusers user writes it (a temporary per tensor op).
+     * libtorch through JavaCPP: {@code conv2d}, {@code scaled_dot_product_attention},
+     * {@code linear}, {@code group_norm}, {@code layer_norm}, and GEGLU and the DDIM step as
+     * diffusers writes them (a temporary per tensor op).
      */
     public static final class Torch implements AnchorProvider {
         @Override
@@ -109,7 +110,9 @@ final class CliAnchors {
             useThreads(threads);
             Anchors.requireTorch();
             return "org.bytedeco:pytorch " + Anchors.mavenVersion("org.bytedeco", "pytorch") + ", "
-                    + torch.get_num_threads() + " threads (conv2d, scaled_dot_product_attention, DDIM as tensor ops)";
+                    + torch.get_num_threads() + " threads, OpenBLAS "
+                    + org.bytedeco.openblas.global.openblas.blas_get_num_threads() + " (conv2d, scaled_dot_product_attention, linear, GEGLU as linear + chunk +"
+                    + " gelu + mul, group_norm, layer_norm, DDIM as tensor ops)";
         }
 
         @Override
@@ -133,6 +136,36 @@ final class CliAnchors {
                             y.numel();
                         }
                     }, attention);
+                }
+                case BenchSpec.Linear l -> {
+                    TorchOps.Linear linear = new TorchOps.Linear(l.input(), l.inputShape(), l.weight(), l.outFeatures(),
+                            l.bias());
+                    yield closing(() -> {
+                        try (org.bytedeco.pytorch.Tensor y = linear.run()) {
+                            y.numel();
+                        }
+                    }, linear);
+                }
+                case BenchSpec.Geglu g -> {
+                    TorchOps.Geglu geglu = new TorchOps.Geglu(g.input(), g.inputShape(), g.weight(), g.innerDim(), g.bias());
+                    yield closing(geglu::runScoped, geglu);
+                }
+                case BenchSpec.GroupNorm g -> {
+                    TorchOps.GroupNorm norm = new TorchOps.GroupNorm(g.input(), g.shape(), g.groups(), g.weight(), g.bias(),
+                            g.eps());
+                    yield closing(() -> {
+                        try (org.bytedeco.pytorch.Tensor y = norm.run()) {
+                            y.numel();
+                        }
+                    }, norm);
+                }
+                case BenchSpec.LayerNorm l -> {
+                    TorchOps.LayerNorm norm = new TorchOps.LayerNorm(l.input(), l.shape(), l.weight(), l.bias(), l.eps());
+                    yield closing(() -> {
+                        try (org.bytedeco.pytorch.Tensor y = norm.run()) {
+                            y.numel();
+                        }
+                    }, norm);
                 }
                 case BenchSpec.DdimStep d -> {
                     TorchOps.Ddim step = new TorchOps.Ddim(d.sample(), d.cond(), d.uncond(), d.shape(), d.guidance(),

@@ -17,7 +17,8 @@ import org.openjdk.jmh.runner.options.CommandLineOptions;
 /**
  * Runs JMH with the usual command line (what {@code org.openjdk.jmh.Main} takes), prints
  * JMH's own table, then a summary with what the times mean: GFLOP/s and % of the measured
- * FMA peak for conv2d and attention, GB/s for the DDIM step and the copy, Mpixel/s for
+ * FMA peak for conv2d and attention, GFLOP/s for linear and GEGLU, GB/s for the norms, the
+ * DDIM step and the copy, Mpixel/s for
  * Canny, and each anchor's time relative to Inkwell's. Benchmarks whose setup failed (an
  * anchor or Inkwell kernel missing here) are listed as unavailable.
  *
@@ -49,7 +50,7 @@ public final class Report {
 
     /** The benchmark classes of this suite, for what a run was expected to produce. */
     static final List<Class<?>> SUITE = List.of(CannyBenchmark.class, Conv2dBenchmark.class, AttentionBenchmark.class,
-            DdimBenchmark.class, FfmCallBenchmark.class, PeakFlopsBenchmark.class);
+            LayersBenchmark.class, DdimBenchmark.class, FfmCallBenchmark.class, PeakFlopsBenchmark.class);
 
     /** Benchmark methods the include/exclude patterns select that produced no result for any params. */
     static List<String> missing(Collection<RunResult> results, List<String> includes, List<String> excludes) {
@@ -183,6 +184,9 @@ public final class Report {
             case "PeakFlopsBenchmark" -> {
                 return String.format(Locale.ROOT, "%.1f GFLOP/s", PeakFlopsBenchmark.flopsPerCall() * row.threads()
                         / row.seconds() / 1e9);
+            }
+            case "LayersBenchmark" -> {
+                return LayersBenchmark.Layer.parse(p.get("layer")).rate(row.seconds());
             }
             case "DdimBenchmark" -> {
                 return String.format(Locale.ROOT, "%.1f GB/s", DdimBenchmark.trafficBytes(p.get("latent")) / row.seconds() / 1e9);

@@ -86,6 +86,166 @@ final class TorchOps {
         }
     }
 
+    /** {@code torch.nn.functional.linear(x, weight, bias)} ({@code at::linear}) over x's last dimension. */
+    static final class Linear implements AutoCloseable {
+        private final org.bytedeco.pytorch.Tensor input;
+        private final org.bytedeco.pytorch.Tensor weight;
+        private final TensorOptional bias;
+
+        Linear(float[] input, long[] inputShape, float[] weight, long outFeatures, float[] bias) {
+            Anchors.requireTorch();
+            this.input = TensorData.torch(input, inputShape);
+            this.weight = TensorData.torch(weight, outFeatures, inputShape[inputShape.length - 1]);
+            this.bias = new TensorOptional(TensorData.torch(bias, outFeatures));
+            try (org.bytedeco.pytorch.Tensor y = run()) {
+                checkShape("linear", y, lastDim(inputShape, outFeatures));
+            }
+        }
+
+        /** A new output tensor (the caller closes it). */
+        org.bytedeco.pytorch.Tensor run() {
+            return torch.linear(input, weight, bias);
+        }
+
+        @Override
+        public void close() {
+            bias.close();
+            weight.close();
+            input.close();
+        }
+    }
+
+    /**
+     * diffusers' GEGLU as diffusers runs it: {@code hidden, gate = proj(x).chunk(2, dim=-1);
+     * hidden * F.gelu(gate)} (erf form), with proj a Linear to 2 innerDim features: three
+     * libtorch ops and their temporaries.
+     */
+    @SuppressWarnings("try") // PointerScope frees the temporaries libtorch returns, unreferenced
+    static final class Geglu implements AutoCloseable {
+        private final org.bytedeco.pytorch.Tensor input;
+        private final org.bytedeco.pytorch.Tensor weight;
+        private final TensorOptional bias;
+
+        Geglu(float[] input, long[] inputShape, float[] weight, long innerDim, float[] bias) {
+            Anchors.requireTorch();
+            this.input = TensorData.torch(input, inputShape);
+            this.weight = TensorData.torch(weight, 2 * innerDim, inputShape[inputShape.length - 1]);
+            this.bias = new TensorOptional(TensorData.torch(bias, 2 * innerDim));
+            try (PointerScope scope = new PointerScope()) {
+                checkShape("GEGLU", run(), lastDim(inputShape, innerDim));
+            }
+        }
+
+        /** The output; it and the temporaries belong to the caller's PointerScope. */
+        org.bytedeco.pytorch.Tensor run() {
+            org.bytedeco.pytorch.TensorVector halves = torch.linear(input, weight, bias).chunk(2, -1);
+            return halves.get(0).mul(torch.gelu(halves.get(1)));
+        }
+
+        /** {@link #run} with its output and temporaries freed; returns the element count. */
+        long runScoped() {
+            try (PointerScope scope = new PointerScope()) {
+                return run().numel();
+            }
+        }
+
+        @Override
+        public void close() {
+            bias.close();
+            weight.close();
+            input.close();
+        }
+    }
+
+    /** {@code torch.nn.functional.group_norm(x, groups, weight, bias, eps)} of NCHW. */
+    static final class GroupNorm implements AutoCloseable {
+        private final org.bytedeco.pytorch.Tensor input;
+        private final TensorOptional weight;
+        private final TensorOptional bias;
+        private final long groups;
+        private final double eps;
+
+        GroupNorm(float[] input, long[] shape, long groups, float[] weight, float[] bias, double eps) {
+            Anchors.requireTorch();
+            this.input = TensorData.torch(input, shape);
+            this.weight = new TensorOptional(TensorData.torch(weight, shape[1]));
+            this.bias = new TensorOptional(TensorData.torch(bias, shape[1]));
+            this.groups = groups;
+            this.eps = eps;
+            try (org.bytedeco.pytorch.Tensor y = run()) {
+                checkShape("group_norm", y, shape);
+            }
+        }
+
+        /** A new output tensor (the caller closes it). */
+        org.bytedeco.pytorch.Tensor run() {
+            return torch.group_norm(input, groups, weight, bias, eps, true);
+        }
+
+        @Override
+        public void close() {
+            bias.close();
+            weight.close();
+            input.close();
+        }
+    }
+
+    /** {@code torch.nn.functional.layer_norm(x, (dim,), weight, bias, eps)} over the last dimension. */
+    static final class LayerNorm implements AutoCloseable {
+        private final org.bytedeco.pytorch.Tensor input;
+        private final TensorOptional weight;
+        private final TensorOptional bias;
+        private final long[] normalized;
+        private final double eps;
+
+        LayerNorm(float[] input, long[] shape, float[] weight, float[] bias, double eps) {
+            Anchors.requireTorch();
+            long dim = shape[shape.length - 1];
+            this.input = TensorData.torch(input, shape);
+            this.weight = new TensorOptional(TensorData.torch(weight, dim));
+            this.bias = new TensorOptional(TensorData.torch(bias, dim));
+            this.normalized = new long[] {dim};
+            this.eps = eps;
+            try (org.bytedeco.pytorch.Tensor y = run()) {
+                checkShape("layer_norm", y, shape);
+            }
+        }
+
+        /** A new output tensor (the caller closes it). */
+        org.bytedeco.pytorch.Tensor run() {
+            return torch.layer_norm(input, normalized, weight, bias, eps, true);
+        }
+
+        @Override
+        public void close() {
+            bias.close();
+            weight.close();
+            input.close();
+        }
+    }
+
+    static long[] lastDim(long[] shape, long last) {
+        long[] out = shape.clone();
+        out[out.length - 1] = last;
+        return out;
+    }
+
+    /** Throws unless y has exactly the expected shape. */
+    static void checkShape(String op, org.bytedeco.pytorch.Tensor y, long[] expected) {
+        boolean same = y.dim() == expected.length;
+        for (int i = 0; same && i < expected.length; i++) {
+            same = y.size(i) == expected[i];
+        }
+        if (!same) {
+            long[] got = new long[(int) y.dim()];
+            for (int i = 0; i < got.length; i++) {
+                got[i] = y.size(i);
+            }
+            throw new IllegalStateException("libtorch " + op + " output shape is " + java.util.Arrays.toString(got)
+                    + ", expected " + java.util.Arrays.toString(expected));
+        }
+    }
+
     /**
      * One DDIM step with guidance (eta 0, epsilon prediction) two ways: {@link #eager} as a
      * diffusers user writes it (a temporary per op), {@link #inPlace} folded by hand into

@@ -20,8 +20,9 @@ final class BenchCommand implements Main.Command {
                 case on stderr, then a table: median times, GFLOP/s or GB/s, and each anchor's time with its
                 ratio to Inkwell's (above 1: Inkwell is faster), with the machine it ran on.
 
-                The default pass (one shape per kernel family) takes under two minutes on 2 cores; --full
-                adds 4K Canny, every U-Net conv2d level and 1x1, and 4096-token attention. Anchors are
+                The default pass (one shape per kernel family) takes about a minute on 2 cores with the
+                anchors, as the README says (about 20 s without them); --full adds 4K Canny, every U-Net
+                conv2d level and 1x1, and 4096-token attention. Anchors are
                 optional: their libraries come with benchmarks/target/benchmarks.jar, which the ./inkwell
                 launcher puts on the class path when it exists (--anchors builds it); without it the table
                 says which are absent.

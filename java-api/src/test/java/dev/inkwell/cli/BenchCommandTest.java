@@ -31,9 +31,10 @@ class BenchCommandTest {
         Run r = run("bench", "--tiny", "--runs", "1", "--warmup", "0", "--threads", "2");
         assertEquals(0, r.status(), r.err());
         String[] expected = {"canny 64x48 gray", "canny 64x48 RGB", "conv2d [1,8,16,16] 3x3 -> 8",
-            "attention self B1 H2 L64 D40", "ddim step + guidance [2, 4, 8, 8]", "ffm noop call"};
+            "attention self B1 H2 L64 D40", "linear [2,16,24] -> 40", "geglu [2,16,24] -> 2x32 -> 32",
+            "group_norm [2,64,8,8] G32", "layer_norm [2,16,40]", "ddim step + guidance [2, 4, 8, 8]", "ffm noop call"};
         for (int i = 0; i < expected.length; i++) {
-            assertTrue(r.err().contains("[" + (i + 1) + "/6] " + expected[i] + ": inkwell "), r.err());
+            assertTrue(r.err().contains("[" + (i + 1) + "/" + expected.length + "] " + expected[i] + ": inkwell "), r.err());
             assertTrue(r.out().contains(expected[i]), r.out());
         }
         assertTrue(r.out().contains("machine: ") && r.out().contains("SIMD ") && r.out().contains("GPU: none"), r.out());
@@ -44,6 +45,13 @@ class BenchCommandTest {
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("case ") && l.contains("inkwell") && l.contains("libtorch")),
                 r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("canny 64x48 gray") && l.contains("absent")), r.out());
+        // the memory-bound rows read as a fraction of the built-in copy's bandwidth; the GEMMs do not
+        for (String memoryBound : new String[] {"group_norm", "layer_norm", "ddim"}) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(memoryBound) && l.contains("GB/s (")
+                    && l.contains("% of copy)")), r.out());
+        }
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("geglu") && l.contains("GFLOP/s") && !l.contains("of copy")),
+                r.out());
     }
 
     /**

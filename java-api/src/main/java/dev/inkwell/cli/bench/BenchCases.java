@@ -9,10 +9,10 @@ import java.util.Random;
 
 /**
  * The cases of {@code inkwell bench}: the issue's shapes. The default pass is one case per
- * kernel family at its most common size (under two minutes on a 2-core machine, anchors
- * included); {@code --full} adds 4K Canny, every U-Net conv2d level, 1x1 convolutions and
- * 4096-token attention; the tiny set is for tests. Inputs are made on demand, from fixed
- * seeds, so anchors and Inkwell see the same data.
+ * kernel family at its most common size, and SD 1.5's linear, GEGLU and norm shapes (about
+ * two minutes on a 2-core machine, anchors included); {@code --full} adds 4K Canny, every
+ * U-Net conv2d level, 1x1 convolutions and 4096-token attention; the tiny set is for tests.
+ * Inputs are made on demand, from fixed seeds, so anchors and Inkwell see the same data.
  */
 final class BenchCases {
     private BenchCases() {}
@@ -32,6 +32,10 @@ final class BenchCases {
             canny(out, 48, 64, 3);
             conv2d(out, 8, 16, 8, 3, 1);
             attention(out, 1, 2, 64, 64, 40, "self");
+            linear(out, new long[] {2, 16, 24}, 40);
+            geglu(out, new long[] {2, 16, 24}, 32);
+            groupNorm(out, new long[] {2, 64, 8, 8}, 32);
+            layerNorm(out, new long[] {2, 16, 40});
             ddim(out, new long[] {2, 4, 8, 8});
             out.add(new BenchCase("ffm noop call", BenchCase.Unit.TIME, 0, () -> new BenchSpec.NativeCall(NOOP_CALLS)));
             return out;
@@ -56,6 +60,17 @@ final class BenchCases {
         for (int d : size == Size.FULL ? new int[] {40, 80, 160} : new int[] {80}) {
             attention(out, 1, 8, len, 77, d, "cross");
         }
+        // SD 1.5's transformer blocks at 512x512 (CFG batch 2, 4096 tokens of 320 at the top
+        // level): proj_in/out and attention projections, GEGLU's proj, its down projection,
+        // and the text projections of 77 CLIP tokens; then the ResNet group norms at the top
+        // and bottom levels and the blocks' layer norm.
+        linear(out, new long[] {2, 4096, 320}, 320);
+        geglu(out, new long[] {2, 4096, 320}, 1280);
+        linear(out, new long[] {2, 4096, 1280}, 320);
+        linear(out, new long[] {2, 77, 768}, 320);
+        groupNorm(out, new long[] {2, 320, 64, 64}, 32);
+        groupNorm(out, new long[] {2, 1280, 8, 8}, 32);
+        layerNorm(out, new long[] {2, 4096, 320});
         ddim(out, new long[] {2, 4, 64, 64});
         out.add(new BenchCase("ffm noop call", BenchCase.Unit.TIME, 0, () -> new BenchSpec.NativeCall(NOOP_CALLS)));
         return out;
@@ -106,12 +121,82 @@ final class BenchCases {
                 }));
     }
 
-    private static void ddim(List<BenchCase> out, long[] shape) {
+    private static void linear(List<BenchCase> out, long[] inputShape, int outFeatures) {
+        long rows = count(inputShape) / inputShape[inputShape.length - 1];
+        int in = Math.toIntExact(inputShape[inputShape.length - 1]);
+        out.add(new BenchCase(String.format("linear %s -> %d", dims(inputShape), outFeatures), BenchCase.Unit.GFLOPS,
+                2.0 * rows * outFeatures * in, () -> {
+                    Random rnd = new Random(rows * 31L + in * 7L + outFeatures);
+                    return new BenchSpec.Linear(gaussian(rnd, count(inputShape), 1), inputShape,
+                            gaussian(rnd, (long) outFeatures * in, 1 / Math.sqrt(in)), outFeatures,
+                            gaussian(rnd, outFeatures, 0.1));
+                }));
+    }
+
+    /** GEGLU's rate counts its whole projection to 2 innerDim features (the gating is not counted). */
+    private static void geglu(List<BenchCase> out, long[] inputShape, int innerDim) {
+        long rows = count(inputShape) / inputShape[inputShape.length - 1];
+        int in = Math.toIntExact(inputShape[inputShape.length - 1]);
+        out.add(new BenchCase(String.format("geglu %s -> 2x%d -> %d", dims(inputShape), innerDim, innerDim),
+                BenchCase.Unit.GFLOPS, 2.0 * rows * 2 * innerDim * in, () -> {
+                    Random rnd = new Random(rows * 37L + in * 5L + innerDim);
+                    return new BenchSpec.Geglu(gaussian(rnd, count(inputShape), 1), inputShape,
+                            gaussian(rnd, 2L * innerDim * in, 1 / Math.sqrt(in)), innerDim,
+                            gaussian(rnd, 2L * innerDim, 0.1));
+                }));
+    }
+
+    /** Norms are memory-bound: their rate is the bytes one pass must move (x read, y written). */
+    private static void groupNorm(List<BenchCase> out, long[] shape, int groups) {
+        long n = count(shape);
+        int channels = Math.toIntExact(shape[1]);
+        out.add(new BenchCase(String.format("group_norm %s G%d", dims(shape), groups), BenchCase.Unit.GBPS,
+                2.0 * n * Float.BYTES, () -> {
+                    Random rnd = new Random(n + channels);
+                    return new BenchSpec.GroupNorm(gaussian(rnd, n, 1), shape, groups, affine(rnd, channels, 1),
+                            affine(rnd, channels, 0), 1e-5);
+                }));
+    }
+
+    private static void layerNorm(List<BenchCase> out, long[] shape) {
+        long n = count(shape);
+        int dim = Math.toIntExact(shape[shape.length - 1]);
+        out.add(new BenchCase(String.format("layer_norm %s", dims(shape)), BenchCase.Unit.GBPS, 2.0 * n * Float.BYTES,
+                () -> {
+                    Random rnd = new Random(n * 3 + dim);
+                    return new BenchSpec.LayerNorm(gaussian(rnd, n, 1), shape, affine(rnd, dim, 1), affine(rnd, dim, 0),
+                            1e-5);
+                }));
+    }
+
+    /** A trained norm's weight (around 1) or bias (around 0). */
+    private static float[] affine(Random rnd, int n, double center) {
+        float[] a = gaussian(rnd, n, 0.1);
+        for (int i = 0; i < n; i++) {
+            a[i] += (float) center;
+        }
+        return a;
+    }
+
+    private static long count(long[] shape) {
         long n = 1;
         for (long s : shape) {
             n *= s;
         }
-        long count = n;
+        return n;
+    }
+
+    /** "[2,4096,320]", as the conv2d rows write shapes. */
+    private static String dims(long[] shape) {
+        StringBuilder s = new StringBuilder("[");
+        for (int i = 0; i < shape.length; i++) {
+            s.append(i == 0 ? "" : ",").append(shape[i]);
+        }
+        return s.append(']').toString();
+    }
+
+    private static void ddim(List<BenchCase> out, long[] shape) {
+        long count = count(shape);
         DdimScheduler scheduler = DdimScheduler.stableDiffusion();
         out.add(new BenchCase(String.format("ddim step + guidance %s", java.util.Arrays.toString(shape)),
                 BenchCase.Unit.GBPS, 4.0 * count * Float.BYTES, () -> {

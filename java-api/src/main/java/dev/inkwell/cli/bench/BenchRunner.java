@@ -213,6 +213,11 @@ public final class BenchRunner {
             if (c.unit() == BenchCase.Unit.GFLOPS && c.name().startsWith("conv2d") && !Double.isNaN(peak)) {
                 rateText += String.format(Locale.ROOT, " (%.0f%% of peak)", 100 * rate / peak);
             }
+            Cell copy = row.get("memcpy");
+            if (c.unit() == BenchCase.Unit.GBPS && copy != null && copy.timing() != null) {
+                // the copy moves the case's bytes: its time / Inkwell's is the fraction of copy bandwidth
+                rateText += String.format(Locale.ROOT, " (%.0f%% of copy)", 100 * copy.timing().medianMs() / ink);
+            }
             cells.add(rateText);
             for (Anchor a : anchors) {
                 Cell cell = row.get(a.name());

@@ -25,6 +25,43 @@ public sealed interface BenchSpec {
             double alphaPrev) implements BenchSpec {}
 
     /**
+     * {@code torch.nn.functional.linear}: y = x W^T + b over the last dimension of x
+     * ([..., inFeatures]), W [outFeatures, inFeatures] (torch.nn.Linear's layout), b [outFeatures].
+     */
+    record Linear(float[] input, long[] inputShape, float[] weight, int outFeatures, float[] bias) implements BenchSpec {
+        public int inFeatures() {
+            return Math.toIntExact(inputShape[inputShape.length - 1]);
+        }
+
+        /** The output's shape: the input's with the last dimension outFeatures. */
+        public long[] outputShape() {
+            return lastDim(inputShape, outFeatures);
+        }
+    }
+
+    /**
+     * diffusers' GEGLU: h = x W^T + b with W [2 innerDim, inFeatures], b [2 innerDim]; the first
+     * half of h times gelu (erf form) of the second: {@code a, gate = h.chunk(2, -1); a * gelu(gate)}.
+     */
+    record Geglu(float[] input, long[] inputShape, float[] weight, int innerDim, float[] bias) implements BenchSpec {
+        public int inFeatures() {
+            return Math.toIntExact(inputShape[inputShape.length - 1]);
+        }
+
+        /** The output's shape: the input's with the last dimension innerDim. */
+        public long[] outputShape() {
+            return lastDim(inputShape, innerDim);
+        }
+    }
+
+    /** {@code torch.nn.functional.group_norm} of NCHW with a per-channel affine step, no activation. */
+    record GroupNorm(float[] input, long[] shape, int groups, float[] weight, float[] bias, double eps)
+            implements BenchSpec {}
+
+    /** {@code torch.nn.functional.layer_norm} over the last dimension, with weight and bias. */
+    record LayerNorm(float[] input, long[] shape, float[] weight, float[] bias, double eps) implements BenchSpec {}
+
+    /**
      * {@code callsPerRun} empty native calls, in a loop of the run's own: a call costs
      * nanoseconds, less than the harness's own call of the run through {@code Runnable}
      * (and its JIT state), so each run makes many and the times are per call.
@@ -34,5 +71,11 @@ public sealed interface BenchSpec {
     /** Operations one run performs; the table's times are per operation. */
     default int callsPerRun() {
         return 1;
+    }
+
+    private static long[] lastDim(long[] shape, long last) {
+        long[] out = shape.clone();
+        out[out.length - 1] = last;
+        return out;
     }
 }

@@ -1,11 +1,13 @@
 package dev.inkwell.cli.bench;
 
+import dev.inkwell.Activation;
 import dev.inkwell.AttentionOptions;
 import dev.inkwell.CannyOptions;
 import dev.inkwell.Conv2dOptions;
 import dev.inkwell.DdimScheduler;
 import dev.inkwell.Image;
 import dev.inkwell.Inkwell;
+import dev.inkwell.Layers;
 import dev.inkwell.Tensor;
 import dev.inkwell.bindings.InkwellNative;
 import java.util.List;
@@ -37,6 +39,38 @@ final class InkwellRuns {
                 Tensor v = keep(owned, Tensor.fromArray(a.v(), a.batch(), a.heads(), a.kvLen(), a.headDim()));
                 Tensor out = keep(owned, Tensor.allocate(a.batch(), a.heads(), a.qLen(), a.headDim()));
                 yield () -> inkwell.attention(q, k, v, out, AttentionOptions.defaults());
+            }
+            case BenchSpec.Linear l -> {
+                Tensor x = keep(owned, Tensor.fromArray(l.input(), l.inputShape()));
+                Tensor w = keep(owned, Tensor.fromArray(l.weight(), l.outFeatures(), l.inFeatures()));
+                Tensor b = keep(owned, Tensor.fromArray(l.bias(), l.outFeatures()));
+                Tensor y = keep(owned, Tensor.allocate(l.outputShape()));
+                Layers layers = inkwell.layers();
+                yield () -> layers.linear(x, w, b, Activation.NONE, y);
+            }
+            case BenchSpec.Geglu g -> {
+                Tensor x = keep(owned, Tensor.fromArray(g.input(), g.inputShape()));
+                Tensor w = keep(owned, Tensor.fromArray(g.weight(), 2L * g.innerDim(), g.inFeatures()));
+                Tensor b = keep(owned, Tensor.fromArray(g.bias(), 2L * g.innerDim()));
+                Tensor y = keep(owned, Tensor.allocate(g.outputShape()));
+                Layers layers = inkwell.layers();
+                yield () -> layers.geglu(x, w, b, y);
+            }
+            case BenchSpec.GroupNorm g -> {
+                Tensor x = keep(owned, Tensor.fromArray(g.input(), g.shape()));
+                Tensor w = keep(owned, Tensor.fromArray(g.weight(), g.weight().length));
+                Tensor b = keep(owned, Tensor.fromArray(g.bias(), g.bias().length));
+                Tensor y = keep(owned, Tensor.allocate(g.shape()));
+                Layers layers = inkwell.layers();
+                yield () -> layers.groupNorm(x, g.groups(), w, b, g.eps(), Activation.NONE, y);
+            }
+            case BenchSpec.LayerNorm l -> {
+                Tensor x = keep(owned, Tensor.fromArray(l.input(), l.shape()));
+                Tensor w = keep(owned, Tensor.fromArray(l.weight(), l.weight().length));
+                Tensor b = keep(owned, Tensor.fromArray(l.bias(), l.bias().length));
+                Tensor y = keep(owned, Tensor.allocate(l.shape()));
+                Layers layers = inkwell.layers();
+                yield () -> layers.layerNorm(x, w, b, l.eps(), y);
             }
             case BenchSpec.DdimStep d -> {
                 Tensor x = keep(owned, Tensor.fromArray(d.sample(), d.shape()));
