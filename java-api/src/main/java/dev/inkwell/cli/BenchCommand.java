@@ -15,13 +15,15 @@ final class BenchCommand implements Main.Command {
 
                 Times every kernel next to what a JVM user would run instead, in this process, on the same
                 inputs and thread count: OpenCV (Imgproc.Canny) and BoofCV for Canny, libtorch (JavaCPP) for
-                conv2d, attention (scaled_dot_product_attention) and the DDIM step as tensor ops, a memory
-                copy of the DDIM step's bytes, a JNI call next to an FFM one. Prints a progress line per
-                case on stderr, then a table: median times, GFLOP/s or GB/s, and each anchor's time with its
-                ratio to Inkwell's (above 1: Inkwell is faster), with the machine it ran on.
+                conv2d, attention (scaled_dot_product_attention), the DDIM step as tensor ops, linear, GEGLU
+                (linear, chunk, a * gelu(gate), as diffusers runs it), group_norm and layer_norm, a memory
+                copy of the bytes the DDIM step and the norms move, a JNI call next to an FFM one. Prints a
+                progress line per case on stderr, then a table: median times, GFLOP/s or GB/s (memory-bound
+                rows also as % of the copy's bandwidth), and each anchor's time with its ratio to Inkwell's
+                (above 1: Inkwell is faster), with the machine it ran on.
 
-                The default pass (one shape per kernel family) takes about a minute on 2 cores with the
-                anchors, as the README says (about 20 s without them); --full adds 4K Canny, every U-Net
+                The default pass (the common shapes of each kernel family, the SD 1.5 layer shapes included)
+                takes about two minutes on 2 cores with the anchors, as the README says; --full adds 4K Canny, every U-Net
                 conv2d level and 1x1, and 4096-token attention. Anchors are
                 optional: their libraries come with benchmarks/target/benchmarks.jar, which the ./inkwell
                 launcher puts on the class path when it exists (--anchors builds it); without it the table
