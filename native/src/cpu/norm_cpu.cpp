@@ -1,0 +1,443 @@
+// GroupNorm and LayerNorm, CPU: the plain double references, then the fast path (see the
+// header): chunked double statistics, float normalisation (AVX2 + FMA or portable), and the
+// scheduling that keeps the bits independent of the thread count.
+#include "norm_cpu.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "activations.hpp"
+#include "parallel_chunks.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define INKWELL_NORM_X86 1
+#endif
+
+namespace inkwell::cpu {
+
+// ---------------------------------------------------------------------------------------
+// References: sequential double sums, y rounded to float once (after the activation).
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+struct DoubleStats {
+    double mean, rstd;
+};
+
+DoubleStats reference_stats(const float* x, int64_t count, double eps) {
+    double sum = 0;
+    for (int64_t i = 0; i < count; ++i) sum += x[i];
+    const double mean = sum / double(count);
+    double squares = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        const double e = double(x[i]) - mean;
+        squares += e * e;
+    }
+    return {mean, 1.0 / std::sqrt(squares / double(count) + eps)};
+}
+
+}  // namespace
+
+void group_norm_reference(const inkwell_group_norm_params& p) {
+    const auto* x = static_cast<const float*>(p.input);
+    const auto* w = static_cast<const float*>(p.weight);
+    const auto* b = static_cast<const float*>(p.bias);
+    auto* y = static_cast<float*>(p.output);
+    const int64_t per_group = p.channels / p.groups;
+    for (int64_t n = 0; n < p.batch; ++n)
+        for (int64_t g = 0; g < p.groups; ++g) {
+            const int64_t base = (n * p.channels + g * per_group) * p.spatial;
+            const DoubleStats s = reference_stats(x + base, per_group * p.spatial, p.eps);
+            for (int64_t k = 0; k < per_group; ++k) {
+                const int64_t c = g * per_group + k;
+                const double wc = w != nullptr ? w[c] : 1.0, bc = b != nullptr ? b[c] : 0.0;
+                for (int64_t i = 0; i < p.spatial; ++i) {
+                    const int64_t e = base + k * p.spatial + i;
+                    const double v = (double(x[e]) - s.mean) * s.rstd * wc + bc;
+                    y[e] = float(activation_reference(p.activation, v));
+                }
+            }
+        }
+}
+
+void layer_norm_reference(const inkwell_layer_norm_params& p) {
+    const auto* x = static_cast<const float*>(p.input);
+    const auto* w = static_cast<const float*>(p.weight);
+    const auto* b = static_cast<const float*>(p.bias);
+    auto* y = static_cast<float*>(p.output);
+    for (int64_t r = 0; r < p.rows; ++r) {
+        const int64_t base = r * p.dim;
+        const DoubleStats s = reference_stats(x + base, p.dim, p.eps);
+        for (int64_t i = 0; i < p.dim; ++i) {
+            const double wi = w != nullptr ? w[i] : 1.0, bi = b != nullptr ? b[i] : 0.0;
+            y[base + i] = float((double(x[base + i]) - s.mean) * s.rstd * wi + bi);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fast path, building blocks.
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+// Lanes of one chunk's partial sum: element j of the chunk goes to lane j % kLanes (the
+// AVX2 loops' eight 4-double accumulators hold lanes 0-3, 4-7, ..., 28-31: eight chains
+// hide the latency of the adds).
+constexpr int kLanes = 32;
+// Elements a task of whole segments handles at least (small rows are batched), and chunks
+// a task of the split phases handles: large enough that the pool's per-task cost vanishes.
+constexpr int64_t kTaskElements = int64_t(1) << 16;
+constexpr int64_t kTaskChunks = 4;
+// Elements of the short segments a task takes pass by pass (16 kB: they stay in L1).
+constexpr int64_t kBatchElements = 4096;
+
+// The lanes added in a fixed tree.
+inline double add_lanes(const double* l) {
+    double q[16];
+    for (int i = 0; i < 16; ++i) q[i] = l[i] + l[i + 16];
+    double h[8];
+    for (int i = 0; i < 8; ++i) h[i] = q[i] + q[i + 8];
+    return ((h[0] + h[4]) + (h[2] + h[6])) + ((h[1] + h[5]) + (h[3] + h[7]));
+}
+
+// What the apply step needs of a segment's statistics.
+struct Stats {
+    double mean, rstd;
+    float mean_hi, mean_lo, rstd_f;  // mean == mean_hi + mean_lo to ~2^-48 relative
+    bool in_float;                   // the float normalisation is accurate for this segment
+};
+
+Stats finish_stats(double mean, double squares, int64_t count, double eps) {
+    Stats s;
+    const double var = squares / double(count);
+    s.mean = mean;
+    s.rstd = 1.0 / std::sqrt(var + eps);
+    // Conversions of an out-of-range or NaN double give +-inf / NaN (IEEE), used only when
+    // in_float holds, which excludes those.
+    s.mean_hi = float(mean);
+    s.mean_lo = float(mean - double(s.mean_hi));  // the difference is exact in double
+    s.rstd_f = float(s.rstd);
+    // Every |x| of the segment is at most |mean| + sqrt(squares) (its squared deviation is
+    // part of the sum): with |mean| <= 2^125 and squares <= 2^252 that is below 2^127, so
+    // no float difference x - mean_hi overflows; with rstd in [2^-100, 2^100] neither rstd_f
+    // nor d * rstd_f loses bits to underflow that matter at the output's scale. Outside
+    // (spreads near float's limits, non-finite statistics: NaN compares false) the segment
+    // is normalised in double.
+    s.in_float = std::fabs(mean) <= 0x1p125 && squares <= 0x1p252 && s.rstd >= 0x1p-100 && s.rstd <= 0x1p100;
+    return s;
+}
+
+double chunk_sum_portable(const float* x, int64_t n) {
+    double l[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int j = 0; j < kLanes; ++j) l[j] += double(x[i + j]);
+    for (int j = 0; i + j < n; ++j) l[j] += double(x[i + j]);
+    return add_lanes(l);
+}
+
+double chunk_squares_portable(const float* x, int64_t n, double mean) {
+    double l[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int j = 0; j < kLanes; ++j) {
+            const double e = double(x[i + j]) - mean;
+            l[j] += e * e;
+        }
+    for (int j = 0; i + j < n; ++j) {
+        const double e = double(x[i + j]) - mean;
+        l[j] += e * e;
+    }
+    return add_lanes(l);
+}
+
+// y = (d * rstd) * w + b with d = (x - mean_hi) - mean_lo; w and b per element (kVecW,
+// kVecB) or one value broadcast.
+template <bool kVecW, bool kVecB>
+void apply_portable(const float* __restrict x, float* __restrict y, int64_t n, const Stats& s, const float* w,
+                    const float* b) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float d = (x[i] - s.mean_hi) - s.mean_lo;
+        y[i] = (d * s.rstd_f) * (kVecW ? w[i] : *w) + (kVecB ? b[i] : *b);
+    }
+}
+
+#if INKWELL_NORM_X86
+
+// Four floats as doubles (exact); the conversion reads memory directly, no shuffle.
+__attribute__((target("avx2,fma"))) inline __m256d widen4(const float* x) { return _mm256_cvtps_pd(_mm_loadu_ps(x)); }
+
+// Eight accumulators of four lanes, a0 holding lanes 0-3, a1 lanes 4-7, ..., a7 lanes 28-31
+// (named, not an array: GCC keeps them in registers then).
+struct Acc8 {
+    __m256d a0, a1, a2, a3, a4, a5, a6, a7;
+};
+
+// The tail elements x[0..count) into lanes 0..count-1, then add_lanes: the same additions in
+// the same pairs, four at a time.
+template <class Term>
+__attribute__((target("avx2,fma"))) inline double finish_acc8(Acc8 a, const float* x, int64_t count,
+                                                              const Term& term) {
+    if (count > 0) {
+        alignas(32) double l[kLanes];
+        _mm256_store_pd(l, a.a0);
+        _mm256_store_pd(l + 4, a.a1);
+        _mm256_store_pd(l + 8, a.a2);
+        _mm256_store_pd(l + 12, a.a3);
+        _mm256_store_pd(l + 16, a.a4);
+        _mm256_store_pd(l + 20, a.a5);
+        _mm256_store_pd(l + 24, a.a6);
+        _mm256_store_pd(l + 28, a.a7);
+        for (int64_t j = 0; j < count; ++j) l[j] = term(l[j], x[j]);
+        return add_lanes(l);
+    }
+    const __m256d q0 = _mm256_add_pd(a.a0, a.a4), q1 = _mm256_add_pd(a.a1, a.a5);  // l[i] + l[i + 16]
+    const __m256d q2 = _mm256_add_pd(a.a2, a.a6), q3 = _mm256_add_pd(a.a3, a.a7);
+    const __m256d h0 = _mm256_add_pd(q0, q2), h1 = _mm256_add_pd(q1, q3);  // q[i] + q[i + 8]
+    const __m256d d = _mm256_add_pd(h0, h1);                                // h[i] + h[i + 4]
+    alignas(32) double v[4];
+    _mm256_store_pd(v, d);
+    return (v[0] + v[2]) + (v[1] + v[3]);
+}
+
+__attribute__((target("avx2,fma"))) double chunk_sum_avx2(const float* x, int64_t n) {
+    const __m256d z = _mm256_setzero_pd();
+    Acc8 a{z, z, z, z, z, z, z, z};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+        a.a0 = _mm256_add_pd(a.a0, widen4(x + i));
+        a.a1 = _mm256_add_pd(a.a1, widen4(x + i + 4));
+        a.a2 = _mm256_add_pd(a.a2, widen4(x + i + 8));
+        a.a3 = _mm256_add_pd(a.a3, widen4(x + i + 12));
+        a.a4 = _mm256_add_pd(a.a4, widen4(x + i + 16));
+        a.a5 = _mm256_add_pd(a.a5, widen4(x + i + 20));
+        a.a6 = _mm256_add_pd(a.a6, widen4(x + i + 24));
+        a.a7 = _mm256_add_pd(a.a7, widen4(x + i + 28));
+    }
+    return finish_acc8(a, x + i, n - i, [](double l, float v) { return l + double(v); });
+}
+
+__attribute__((target("avx2,fma"))) inline __m256d square_add(__m256d acc, const float* x, __m256d mean) {
+    const __m256d e = _mm256_sub_pd(widen4(x), mean);
+    return _mm256_fmadd_pd(e, e, acc);
+}
+
+__attribute__((target("avx2,fma"))) double chunk_squares_avx2(const float* x, int64_t n, double mean) {
+    const __m256d m = _mm256_set1_pd(mean), z = _mm256_setzero_pd();
+    Acc8 a{z, z, z, z, z, z, z, z};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+        a.a0 = square_add(a.a0, x + i, m);
+        a.a1 = square_add(a.a1, x + i + 4, m);
+        a.a2 = square_add(a.a2, x + i + 8, m);
+        a.a3 = square_add(a.a3, x + i + 12, m);
+        a.a4 = square_add(a.a4, x + i + 16, m);
+        a.a5 = square_add(a.a5, x + i + 20, m);
+        a.a6 = square_add(a.a6, x + i + 24, m);
+        a.a7 = square_add(a.a7, x + i + 28, m);
+    }
+    return finish_acc8(a, x + i, n - i, [mean](double l, float v) {
+        const double e = double(v) - mean;
+        return std::fma(e, e, l);
+    });
+}
+
+template <bool kVecW, bool kVecB>
+__attribute__((target("avx2,fma"))) void apply_avx2(const float* __restrict x, float* __restrict y, int64_t n,
+                                                    const Stats& s, const float* w, const float* b) {
+    const __m256 hi = _mm256_set1_ps(s.mean_hi), lo = _mm256_set1_ps(s.mean_lo), r = _mm256_set1_ps(s.rstd_f);
+    const __m256 wb = _mm256_set1_ps(*w), bb = _mm256_set1_ps(*b);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), hi), lo);
+        const __m256 wi = kVecW ? _mm256_loadu_ps(w + i) : wb;
+        const __m256 bi = kVecB ? _mm256_loadu_ps(b + i) : bb;
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_mul_ps(d, r), wi, bi));
+    }
+    for (; i < n; ++i) {  // the same operations, one lane
+        const float d = (x[i] - s.mean_hi) - s.mean_lo;
+        y[i] = std::fma(d * s.rstd_f, kVecW ? w[i] : *w, kVecB ? b[i] : *b);
+    }
+}
+
+bool cpu_has_avx2_fma() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+#else
+
+bool cpu_has_avx2_fma() { return false; }
+
+#endif
+
+// Segments normalised in double (see Stats::in_float): the reference's formula.
+template <bool kVecW, bool kVecB>
+void apply_double(const float* x, float* y, int64_t n, const Stats& s, const float* w, const float* b) {
+    for (int64_t i = 0; i < n; ++i)
+        y[i] = float((double(x[i]) - s.mean) * s.rstd * double(kVecW ? w[i] : *w) + double(kVecB ? b[i] : *b));
+}
+
+using ApplyFn = void (*)(const float*, float*, int64_t, const Stats&, const float*, const float*);
+
+struct Kernels {
+    double (*sum)(const float*, int64_t);
+    double (*squares)(const float*, int64_t, double);
+    ApplyFn apply[2][2];  // [per-element weight][per-element bias]
+};
+
+constexpr Kernels kPortable{chunk_sum_portable,
+                            chunk_squares_portable,
+                            {{apply_portable<false, false>, apply_portable<false, true>},
+                             {apply_portable<true, false>, apply_portable<true, true>}}};
+#if INKWELL_NORM_X86
+constexpr Kernels kAvx2{chunk_sum_avx2,
+                        chunk_squares_avx2,
+                        {{apply_avx2<false, false>, apply_avx2<false, true>}, {apply_avx2<true, false>, apply_avx2<true, true>}}};
+#endif
+constexpr ApplyFn kApplyDouble[2][2] = {{apply_double<false, false>, apply_double<false, true>},
+                                        {apply_double<true, false>, apply_double<true, true>}};
+
+const Kernels& kernels(NormIsa isa) {
+#if INKWELL_NORM_X86
+    static const bool avx2 = cpu_has_avx2_fma();
+    if (isa == NormIsa::kAuto && avx2) return kAvx2;
+#endif
+    (void)isa;
+    return kPortable;
+}
+
+// y = activation(y) over a run, the switch outside the loop.
+void activate(int32_t a, float* y, int64_t n) {
+    switch (a) {
+        case INKWELL_ACTIVATION_SILU: for (int64_t i = 0; i < n; ++i) y[i] = silu(y[i]); break;
+        case INKWELL_ACTIVATION_GELU: for (int64_t i = 0; i < n; ++i) y[i] = gelu(y[i]); break;
+        case INKWELL_ACTIVATION_GELU_TANH: for (int64_t i = 0; i < n; ++i) y[i] = gelu_tanh(y[i]); break;
+        case INKWELL_ACTIVATION_QUICK_GELU: for (int64_t i = 0; i < n; ++i) y[i] = quick_gelu(y[i]); break;
+        case INKWELL_ACTIVATION_RELU: for (int64_t i = 0; i < n; ++i) y[i] = relu(y[i]); break;
+        default: break;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Scheduling. A segment (a group of one sample, or a row) of `length` elements starts at
+// x + s * length. Its sum is the chunk partials (kStatChunk elements each, from its start)
+// added in chunk order, and so is its sum of squares: the same whichever task computes them.
+//   whole segments  one task normalises a run of segments (kTaskElements in all), each in
+//                   three passes over data that stays in the core's cache (a row in L1);
+//   split           with fewer segments than threads, every phase runs over all chunks of
+//                   all segments (sums, then squares, then the apply step).
+// apply(segment, begin, end, stats) normalises elements [begin, end) of a segment.
+// ---------------------------------------------------------------------------------------
+
+template <class Apply>
+void normalize_segments(ThreadPool& pool, const Kernels& k, const float* x, int64_t segments, int64_t length,
+                        double eps, const Apply& apply) {
+    const int64_t chunks = (length + kStatChunk - 1) / kStatChunk;
+    auto chunk_length = [&](int64_t c) { return std::min(kStatChunk, length - c * kStatChunk); };
+
+    if (segments >= pool.threads() || chunks < 2) {
+        const int64_t per_task = std::max<int64_t>(1, kTaskElements / length);
+        // Short segments (rows) go pass by pass in batches that stay in L1: the sums of
+        // consecutive rows do not wait for each other's divisions and square roots.
+        const int64_t batch = std::max<int64_t>(1, kBatchElements / length);
+        parallel_chunks(pool, segments, per_task, [&](int64_t first, int64_t last) {
+            std::vector<Stats> stats(static_cast<size_t>(std::min(batch, last - first)));
+            for (int64_t b = first; b < last; b += batch) {
+                const int64_t e = std::min(last, b + batch);
+                for (int64_t s = b; s < e; ++s) {
+                    double sum = 0;
+                    for (int64_t c = 0; c < chunks; ++c) sum += k.sum(x + s * length + c * kStatChunk, chunk_length(c));
+                    stats[s - b].mean = sum / double(length);
+                }
+                for (int64_t s = b; s < e; ++s) {
+                    const double mean = stats[s - b].mean;
+                    double squares = 0;
+                    for (int64_t c = 0; c < chunks; ++c)
+                        squares += k.squares(x + s * length + c * kStatChunk, chunk_length(c), mean);
+                    stats[s - b] = finish_stats(mean, squares, length, eps);
+                }
+                for (int64_t s = b; s < e; ++s) apply(s, int64_t(0), length, stats[s - b]);
+            }
+        });
+        return;
+    }
+
+    const int64_t total = segments * chunks;
+    std::vector<double> partial(static_cast<size_t>(total));
+    auto each_chunk = [&](auto&& body) {
+        parallel_chunks(pool, total, kTaskChunks, [&](int64_t first, int64_t last) {
+            for (int64_t t = first; t < last; ++t) body(t / chunks, t % chunks, t);
+        });
+    };
+    each_chunk([&](int64_t s, int64_t c, int64_t t) {
+        partial[t] = k.sum(x + s * length + c * kStatChunk, chunk_length(c));
+    });
+    std::vector<double> mean(static_cast<size_t>(segments));
+    for (int64_t s = 0; s < segments; ++s) {
+        double sum = 0;
+        for (int64_t c = 0; c < chunks; ++c) sum += partial[s * chunks + c];
+        mean[s] = sum / double(length);
+    }
+    each_chunk([&](int64_t s, int64_t c, int64_t t) {
+        partial[t] = k.squares(x + s * length + c * kStatChunk, chunk_length(c), mean[s]);
+    });
+    std::vector<Stats> stats(static_cast<size_t>(segments));
+    for (int64_t s = 0; s < segments; ++s) {
+        double squares = 0;
+        for (int64_t c = 0; c < chunks; ++c) squares += partial[s * chunks + c];
+        stats[s] = finish_stats(mean[s], squares, length, eps);
+    }
+    each_chunk([&](int64_t s, int64_t c, int64_t) {
+        apply(s, c * kStatChunk, c * kStatChunk + chunk_length(c), stats[s]);
+    });
+}
+
+}  // namespace
+
+bool norm_has_avx2() { return kernels(NormIsa::kAuto).sum != kPortable.sum; }
+
+void group_norm_fast(ThreadPool& pool, const inkwell_group_norm_params& p, NormIsa isa) {
+    const Kernels& k = kernels(isa);
+    const auto* x = static_cast<const float*>(p.input);
+    const auto* w = static_cast<const float*>(p.weight);
+    const auto* b = static_cast<const float*>(p.bias);
+    auto* y = static_cast<float*>(p.output);
+    const int64_t per_group = p.channels / p.groups, length = per_group * p.spatial;
+    normalize_segments(pool, k, x, p.batch * p.groups, length, p.eps,
+                       [&](int64_t segment, int64_t begin, int64_t end, const Stats& s) {
+                           const int64_t base = segment * length, first_channel = (segment % p.groups) * per_group;
+                           // One run per channel: its weight and bias are broadcast.
+                           for (int64_t i = begin; i < end;) {
+                               const int64_t k_in_group = i / p.spatial;
+                               const int64_t stop = std::min(end, (k_in_group + 1) * p.spatial);
+                               const int64_t c = first_channel + k_in_group;
+                               const float wc = w != nullptr ? w[c] : 1.0f, bc = b != nullptr ? b[c] : 0.0f;
+                               const ApplyFn fn = s.in_float ? k.apply[0][0] : kApplyDouble[0][0];
+                               fn(x + base + i, y + base + i, stop - i, s, &wc, &bc);
+                               activate(p.activation, y + base + i, stop - i);
+                               i = stop;
+                           }
+                       });
+}
+
+void layer_norm_fast(ThreadPool& pool, const inkwell_layer_norm_params& p, NormIsa isa) {
+    const Kernels& k = kernels(isa);
+    const auto* x = static_cast<const float*>(p.input);
+    const auto* w = static_cast<const float*>(p.weight);
+    const auto* b = static_cast<const float*>(p.bias);
+    auto* y = static_cast<float*>(p.output);
+    const float one = 1.0f, zero = 0.0f;
+    const int vw = w != nullptr, vb = b != nullptr;
+    normalize_segments(pool, k, x, p.rows, p.dim, p.eps, [&](int64_t row, int64_t begin, int64_t end, const Stats& s) {
+        const int64_t base = row * p.dim;
+        const ApplyFn fn = s.in_float ? k.apply[vw][vb] : kApplyDouble[vw][vb];
+        fn(x + base + begin, y + base + begin, end - begin, s, vw ? w + begin : &one, vb ? b + begin : &zero);
+    });
+}
+
+}  // namespace inkwell::cpu
