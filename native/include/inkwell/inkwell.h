@@ -542,6 +542,27 @@ INKWELL_API int32_t inkwell_psnr_u8(inkwell_context* context, const inkwell_imag
  * averaged. Images must be at least 11x11. */
 INKWELL_API int32_t inkwell_ssim_u8(inkwell_context* context, const inkwell_image_metric_params* params);
 
+/* ---- resize (cv::resize of 8-bit images: INTER_AREA, INTER_LANCZOS4) ---------------- */
+/* Bit-exact with OpenCV 4.6's cv::resize(src, dst, dst size, 0, 0, interpolation) on 8-bit
+ * images (its own code, not an IPP build), as ControlNet's annotator/util.py resize_image
+ * calls it: a dst as large as src is a copy; INTER_AREA averages the source area each
+ * output pixel covers when neither side grows (integer factors: the plain box mean) and
+ * falls back to OpenCV's bilinear emulation when a side grows; INTER_LANCZOS4 is the 8x8
+ * Lanczos window with replicated borders in OpenCV's 11-bit fixed point. */
+
+typedef enum inkwell_interpolation { /* the values of cv::InterpolationFlags */
+    INKWELL_INTER_AREA = 3,
+    INKWELL_INTER_LANCZOS4 = 4
+} inkwell_interpolation;
+
+typedef struct inkwell_resize_params {
+    inkwell_image_u8 src;  /* 1..4 channels */
+    inkwell_image_u8 dst;  /* any height and width, src's channels; may not overlap src */
+    int32_t interpolation; /* an inkwell_interpolation */
+} inkwell_resize_params;
+
+INKWELL_API int32_t inkwell_resize_u8(inkwell_context* context, const inkwell_resize_params* params);
+
 #ifdef __cplusplus
 }
 #endif

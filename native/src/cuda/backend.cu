@@ -336,6 +336,14 @@ int32_t table_max_pool2d(void* state, const inkwell_max_pool2d_params* p) {
     });
 }
 
+int32_t table_resize(void* state, const cuda_backend::ResizeArgs* a) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, a->src, "resize: src.data");
+        require_device_pointer(s, a->dst, "resize: dst.data");
+        resize(s, *a);
+    });
+}
+
 const cuda_backend::Table kTable = {
     cuda_backend::kVersion, sizeof(cuda_backend::Table), table_last_error, table_device_count,
     table_create,           table_destroy,               table_device_alloc, table_device_free,
@@ -345,6 +353,7 @@ const cuda_backend::Table kTable = {
     table_psnr,             table_ssim,                  table_group_norm,   table_layer_norm,
     table_linear,           table_geglu,                 table_activation,   table_timestep_embedding,
     table_add,              table_cat,                   table_transpose,    table_max_pool2d,
+    table_resize,
 };
 
 }  // namespace

@@ -62,6 +62,30 @@ struct BlurArgs {
     int32_t ksize;
 };
 
+// Resize, validated, with the host tables of the core's plan (cpu::ResizePlan in
+// cpu/resize_cpu.hpp): the backend uploads them and does the arithmetic the CPU does.
+struct ResizeArgs {
+    const uint8_t* src;  // device
+    int64_t src_stride;
+    uint8_t* dst;  // device
+    int64_t dst_stride;
+    int64_t src_height, src_width, dst_height, dst_width, channels;
+    int32_t method;                           // a cpu::ResizeMethod
+    int32_t factor_x, factor_y, round_shift;  // area fast
+    int32_t ksize;                            // area linear (2) and Lanczos-4 (8)
+    const int32_t* x_first;                   // host, dst_width entries
+    const int16_t* x_coef;                    // host, dst_width * ksize
+    const int32_t* y_first;                   // host, dst_height entries
+    const int16_t* y_coef;                    // host, dst_height * ksize
+    const int32_t* x_start;                   // host, area cells: dst_width + 1 entries
+    const int32_t* x_index;                   // host, x_cells entries
+    const float* x_weight;
+    const int32_t* y_start;  // host, dst_height + 1 entries
+    const int32_t* y_index;  // host, y_cells entries
+    const float* y_weight;
+    int64_t x_cells, y_cells;
+};
+
 struct Table {
     uint32_t version;     // kVersion
     uint32_t table_size;  // sizeof(Table)
@@ -99,6 +123,7 @@ struct Table {
     int32_t (*cat)(void* state, const inkwell_cat_params* p);
     int32_t (*transpose)(void* state, const inkwell_transpose_params* p);
     int32_t (*max_pool2d)(void* state, const inkwell_max_pool2d_params* p);
+    int32_t (*resize)(void* state, const ResizeArgs* args);
 };
 
 using EntryPoint = const Table* (*)();

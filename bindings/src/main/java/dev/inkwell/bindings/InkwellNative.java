@@ -3454,5 +3454,84 @@ public class InkwellNative extends InkwellNative$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final int INKWELL_INTER_AREA = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_interpolation.INKWELL_INTER_AREA = 3
+     * }
+     */
+    public static int INKWELL_INTER_AREA() {
+        return INKWELL_INTER_AREA;
+    }
+    private static final int INKWELL_INTER_LANCZOS4 = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum inkwell_interpolation.INKWELL_INTER_LANCZOS4 = 4
+     * }
+     */
+    public static int INKWELL_INTER_LANCZOS4() {
+        return INKWELL_INTER_LANCZOS4;
+    }
+
+    private static class inkwell_resize_u8 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_resize_u8");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_resize_u8(inkwell_context *context, const inkwell_resize_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_resize_u8$descriptor() {
+        return inkwell_resize_u8.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_resize_u8(inkwell_context *context, const inkwell_resize_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_resize_u8$handle() {
+        return inkwell_resize_u8.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_resize_u8(inkwell_context *context, const inkwell_resize_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_resize_u8$address() {
+        return inkwell_resize_u8.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_resize_u8(inkwell_context *context, const inkwell_resize_params *params)
+     * }
+     */
+    public static int inkwell_resize_u8(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_resize_u8.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_resize_u8", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 
