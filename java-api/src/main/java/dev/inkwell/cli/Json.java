@@ -1,183 +1,83 @@
 package dev.inkwell.cli;
 
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A small JSON reader for manifest files: objects become {@code Map<String, Object>} (in
- * file order), arrays {@code List<Object>}, numbers {@code Double}, plus String, Boolean
- * and null. Errors name the offset.
+ * JSON for manifest files and the CLI's own JSON output, read with Jackson and handed out as
+ * plain Java values: objects become {@code Map<String, Object>} (in file order), arrays
+ * {@code List<Object>}, every number a {@code Double} (callers cast to it), plus String,
+ * Boolean and null. Strict JSON: no NaN, no comments, no duplicate keys, nothing after the
+ * value.
  */
 public final class Json {
-    private final String text;
-    private int pos;
+    /** Thread-safe once built; shared by every parse. */
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
 
-    private Json(String text) {
-        this.text = text;
-    }
+    private Json() {}
 
+    /**
+     * Parses one JSON document.
+     *
+     * @param text the document
+     * @return its value as Map / List / Double / String / Boolean / null
+     * @throws IllegalArgumentException if {@code text} is not one valid JSON value; the message
+     *     starts with "JSON: " and names the offset
+     */
     public static Object parse(String text) {
-        Json j = new Json(text);
-        j.skipSpace();
-        Object value = j.value();
-        j.skipSpace();
-        if (j.pos != text.length()) {
-            throw j.error("unexpected text after the value");
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(text);
+        } catch (JacksonException e) {
+            throw new IllegalArgumentException("JSON: " + e.getOriginalMessage() + offset(e.getLocation()), e);
         }
-        return value;
+        if (root == null || root.isMissingNode()) {
+            throw new IllegalArgumentException("JSON: unexpected end of input at offset " + text.length());
+        }
+        return toJava(root);
     }
 
-    private Object value() {
-        if (pos >= text.length()) {
-            throw error("unexpected end of input");
-        }
-        char c = text.charAt(pos);
-        return switch (c) {
-            case '{' -> object();
-            case '[' -> array();
-            case '"' -> string();
-            case 't' -> literal("true", Boolean.TRUE);
-            case 'f' -> literal("false", Boolean.FALSE);
-            case 'n' -> literal("null", null);
-            default -> number();
-        };
+    private static String offset(JsonLocation at) {
+        return at == null || at.getCharOffset() < 0 ? "" : " at offset " + at.getCharOffset();
     }
 
-    private Map<String, Object> object() {
-        Map<String, Object> map = new LinkedHashMap<>();
-        pos++;
-        skipSpace();
-        if (peek() == '}') {
-            pos++;
+    /** Jackson's tree as the shapes callers expect; depth is bounded by Jackson's nesting limit. */
+    private static Object toJava(JsonNode node) {
+        if (node.isObject()) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonNode> e : node.properties()) {
+                map.put(e.getKey(), toJava(e.getValue()));
+            }
             return map;
         }
-        while (true) {
-            skipSpace();
-            if (peek() != '"') {
-                throw error("expected a string key");
+        if (node.isArray()) {
+            List<Object> list = new ArrayList<>(node.size());
+            for (JsonNode element : node) {
+                list.add(toJava(element));
             }
-            String key = string();
-            skipSpace();
-            expect(':');
-            skipSpace();
-            map.put(key, value());
-            skipSpace();
-            char c = next();
-            if (c == '}') {
-                return map;
-            }
-            if (c != ',') {
-                throw error("expected ',' or '}'");
-            }
-        }
-    }
-
-    private List<Object> array() {
-        List<Object> list = new ArrayList<>();
-        pos++;
-        skipSpace();
-        if (peek() == ']') {
-            pos++;
             return list;
         }
-        while (true) {
-            skipSpace();
-            list.add(value());
-            skipSpace();
-            char c = next();
-            if (c == ']') {
-                return list;
-            }
-            if (c != ',') {
-                throw error("expected ',' or ']'");
-            }
+        if (node.isNumber()) {
+            return node.doubleValue();
         }
-    }
-
-    private String string() {
-        expect('"');
-        StringBuilder sb = new StringBuilder();
-        while (true) {
-            char c = next();
-            if (c == '"') {
-                return sb.toString();
-            }
-            if (c != '\\') {
-                sb.append(c);
-                continue;
-            }
-            char e = next();
-            switch (e) {
-                case '"', '\\', '/' -> sb.append(e);
-                case 'b' -> sb.append('\b');
-                case 'f' -> sb.append('\f');
-                case 'n' -> sb.append('\n');
-                case 'r' -> sb.append('\r');
-                case 't' -> sb.append('\t');
-                case 'u' -> {
-                    if (pos + 4 > text.length()) {
-                        throw error("truncated \\u escape");
-                    }
-                    sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
-                    pos += 4;
-                }
-                default -> throw error("bad escape \\" + e);
-            }
+        if (node.isTextual()) {
+            return node.textValue();
         }
-    }
-
-    private Double number() {
-        int start = pos;
-        while (pos < text.length() && "+-0123456789.eE".indexOf(text.charAt(pos)) >= 0) {
-            pos++;
+        if (node.isBoolean()) {
+            return node.booleanValue();
         }
-        if (start == pos) {
-            throw error("unexpected character '" + text.charAt(pos) + "'");
-        }
-        try {
-            return Double.valueOf(text.substring(start, pos));
-        } catch (NumberFormatException e) {
-            throw error("bad number '" + text.substring(start, pos) + "'");
-        }
-    }
-
-    private Object literal(String word, Object value) {
-        if (!text.startsWith(word, pos)) {
-            throw error("unexpected text");
-        }
-        pos += word.length();
-        return value;
-    }
-
-    private void skipSpace() {
-        while (pos < text.length() && Character.isWhitespace(text.charAt(pos))) {
-            pos++;
-        }
-    }
-
-    private char peek() {
-        if (pos >= text.length()) {
-            throw error("unexpected end of input");
-        }
-        return text.charAt(pos);
-    }
-
-    private char next() {
-        char c = peek();
-        pos++;
-        return c;
-    }
-
-    private void expect(char c) {
-        if (next() != c) {
-            pos--;
-            throw error("expected '" + c + "'");
-        }
-    }
-
-    private IllegalArgumentException error(String what) {
-        return new IllegalArgumentException("JSON: " + what + " at offset " + pos);
+        return null; // JSON null: the only node kind left in a parsed tree
     }
 }
