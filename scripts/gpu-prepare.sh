@@ -22,10 +22,10 @@ rm -rf "$carry"
 mkdir -p "$carry/lib"
 cp "$root"/java-api/target/inkwell-java-api-*.jar "$root"/java-api/target/lib/*.jar "$carry/lib/"
 
-echo "gpu-prepare: jlink (java.base, java.desktop)"
+echo "gpu-prepare: jlink (java.base, java.desktop, java.logging)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-"$JAVA_HOME/bin/jlink" --add-modules java.base,java.desktop --strip-debug --no-man-pages --no-header-files \
+"$JAVA_HOME/bin/jlink" --add-modules java.base,java.desktop,java.logging --strip-debug --no-man-pages --no-header-files \
     --compress=zip-9 --output "$tmp/jre"
 tar czf "$carry/jre.tgz" -C "$tmp" jre
 # The model and annotator vectors have no verify path on the device yet: leave them out, the

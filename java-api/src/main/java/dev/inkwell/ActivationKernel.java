@@ -13,7 +13,6 @@ final class ActivationKernel {
     static void checkInput(Tensor x, Activation activation) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(activation, "activation");
-        x.guard().checkOpen();
         if (activation == Activation.NONE) {
             throw new IllegalArgumentException("activation: activation NONE is not a kernel; pass SILU, GELU, GELU_TANH,"
                     + " QUICK_GELU or RELU");
@@ -26,7 +25,7 @@ final class ActivationKernel {
         ShapeChecks.sameElementType("activation", x, "x", out, "out");
         ShapeChecks.sameOrNoOverlap("activation", out, "out", x, "x");
         ElementType type = x.elementType();
-        inkwell.run("activation", (arena, context) -> {
+        inkwell.run("activation", Inkwell.names("x", "out"), (arena, context) -> {
             MemorySegment p = inkwell_activation_params.allocate(arena);
             inkwell_activation_params.input(p, x.nativeSegment());
             inkwell_activation_params.output(p, out.nativeSegment());

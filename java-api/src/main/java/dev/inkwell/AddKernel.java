@@ -58,7 +58,7 @@ final class AddKernel {
         ShapeChecks.sameOrNoOverlap("add", out, "out", a, "a");
         ShapeChecks.noOverlap("add", out, "out", b);
         long[] split = broadcast(a.shape(), b.shape());
-        inkwell.run("add", (arena, context) -> {
+        inkwell.run("add", Inkwell.names("a", "b", "out"), (arena, context) -> {
             MemorySegment p = inkwell_add_params.allocate(arena);
             inkwell_add_params.a(p, a.nativeSegment());
             inkwell_add_params.b(p, b.nativeSegment());

@@ -52,7 +52,7 @@ final class AttentionKernel {
         ShapeChecks.noOverlap("attention", out, "out", q, k, v);
         ElementType type = q.elementType();
         double scale = options.scaleFor(d);
-        inkwell.run("attention", (arena, context) -> {
+        inkwell.run("attention", Inkwell.names("q", "k", "v", "out"), (arena, context) -> {
             MemorySegment p = inkwell_attention_params.allocate(arena);
             inkwell_attention_params.q(p, q.nativeSegment());
             inkwell_attention_params.k(p, k.nativeSegment());

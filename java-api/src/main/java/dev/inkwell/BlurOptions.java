@@ -13,6 +13,13 @@ public record BlurOptions(int kernelSize, double sigma) {
     /** Largest sigma accepted when the kernel size is derived from it. */
     public static final double MAX_DERIVED_SIGMA = 20;
 
+    /**
+     * Checks the parameters.
+     *
+     * @throws IllegalArgumentException if sigma is negative or not finite, both are 0, the
+     *     kernel size is even, negative or above {@value #MAX_KERNEL_SIZE}, or sigma is above
+     *     {@value #MAX_DERIVED_SIGMA} with a derived kernel size
+     */
     public BlurOptions {
         if (!Double.isFinite(sigma) || sigma < 0) {
             throw new IllegalArgumentException("blur sigma must be finite and >= 0, got " + sigma);
@@ -30,7 +37,14 @@ public record BlurOptions(int kernelSize, double sigma) {
         }
     }
 
-    /** A k x k blur with the given sigma. */
+    /**
+     * A k x k blur with the given sigma.
+     *
+     * @param kernelSize k: odd, 1 to {@value #MAX_KERNEL_SIZE}, or 0 to derive it from sigma
+     * @param sigma finite and at least 0; 0 derives it from the kernel size
+     * @return the options
+     * @throws IllegalArgumentException as {@link #BlurOptions(int, double)}
+     */
     public static BlurOptions of(int kernelSize, double sigma) {
         return new BlurOptions(kernelSize, sigma);
     }

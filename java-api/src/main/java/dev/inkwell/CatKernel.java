@@ -35,7 +35,7 @@ final class CatKernel {
         ShapeChecks.noOverlap("cat", out, "out", a, b);
         int d = ShapeChecks.dimIndex("cat", "dim", dim, a.rank());
         long[] sa = a.shape(), sb = b.shape();
-        inkwell.run("cat", (arena, context) -> {
+        inkwell.run("cat", Inkwell.names("a", "b", "out"), (arena, context) -> {
             MemorySegment p = inkwell_cat_params.allocate(arena);
             inkwell_cat_params.a(p, a.nativeSegment());
             inkwell_cat_params.b(p, b.nativeSegment());

@@ -19,11 +19,22 @@ final class CloseGuard {
 
     /** Marks one use as started; pair with {@link #exit()}. */
     void enter() {
+        if (!tryEnter()) {
+            throw new IllegalStateException(what + " is closed");
+        }
+    }
+
+    /**
+     * As {@link #enter()}, but returns false (holding nothing) when closed, so that the
+     * caller can name the argument in its message ("attention: k is closed").
+     */
+    boolean tryEnter() {
         lock.readLock().lock();
         if (closed) {
             lock.readLock().unlock();
-            throw new IllegalStateException(what + " is closed");
+            return false;
         }
+        return true;
     }
 
     void exit() {
@@ -40,7 +51,11 @@ final class CloseGuard {
         return closed;
     }
 
-    /** Waits for running uses to finish; returns true the first time only. */
+    /**
+     * Waits for running uses to finish; returns true the first time only. Also called by the
+     * safety net's cleaner thread (NativeMemory.Owner) before it frees an unreachable
+     * object's memory, so nothing here may refer to that object.
+     */
     boolean close() {
         return close(() -> null);
     }

@@ -37,7 +37,7 @@ final class Conv2dKernel {
         ShapeChecks.sameElementType("conv2d", input, "input", output, "output");
         ShapeChecks.noOverlap("conv2d", output, "output", input, weight, bias);
         ElementType type = input.elementType();
-        inkwell.run("conv2d", (arena, context) -> {
+        inkwell.run("conv2d", Inkwell.names("input", "weight", "bias", "output"), (arena, context) -> {
             MemorySegment p = inkwell_conv2d_params.allocate(arena);
             inkwell_conv2d_params.input(p, input.nativeSegment());
             inkwell_conv2d_params.weight(p, weight.nativeSegment());

@@ -56,7 +56,8 @@ final class DdimKernels {
                     usedNoise, prevSample);
         }
         double alphaT = scheduler.alphaCumprod(timestep), alphaPrev = scheduler.alphaCumprod(prevTimestep);
-        inkwell.run("ddimStep", (arena, context) -> {
+        inkwell.run("ddimStep", Inkwell.names("sample", uncond == null ? "model output" : "conditional model output",
+                "unconditional model output", "noise", "previous sample", "predicted original sample"), (arena, context) -> {
             MemorySegment p = inkwell_ddim_step_params.allocate(arena);
             inkwell_ddim_step_params.sample(p, sample.nativeSegment());
             inkwell_ddim_step_params.model_output(p, modelOutput.nativeSegment());
@@ -89,7 +90,7 @@ final class DdimKernels {
             throw new IllegalArgumentException("timestep must be 0.." + (scheduler.trainTimesteps() - 1) + ", got " + timestep);
         }
         double alpha = scheduler.alphaCumprod(timestep);
-        inkwell.run("addNoise", (arena, context) -> {
+        inkwell.run("addNoise", Inkwell.names("original", "noise", "out"), (arena, context) -> {
             MemorySegment p = inkwell_add_noise_params.allocate(arena);
             inkwell_add_noise_params.original(p, original.nativeSegment());
             inkwell_add_noise_params.noise(p, noise.nativeSegment());
@@ -106,7 +107,7 @@ final class DdimKernels {
         if (offset < 0) {
             throw new IllegalArgumentException("noise stream offset must be >= 0, got " + offset);
         }
-        inkwell.run("randn", (arena, context) -> {
+        inkwell.run("randn", Inkwell.names("out"), (arena, context) -> {
             MemorySegment p = inkwell_randn_params.allocate(arena);
             inkwell_randn_params.out(p, out.nativeSegment());
             inkwell_randn_params.count(p, out.elementCount());

@@ -39,16 +39,29 @@ public final class DdimScheduler {
         this.alphasCumprod = cumulativeAlphas();
     }
 
-    /** Stable Diffusion 1.x: 1000 steps, scaled-linear betas 0.00085..0.012, offset 1, leading, epsilon. */
+    /**
+     * Stable Diffusion 1.x: 1000 steps, scaled-linear betas 0.00085..0.012, offset 1, leading, epsilon.
+     *
+     * @return the scheduler
+     */
     public static DdimScheduler stableDiffusion() {
         return builder().build();
     }
 
+    /**
+     * A builder with Stable Diffusion 1.x's settings.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A builder starting from these settings. */
+    /**
+     * A builder starting from these settings.
+     *
+     * @return a new builder
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.trainTimesteps = trainTimesteps;
@@ -79,6 +92,13 @@ public final class DdimScheduler {
 
         private Builder() {}
 
+        /**
+         * The number of training timesteps T.
+         *
+         * @param value 1..100000
+         * @return this builder
+         * @throws IllegalArgumentException if out of range
+         */
         public Builder trainTimesteps(int value) {
             if (value < 1 || value > 100_000) {
                 throw new IllegalArgumentException("train timesteps must be 1..100000, got " + value);
@@ -87,12 +107,26 @@ public final class DdimScheduler {
             return this;
         }
 
+        /**
+         * How betas go from start to end.
+         *
+         * @param value the schedule
+         * @return this builder
+         * @throws NullPointerException if {@code value} is null
+         */
         public Builder betaSchedule(BetaSchedule value) {
             betaSchedule = Objects.requireNonNull(value, "beta schedule");
             return this;
         }
 
-        /** 0 &lt; start &lt;= end &lt; 1. */
+        /**
+         * The first and last beta.
+         *
+         * @param start 0 &lt; start &lt;= end
+         * @param end end &lt; 1
+         * @return this builder
+         * @throws IllegalArgumentException unless 0 &lt; start &lt;= end &lt; 1
+         */
         public Builder betas(double start, double end) {
             if (!(start > 0 && start <= end && end < 1)) {
                 throw new IllegalArgumentException("betas must satisfy 0 < start <= end < 1, got " + start + ", " + end);
@@ -102,6 +136,13 @@ public final class DdimScheduler {
             return this;
         }
 
+        /**
+         * diffusers' {@code steps_offset}, added to leading timesteps.
+         *
+         * @param value at least 0
+         * @return this builder
+         * @throws IllegalArgumentException if negative
+         */
         public Builder stepsOffset(int value) {
             if (value < 0) {
                 throw new IllegalArgumentException("steps offset must be >= 0, got " + value);
@@ -110,22 +151,50 @@ public final class DdimScheduler {
             return this;
         }
 
+        /**
+         * diffusers' {@code set_alpha_to_one}: the alpha after the last step is 1, else
+         * alphas_cumprod[0].
+         *
+         * @param value the setting
+         * @return this builder
+         */
         public Builder setAlphaToOne(boolean value) {
             setAlphaToOne = value;
             return this;
         }
 
+        /**
+         * How inference timesteps are spread over the training ones.
+         *
+         * @param value the spacing
+         * @return this builder
+         * @throws NullPointerException if {@code value} is null
+         */
         public Builder timestepSpacing(TimestepSpacing value) {
             spacing = Objects.requireNonNull(value, "timestep spacing");
             return this;
         }
 
+        /**
+         * What the model predicts.
+         *
+         * @param value the prediction type
+         * @return this builder
+         * @throws NullPointerException if {@code value} is null
+         */
         public Builder predictionType(PredictionType value) {
             predictionType = Objects.requireNonNull(value, "prediction type");
             return this;
         }
 
-        /** Clamp predicted x0 to [-range, range]; range finite and > 0. */
+        /**
+         * Whether to clamp the predicted x0 to [-range, range].
+         *
+         * @param clip true to clamp
+         * @param range finite and &gt; 0
+         * @return this builder
+         * @throws IllegalArgumentException if {@code range} is not finite or not positive
+         */
         public Builder clipSample(boolean clip, double range) {
             if (!Double.isFinite(range) || range <= 0) {
                 throw new IllegalArgumentException("clip sample range must be finite and > 0, got " + range);
@@ -135,6 +204,11 @@ public final class DdimScheduler {
             return this;
         }
 
+        /**
+         * The scheduler with these settings.
+         *
+         * @return a new scheduler
+         */
         public DdimScheduler build() {
             return new DdimScheduler(this);
         }
@@ -157,6 +231,11 @@ public final class DdimScheduler {
     /**
      * The inference timesteps for a number of steps, from noisiest to cleanest, as
      * diffusers' {@code set_timesteps} computes them for this spacing.
+     *
+     * @param steps inference steps, 1..{@link #trainTimesteps()}
+     * @return the timesteps, noisiest first
+     * @throws IllegalArgumentException if {@code steps} is out of range, or the steps offset
+     *     puts a timestep outside 0..T-1
      */
     public int[] timesteps(int steps) {
         if (steps < 1 || steps > trainTimesteps) {
@@ -208,7 +287,13 @@ public final class DdimScheduler {
         return out;
     }
 
-    /** alphas_cumprod[t] for 0 &lt;= t &lt; T; {@link #finalAlphaCumprod()} for t &lt; 0. */
+    /**
+     * The cumulative alpha at a timestep.
+     *
+     * @param timestep t &lt; T; negative for the step after the last
+     * @return alphas_cumprod[t] for 0 &lt;= t &lt; T; {@link #finalAlphaCumprod()} for t &lt; 0
+     * @throws IllegalArgumentException if {@code timestep} &gt;= T
+     */
     public double alphaCumprod(int timestep) {
         if (timestep < 0) {
             return finalAlphaCumprod();
@@ -219,32 +304,65 @@ public final class DdimScheduler {
         return alphasCumprod[timestep];
     }
 
-    /** The alpha after the last step: 1 with set_alpha_to_one, else alphas_cumprod[0]. */
+    /**
+     * The alpha after the last step.
+     *
+     * @return 1 with set_alpha_to_one, else alphas_cumprod[0]
+     */
     public double finalAlphaCumprod() {
         return setAlphaToOne ? 1.0 : alphasCumprod[0];
     }
 
-    /** A copy of all cumulative alphas. */
+    /**
+     * All cumulative alphas.
+     *
+     * @return a copy of alphas_cumprod[0..T)
+     */
     public double[] alphasCumprod() {
         return alphasCumprod.clone();
     }
 
+    /**
+     * The number of training timesteps.
+     *
+     * @return T
+     */
     public int trainTimesteps() {
         return trainTimesteps;
     }
 
+    /**
+     * What the model predicts.
+     *
+     * @return the prediction type
+     */
     public PredictionType predictionType() {
         return predictionType;
     }
 
+    /**
+     * Whether the predicted x0 is clamped.
+     *
+     * @return true if clamped to [-{@link #clipSampleRange()}, {@link #clipSampleRange()}]
+     */
     public boolean clipSample() {
         return clipSample;
     }
 
+    /**
+     * The clamp range of the predicted x0.
+     *
+     * @return the range (used when {@link #clipSample()} is true)
+     */
     public double clipSampleRange() {
         return clipSampleRange;
     }
 
+    /**
+     * How inference timesteps are spread.
+     *
+     * @return the spacing
+     */
     public TimestepSpacing timestepSpacing() {
         return spacing;
     }

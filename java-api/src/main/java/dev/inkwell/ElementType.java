@@ -6,10 +6,13 @@ import dev.inkwell.internal.HalfFloats;
  * The element type of a {@link Tensor}, as PyTorch's {@code torch.float32},
  * {@code torch.float16} and {@code torch.bfloat16}.
  *
- * <p>Every kernel takes {@link #FLOAT32}. {@link Inkwell#conv2d} and {@link Inkwell#attention}
- * also take {@link #FLOAT16} and {@link #BFLOAT16} (all tensors of one call of one type):
- * they compute in float32 (inputs widened exactly, sums in float32, bias and activation in
- * float32) and round each output once, to nearest even; on a CUDA context on tensor cores.
+ * <p>Every kernel takes {@link #FLOAT32}. {@link Inkwell#conv2d}, {@link Inkwell#attention}
+ * and the layers of {@link Layers} but {@link Layers#timestepEmbedding} also take
+ * {@link #FLOAT16} and {@link #BFLOAT16} (all tensors of one call of one type): they compute
+ * in float32 (inputs widened exactly, sums in float32, bias and activation in float32) and
+ * round each output once, to nearest even; on a CUDA context on tensor cores. The DDIM
+ * kernels, {@link Inkwell#resample}, {@link TensorOps} and the timestep embedding take
+ * float32 only (convert with {@link Tensor#to(ElementType)}).
  * Converting to a 16-bit type rounds to nearest even, overflows to infinity and keeps NaN a
  * NaN, as {@code tensor.half()} and {@code tensor.bfloat16()} do.
  */
@@ -29,7 +32,11 @@ public enum ElementType {
         this.code = code;
     }
 
-    /** Bytes per element. */
+    /**
+     * Bytes per element.
+     *
+     * @return 4 or 2
+     */
     public int byteSize() {
         return byteSize;
     }
@@ -37,6 +44,9 @@ public enum ElementType {
     /**
      * {@code value} rounded to this type and widened back to float: the value a tensor of
      * this type stores for it (the identity for {@link #FLOAT32}).
+     *
+     * @param value any float, NaN and infinities included
+     * @return the value rounded to nearest even in this type (infinite on overflow)
      */
     public float round(float value) {
         return switch (this) {

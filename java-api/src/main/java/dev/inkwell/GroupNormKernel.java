@@ -35,7 +35,7 @@ final class GroupNormKernel {
         ShapeChecks.noOverlap("groupNorm", out, "out", x, weight, bias);
         long[] s = x.shape();
         ElementType type = x.elementType();
-        inkwell.run("groupNorm", (arena, context) -> {
+        inkwell.run("groupNorm", Inkwell.names("x", "weight", "bias", "out"), (arena, context) -> {
             MemorySegment p = inkwell_group_norm_params.allocate(arena);
             inkwell_group_norm_params.input(p, x.nativeSegment());
             inkwell_group_norm_params.weight(p, weight == null ? MemorySegment.NULL : weight.nativeSegment());

@@ -8,21 +8,40 @@ package dev.inkwell;
  * (an unavailable device, a failed allocation, a native check).
  */
 public class InkwellException extends RuntimeException {
+    /** Serialization version. */
     private static final long serialVersionUID = 1L;
 
+    /** What kind of failure this was. */
     private final Status status;
 
+    /**
+     * An exception for a native failure.
+     *
+     * @param status the native status
+     * @param message what failed, with the native message
+     */
     public InkwellException(Status status, String message) {
         super(message);
         this.status = status;
     }
 
+    /**
+     * An exception for a failure with a cause (a library that cannot be loaded, say).
+     *
+     * @param status the status
+     * @param message what failed
+     * @param cause the underlying failure
+     */
     public InkwellException(Status status, String message, Throwable cause) {
         super(message, cause);
         this.status = status;
     }
 
-    /** What kind of failure this was. */
+    /**
+     * What kind of failure this was.
+     *
+     * @return the status
+     */
     public Status status() {
         return status;
     }

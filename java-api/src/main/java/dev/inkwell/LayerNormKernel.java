@@ -26,7 +26,7 @@ final class LayerNormKernel {
         ShapeChecks.noOverlap("layerNorm", out, "out", x, weight, bias);
         long dim = x.dim(x.rank() - 1);
         ElementType type = x.elementType();
-        inkwell.run("layerNorm", (arena, context) -> {
+        inkwell.run("layerNorm", Inkwell.names("x", "weight", "bias", "out"), (arena, context) -> {
             MemorySegment p = inkwell_layer_norm_params.allocate(arena);
             inkwell_layer_norm_params.input(p, x.nativeSegment());
             inkwell_layer_norm_params.weight(p, weight == null ? MemorySegment.NULL : weight.nativeSegment());

@@ -64,7 +64,7 @@ final class LinearKernel {
         checkTypesAndOverlap("linear", x, weight, bias, out);
         long inFeatures = weight.dim(1);
         ElementType type = x.elementType();
-        inkwell.run("linear", (arena, context) -> {
+        inkwell.run("linear", Inkwell.names("x", "weight", "bias", "out"), (arena, context) -> {
             MemorySegment p = inkwell_linear_params.allocate(arena);
             inkwell_linear_params.input(p, x.nativeSegment());
             inkwell_linear_params.weight(p, weight.nativeSegment());
@@ -87,7 +87,7 @@ final class LinearKernel {
         checkTypesAndOverlap("geglu", x, weight, bias, out);
         long inFeatures = weight.dim(1);
         ElementType type = x.elementType();
-        inkwell.run("geglu", (arena, context) -> {
+        inkwell.run("geglu", Inkwell.names("x", "weight", "bias", "out"), (arena, context) -> {
             MemorySegment p = inkwell_geglu_params.allocate(arena);
             inkwell_geglu_params.input(p, x.nativeSegment());
             inkwell_geglu_params.weight(p, weight.nativeSegment());

@@ -40,7 +40,7 @@ final class MaxPool2dKernel {
         ShapeChecks.shape(out, outShape, "out");
         ShapeChecks.float32("maxPool2d", "out", out);
         ShapeChecks.noOverlap("maxPool2d", out, "out", x);
-        inkwell.run("maxPool2d", (arena, context) -> {
+        inkwell.run("maxPool2d", Inkwell.names("x", "out"), (arena, context) -> {
             MemorySegment p = inkwell_max_pool2d_params.allocate(arena);
             inkwell_max_pool2d_params.input(p, x.nativeSegment());
             inkwell_max_pool2d_params.output(p, out.nativeSegment());

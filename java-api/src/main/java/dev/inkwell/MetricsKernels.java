@@ -39,7 +39,7 @@ final class MetricsKernels {
 
     private static double call(Inkwell inkwell, Image reference, Image test, String what, boolean psnr) {
         double[] result = new double[1];
-        inkwell.run(what, (arena, context) -> {
+        inkwell.run(what, Inkwell.names("reference", "test"), (arena, context) -> {
             MemorySegment p = inkwell_image_metric_params.allocate(arena);
             Inkwell.describe(reference, inkwell_image_metric_params.reference(p));
             Inkwell.describe(test, inkwell_image_metric_params.test(p));

@@ -2,25 +2,236 @@ package dev.inkwell;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
-/** Allocation and wrapping rules shared by {@link Image} and {@link Tensor}. */
+/**
+ * Allocation and wrapping rules shared by {@link Image} and {@link Tensor}, and the safety
+ * net for owned memory that is never closed.
+ *
+ * <p>An image or tensor that owns its memory (host memory from {@link #allocateOwned}, or
+ * device memory in an arena of its own) registers an {@link Owner} with a {@link Cleaner}.
+ * {@code close()} frees the memory at once through the owner; if the object becomes
+ * unreachable unclosed, the garbage collector finds it and the cleaner thread frees it, and
+ * the first time that happens in a process a warning names the kind and size of what was
+ * leaked (with {@code -Dinkwell.leakDetection=paranoid}, also where it was allocated).
+ *
+ * <p>The Java heap does not see native memory: a 16 MB tensor is a small object to the
+ * collector, which may then not run for a long time while native memory grows. So owned
+ * bytes are counted, and when they pass a threshold an allocation asks for a collection
+ * ({@link System#gc()}) before it proceeds, as the JDK does for direct buffers. The
+ * threshold is {@value #COLLECT_FLOOR_BYTES} bytes, or twice the live bytes after the last
+ * collection if that is more, so that a program that closes what it allocates (however
+ * much) causes at most a logarithmic number of collections, while one that leaks is held
+ * near the floor.
+ */
 final class NativeMemory {
     /** Cache-line alignment, so SIMD kernels start rows and tensors on a line. */
     static final long ALIGNMENT = 64;
 
+    /** System property choosing what the leak warning says: simple, paranoid or disabled. */
+    static final String LEAK_DETECTION_PROPERTY = "inkwell.leakDetection";
+
+    /** Owned bytes below which no collection is requested (256 MiB). */
+    static final long COLLECT_FLOOR_BYTES = 256L << 20;
+
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final System.Logger LOG = System.getLogger("dev.inkwell");
+
+    private static final AtomicLong LIVE_BYTES = new AtomicLong(); // owned, not yet freed
+    private static final AtomicLong LEAKS = new AtomicLong(); // owners freed by the cleaner
+    private static final AtomicBoolean WARNED = new AtomicBoolean();
+    private static final AtomicBoolean COLLECTING = new AtomicBoolean();
+    private static volatile long collectAt = COLLECT_FLOOR_BYTES;
+
     private NativeMemory() {}
 
-    /** Memory with its own shared arena, which the owner closes. */
+    /** Memory with its own shared arena (shared: the cleaner thread may close it), which the owner closes. */
     record Owned(Arena arena, MemorySegment segment) {}
 
+    /** {@code bytes} of zeroed host memory in a new shared arena, counted as owned until released. */
     static Owned allocateOwned(long bytes) {
+        reserve(bytes);
         Arena arena = Arena.ofShared();
         try {
             return new Owned(arena, arena.allocate(bytes, ALIGNMENT));
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
+            LIVE_BYTES.addAndGet(-bytes);
             throw e;
         }
+    }
+
+    /**
+     * Counts {@code bytes} about to be allocated as owned (host or device memory, freed
+     * through an {@link Owner} or by {@link #unreserve}), asking for a collection first if
+     * owned memory has grown past the threshold: unclosed, unreachable images and tensors are
+     * then freed by the cleaner.
+     */
+    static void reserve(long bytes) {
+        long live = LIVE_BYTES.addAndGet(bytes);
+        if (live > collectAt && COLLECTING.compareAndSet(false, true)) {
+            try {
+                // Set before collecting, so that the cleaner's releases (which lower it
+                // when they find leaks) come after and win.
+                collectAt = Math.max(COLLECT_FLOOR_BYTES, 2 * live);
+                System.gc();
+            } finally {
+                COLLECTING.set(false);
+            }
+        }
+    }
+
+    /** Undoes {@link #reserve} for an allocation that failed. */
+    static void unreserve(long bytes) {
+        LIVE_BYTES.addAndGet(-bytes);
+    }
+
+    /**
+     * Puts {@code arena} (holding {@code bytes} already {@linkplain #reserve reserved}) under
+     * the safety net for {@code referent}, the image or tensor that owns it.
+     *
+     * @param guard the referent's guard: the cleaner closes it before freeing, so that it
+     *     waits for any use still holding it
+     * @param description what the referent is, for the warning ("a FLOAT32 tensor [2, 3]");
+     *     must not refer to the referent (a static method's lambda over its fields is fine)
+     */
+    static Owner own(Object referent, Arena arena, long bytes, CloseGuard guard, Supplier<String> description) {
+        Owner owner = new Owner(arena, bytes, guard, description,
+                leakDetection() == LeakDetection.PARANOID ? new Throwable("allocated here") : null);
+        owner.cleanable = CLEANER.register(referent, owner);
+        return owner;
+    }
+
+    /** What the leak warning says, read at each allocation from {@value #LEAK_DETECTION_PROPERTY}. */
+    enum LeakDetection {
+        /** No warning (the memory is still freed). */
+        DISABLED,
+        /** The default: the kind and size of the first leaked object. */
+        SIMPLE,
+        /** Also where it was allocated: a stack trace is recorded at every allocation. */
+        PARANOID
+    }
+
+    static LeakDetection leakDetection() {
+        String value = System.getProperty(LEAK_DETECTION_PROPERTY, "simple").trim().toLowerCase(Locale.ROOT);
+        return switch (value) {
+            case "paranoid" -> LeakDetection.PARANOID;
+            case "disabled", "off", "none" -> LeakDetection.DISABLED;
+            default -> LeakDetection.SIMPLE;
+        };
+    }
+
+    /**
+     * Owned memory and the cleaning action that frees it, exactly once: from
+     * {@link #free()} (the owner's close()) or from the cleaner thread when the owner became
+     * unreachable unclosed. Holds the arena, never the owner, which would keep it reachable.
+     */
+    static final class Owner implements Runnable {
+        private final Arena arena;
+        private final long bytes;
+        private final CloseGuard guard;
+        private final Supplier<String> description;
+        private final Throwable allocatedAt; // paranoid mode only
+        private volatile boolean closedByOwner;
+        private Cleaner.Cleanable cleanable;
+
+        private Owner(Arena arena, long bytes, CloseGuard guard, Supplier<String> description, Throwable allocatedAt) {
+            this.arena = arena;
+            this.bytes = bytes;
+            this.guard = guard;
+            this.description = description;
+            this.allocatedAt = allocatedAt;
+        }
+
+        /** Frees the memory now; the owner calls it once, from close(), after closing its guard. */
+        void free() {
+            closedByOwner = true;
+            cleanable.clean(); // runs run() here unless the cleaner thread already has
+        }
+
+        @Override
+        public void run() {
+            boolean leaked = !closedByOwner;
+            if (leaked) {
+                // Kernels keep their arguments reachable (Inkwell.enterAll), so nothing should
+                // hold the guard of an unreachable object; if something does, wait for it
+                // rather than free memory under it.
+                guard.close();
+            }
+            try {
+                arena.close(); // device memory: the arena's cleanup frees it through its context
+            } catch (RuntimeException e) {
+                if (!leaked) {
+                    throw e; // close() reports it; the memory stays allocated
+                }
+                LOG.log(System.Logger.Level.WARNING, "Inkwell could not free " + description.get()
+                        + ", found unreachable and not closed: " + e.getMessage(), e);
+                return;
+            }
+            release(bytes, leaked);
+            if (leaked) {
+                warnOnce(this);
+                LEAKS.incrementAndGet(); // last: a test that sees the count sees the warning too
+            }
+        }
+    }
+
+    private static void release(long bytes, boolean leaked) {
+        long live = LIVE_BYTES.addAndGet(-bytes);
+        if (leaked) {
+            // A program that leaks: collect again when as much is live again, not at the
+            // (possibly doubled) threshold a growing working set would get.
+            collectAt = Math.max(COLLECT_FLOOR_BYTES, 2 * live);
+        }
+    }
+
+    private static void warnOnce(Owner owner) {
+        if (leakDetection() == LeakDetection.DISABLED || !WARNED.compareAndSet(false, true)) {
+            return;
+        }
+        String message = "Inkwell: " + owner.description.get() + " (" + sizeText(owner.bytes) + ") was not closed;"
+                + " the garbage collector found it unreachable and its memory has been freed."
+                + " Close images and tensors (try-with-resources) so that memory is returned at once."
+                + " This is reported once per process"
+                + (owner.allocatedAt == null ? "; run with -D" + LEAK_DETECTION_PROPERTY
+                        + "=paranoid to record where each image and tensor is allocated."
+                        : "; it was allocated at the place in the trace below.");
+        if (owner.allocatedAt == null) {
+            LOG.log(System.Logger.Level.WARNING, message);
+        } else {
+            LOG.log(System.Logger.Level.WARNING, message, owner.allocatedAt);
+        }
+    }
+
+    static String sizeText(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " bytes";
+        }
+        if (bytes < 1024 * 1024) {
+            return String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
+        }
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024));
+    }
+
+    // ---- for tests --------------------------------------------------------------------------
+
+    /** Owned bytes (host and device) not yet freed. */
+    static long liveOwnedBytes() {
+        return LIVE_BYTES.get();
+    }
+
+    /** Owned images and tensors freed by the cleaner rather than closed. */
+    static long leaksCollected() {
+        return LEAKS.get();
+    }
+
+    /** Lets the next leak be reported again, as if in a new process. */
+    static void resetLeakWarning() {
+        WARNED.set(false);
     }
 
     /**

@@ -17,7 +17,7 @@ final class ResampleKernel {
         ShapeChecks.float32("resample", "input", input);
         ShapeChecks.float32("resample", "output", output);
         ShapeChecks.noOverlap("resample", output, "output", input);
-        inkwell.run("resample", (arena, context) -> {
+        inkwell.run("resample", Inkwell.names("input", "output"), (arena, context) -> {
             MemorySegment p = inkwell_resample_params.allocate(arena);
             inkwell_resample_params.input(p, input.nativeSegment());
             inkwell_resample_params.output(p, output.nativeSegment());

@@ -1,16 +1,20 @@
 package dev.inkwell;
 
-import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
 
-/** Shape and aliasing checks shared by the tensor kernels; messages name the tensor and its shape. */
+/**
+ * Shape and aliasing checks shared by the tensor kernels; messages name the tensor and its shape.
+ *
+ * <p>They read only what a tensor knows in Java (shape, type, address), which stays valid
+ * after close: a closed argument is refused by {@link Inkwell#run} under its guard, where
+ * the message names it and the operation ("attention: k is closed").
+ */
 final class ShapeChecks {
     private ShapeChecks() {}
 
     static void rank(Tensor t, int rank, String name, String layout) {
         Objects.requireNonNull(t, name);
-        t.guard().checkOpen();
         if (t.rank() != rank) {
             throw new IllegalArgumentException(
                     name + " must have rank " + rank + " " + layout + ", got shape " + Arrays.toString(t.shape()));
@@ -19,7 +23,6 @@ final class ShapeChecks {
 
     static void shape(Tensor t, long[] expected, String name) {
         Objects.requireNonNull(t, name);
-        t.guard().checkOpen();
         if (!Arrays.equals(t.shape(), expected)) {
             throw new IllegalArgumentException(
                     name + " must have shape " + Arrays.toString(expected) + ", got " + Arrays.toString(t.shape()));
@@ -54,7 +57,6 @@ final class ShapeChecks {
     /** At least {@code min} dimensions (the layers take any number of leading or trailing ones). */
     static void minRank(Tensor t, int min, String name, String layout) {
         Objects.requireNonNull(t, name);
-        t.guard().checkOpen();
         if (t.rank() < min) {
             throw new IllegalArgumentException(
                     name + " must have rank >= " + min + " " + layout + ", got shape " + Arrays.toString(t.shape()));
@@ -98,8 +100,7 @@ final class ShapeChecks {
 
     /** Same device, same first byte and same size. */
     static boolean sameMemory(Tensor a, Tensor b) {
-        MemorySegment x = a.nativeSegment(), y = b.nativeSegment();
-        return a.device() == b.device() && x.address() == y.address() && x.byteSize() == y.byteSize();
+        return a.sameMemory(b);
     }
 
     /** Product of shape[from..to) (1 when empty); the shape is a tensor's, so it fits a long. */

@@ -5,10 +5,12 @@ import dev.inkwell.internal.Npy;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
 import java.math.BigInteger;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 /**
  * A tensor in native memory: an N-d shape, contiguous, row-major (C order), as PyTorch lays
@@ -21,10 +23,13 @@ import java.util.Objects;
  * ties to even); {@link #to(ElementType)} converts. {@link #segment()} is the raw memory.
  *
  * <p>Ownership as for {@link Image}: {@link #allocate(long...)}, {@link #fromArray},
- * {@link #readNpy} and the results of {@link Inkwell} kernels own their memory and
- * {@link #close()} frees it; {@link #allocate(Arena, long...)} and {@link #wrap} borrow it.
- * Using a closed tensor throws {@link IllegalStateException}. {@link #view} gives another
- * shape of the same memory, borrowed from this tensor.
+ * {@link #readNpy}, {@link #to(ElementType)}, {@link #allocate(Inkwell, long...)} and the
+ * results of {@link Inkwell} kernels own their memory and {@link #close()} frees it;
+ * {@link #allocate(Arena, long...)} and {@link #wrap} borrow it. Using a closed tensor throws
+ * {@link IllegalStateException}. {@link #view} gives another shape of the same memory,
+ * borrowed from this tensor. An owned tensor that becomes unreachable unclosed is freed by
+ * the garbage collector's cleaner, with a warning (see {@link Image} on the safety net); close
+ * tensors all the same, since the collector runs when it will.
  *
  * <p>Device memory: {@link #allocate(Inkwell, long...)} puts a tensor in the memory of a
  * context's device (ordinary host memory for a CPU context, GPU memory for a CUDA one).
@@ -43,7 +48,7 @@ public final class Tensor implements AutoCloseable {
     private final long[] shape;
     private final long elementCount;
     private final ElementType type;
-    private final Arena ownedArena; // null when borrowed
+    private final NativeMemory.Owner owner; // frees owned memory (on close, or as a safety net); null when borrowed
     private final Device device; // where the memory is
     private final Inkwell home; // the context that allocated device memory, else null
     private final Tensor base; // for a view: the tensor whose memory it shares (never a view itself); else null
@@ -65,17 +70,39 @@ public final class Tensor implements AutoCloseable {
         this.shape = shape;
         this.elementCount = elementCount;
         this.type = type;
-        this.ownedArena = ownedArena;
         this.device = device;
         this.home = home;
+        this.owner = ownedArena == null ? null
+                : NativeMemory.own(this, ownedArena, segment.byteSize(), guard, describe(type, shape, device));
     }
 
-    /** A new zero-filled float32 tensor that owns its memory. */
+    /** What an unclosed tensor was, for the leak warning; static, so that it cannot capture a tensor. */
+    private static Supplier<String> describe(ElementType type, long[] shape, Device device) {
+        return () -> "a " + type + " tensor " + Arrays.toString(shape) + (device == Device.CPU ? "" : " in " + device
+                + " memory");
+    }
+
+    /**
+     * A new zero-filled float32 tensor that owns its memory.
+     *
+     * @param shape 1..{@value #MAX_RANK} dimensions, each &gt;= 1, at most {@value #MAX_ELEMENTS}
+     *     elements in all
+     * @return a new tensor that the caller closes
+     * @throws IllegalArgumentException if the shape is not valid
+     */
     public static Tensor allocate(long... shape) {
         return allocate(ElementType.FLOAT32, shape);
     }
 
-    /** A new zero-filled tensor of {@code type} that owns its memory. */
+    /**
+     * A new zero-filled tensor of {@code type} that owns its memory.
+     *
+     * @param type the element type
+     * @param shape as {@link #allocate(long...)}
+     * @return a new tensor that the caller closes
+     * @throws NullPointerException if {@code type} is null
+     * @throws IllegalArgumentException if the shape is not valid
+     */
     public static Tensor allocate(ElementType type, long... shape) {
         Objects.requireNonNull(type, "type");
         long[] s = shape.clone();
@@ -84,12 +111,31 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(owned.segment(), s, n, type, owned.arena());
     }
 
-    /** A new zero-filled float32 tensor in the caller's arena (freed with it). */
+    /**
+     * A new zero-filled float32 tensor in the caller's arena (freed with it).
+     *
+     * @param arena the arena that owns the memory
+     * @param shape as {@link #allocate(long...)}
+     * @return a new tensor borrowing the arena's memory
+     * @throws NullPointerException if {@code arena} is null
+     * @throws IllegalArgumentException if the shape is not valid
+     * @throws IllegalStateException if the arena is closed
+     */
     public static Tensor allocate(Arena arena, long... shape) {
         return allocate(arena, ElementType.FLOAT32, shape);
     }
 
-    /** A new zero-filled tensor of {@code type} in the caller's arena (freed with it). */
+    /**
+     * A new zero-filled tensor of {@code type} in the caller's arena (freed with it).
+     *
+     * @param arena the arena that owns the memory
+     * @param type the element type
+     * @param shape as {@link #allocate(long...)}
+     * @return a new tensor borrowing the arena's memory
+     * @throws NullPointerException if {@code arena} or {@code type} is null
+     * @throws IllegalArgumentException if the shape is not valid
+     * @throws IllegalStateException if the arena is closed
+     */
     public static Tensor allocate(Arena arena, ElementType type, long... shape) {
         Objects.requireNonNull(arena, "arena");
         Objects.requireNonNull(type, "type");
@@ -102,23 +148,48 @@ public final class Tensor implements AutoCloseable {
      * A new tensor in the memory of {@code context}'s device, owned by the tensor:
      * {@link #close()} frees it, and must come before the context's own close. Its contents
      * are unspecified until written (by a kernel, {@link #copyFrom} or {@link Inkwell#copy}).
+     * If it becomes unreachable unclosed, the safety net frees it through the context (which
+     * it keeps reachable until then) on the cleaner thread.
+     *
+     * @param context the context whose device holds the memory
+     * @param shape as {@link #allocate(long...)}
+     * @return a new float32 tensor that the caller closes
+     * @throws NullPointerException if {@code context} is null
+     * @throws IllegalArgumentException if the shape is not valid
+     * @throws IllegalStateException if the context is closed
+     * @throws InkwellException with {@link Status#OUT_OF_MEMORY} if the device memory cannot
+     *     be allocated
      */
     public static Tensor allocate(Inkwell context, long... shape) {
         return allocate(context, ElementType.FLOAT32, shape);
     }
 
-    /** As {@link #allocate(Inkwell, long...)}, with elements of {@code type}. */
+    /**
+     * As {@link #allocate(Inkwell, long...)}, with elements of {@code type}.
+     *
+     * @param context the context whose device holds the memory
+     * @param type the element type
+     * @param shape as {@link #allocate(long...)}
+     * @return a new tensor that the caller closes
+     * @throws NullPointerException if {@code context} or {@code type} is null
+     * @throws IllegalArgumentException if the shape is not valid
+     * @throws IllegalStateException if the context is closed
+     * @throws InkwellException with {@link Status#OUT_OF_MEMORY} if the device memory cannot
+     *     be allocated
+     */
     public static Tensor allocate(Inkwell context, ElementType type, long... shape) {
         Objects.requireNonNull(context, "context");
         Objects.requireNonNull(type, "type");
         long[] s = shape.clone();
         long n = checkShape(s);
-        Arena arena = Arena.ofShared();
+        long bytes = n * type.byteSize();
+        NativeMemory.reserve(bytes);
+        Arena arena = Arena.ofShared(); // shared: the safety net may free it from the cleaner thread
         try {
-            return new Tensor(context.allocateDeviceMemory(n * type.byteSize(), arena), s, n, type, arena,
-                    context.device(), context);
+            return new Tensor(context.allocateDeviceMemory(bytes, arena), s, n, type, arena, context.device(), context);
         } catch (RuntimeException e) {
             arena.close();
+            NativeMemory.unreserve(bytes);
             throw e;
         }
     }
@@ -126,12 +197,35 @@ public final class Tensor implements AutoCloseable {
     /**
      * A new tensor in the memory of {@code context}'s device, owned by {@code arena}: freed
      * when the arena closes, which must come before the context's close.
+     *
+     * @param context the context whose device holds the memory
+     * @param arena the arena that owns it
+     * @param shape as {@link #allocate(long...)}
+     * @return a new float32 tensor borrowing the arena's memory
+     * @throws NullPointerException if {@code context} or {@code arena} is null
+     * @throws IllegalArgumentException if the shape is not valid
+     * @throws IllegalStateException if the context or the arena is closed
+     * @throws InkwellException with {@link Status#OUT_OF_MEMORY} if the device memory cannot
+     *     be allocated
      */
     public static Tensor allocate(Inkwell context, Arena arena, long... shape) {
         return allocate(context, arena, ElementType.FLOAT32, shape);
     }
 
-    /** As {@link #allocate(Inkwell, Arena, long...)}, with elements of {@code type}. */
+    /**
+     * As {@link #allocate(Inkwell, Arena, long...)}, with elements of {@code type}.
+     *
+     * @param context the context whose device holds the memory
+     * @param arena the arena that owns it
+     * @param type the element type
+     * @param shape as {@link #allocate(long...)}
+     * @return a new tensor borrowing the arena's memory
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if the shape is not valid
+     * @throws IllegalStateException if the context or the arena is closed
+     * @throws InkwellException with {@link Status#OUT_OF_MEMORY} if the device memory cannot
+     *     be allocated
+     */
     public static Tensor allocate(Inkwell context, Arena arena, ElementType type, long... shape) {
         Objects.requireNonNull(context, "context");
         Objects.requireNonNull(arena, "arena");
@@ -142,12 +236,34 @@ public final class Tensor implements AutoCloseable {
                 context);
     }
 
-    /** Wraps the caller's native segment (float32, C order) without copying. */
+    /**
+     * Wraps the caller's native segment (float32, C order) without copying. The segment
+     * must stay alive while the tensor is used.
+     *
+     * @param segment native, writable, at least 4 x elements bytes, 4-byte aligned
+     * @param shape as {@link #allocate(long...)}
+     * @return a new tensor borrowing the segment
+     * @throws NullPointerException if {@code segment} is null
+     * @throws IllegalArgumentException if the shape is not valid, or the segment is on the
+     *     heap, read-only, misaligned or too small
+     * @throws IllegalStateException if the segment's arena is closed
+     */
     public static Tensor wrap(MemorySegment segment, long... shape) {
         return wrap(segment, ElementType.FLOAT32, shape);
     }
 
-    /** Wraps the caller's native segment (elements of {@code type}, C order) without copying. */
+    /**
+     * Wraps the caller's native segment (elements of {@code type}, C order) without copying.
+     *
+     * @param segment native, writable, large enough, aligned to the element size
+     * @param type the element type
+     * @param shape as {@link #allocate(long...)}
+     * @return a new tensor borrowing the segment
+     * @throws NullPointerException if {@code segment} or {@code type} is null
+     * @throws IllegalArgumentException if the shape is not valid, or the segment is on the
+     *     heap, read-only, misaligned or too small
+     * @throws IllegalStateException if the segment's arena is closed
+     */
     public static Tensor wrap(MemorySegment segment, ElementType type, long... shape) {
         Objects.requireNonNull(segment, "segment");
         Objects.requireNonNull(type, "type");
@@ -162,12 +278,29 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(slice, s, n, type, null);
     }
 
-    /** A new owned float32 tensor holding a copy of {@code data} (C order). */
+    /**
+     * A new owned float32 tensor holding a copy of {@code data} (C order).
+     *
+     * @param data the elements, as many as the shape has
+     * @param shape as {@link #allocate(long...)}
+     * @return a new tensor that the caller closes
+     * @throws NullPointerException if {@code data} is null
+     * @throws IllegalArgumentException if the shape is not valid or has another element count
+     */
     public static Tensor fromArray(float[] data, long... shape) {
         return fromArray(data, ElementType.FLOAT32, shape);
     }
 
-    /** A new owned tensor of {@code type} holding {@code data} (C order), each value rounded to the type. */
+    /**
+     * A new owned tensor of {@code type} holding {@code data} (C order), each value rounded to the type.
+     *
+     * @param data the elements, as many as the shape has
+     * @param type the element type
+     * @param shape as {@link #allocate(long...)}
+     * @return a new tensor that the caller closes
+     * @throws NullPointerException if {@code data} or {@code type} is null
+     * @throws IllegalArgumentException if the shape is not valid or has another element count
+     */
     public static Tensor fromArray(float[] data, ElementType type, long... shape) {
         Objects.requireNonNull(data, "data");
         Objects.requireNonNull(type, "type");
@@ -185,6 +318,11 @@ public final class Tensor implements AutoCloseable {
     /**
      * A new owned host tensor with this tensor's values converted to {@code type} (rounded to
      * nearest even when narrowing, exact when widening); a copy also when the type is the same.
+     *
+     * @param type the element type of the copy
+     * @return a new host tensor that the caller closes
+     * @throws NullPointerException if {@code type} is null
+     * @throws IllegalStateException if this tensor is closed
      */
     public Tensor to(ElementType type) {
         Objects.requireNonNull(type, "type");
@@ -194,6 +332,12 @@ public final class Tensor implements AutoCloseable {
     /**
      * Reads a NumPy {@code .npy} file, C order: float16 ({@code <f2}) as a FLOAT16 tensor,
      * float32 as FLOAT32, float64 converted to FLOAT32.
+     *
+     * @param path the file
+     * @return a new tensor that the caller closes (shape [1] for a 0-d array)
+     * @throws NullPointerException if {@code path} is null
+     * @throws IOException if the file cannot be read or is not a C-order float16, float32 or
+     *     float64 array
      */
     public static Tensor readNpy(Path path) throws IOException {
         Npy.Array a = Npy.read(Objects.requireNonNull(path, "path"));
@@ -208,7 +352,12 @@ public final class Tensor implements AutoCloseable {
     /**
      * Writes this tensor as a {@code .npy} file (little-endian, C order): float16 as
      * {@code <f2}, float32 as {@code <f4}, and bfloat16, which NumPy lacks, widened exactly to
-     * {@code <f4}.
+     * {@code <f4}. Device memory is copied to the host first.
+     *
+     * @param path the file, replaced if it exists
+     * @throws NullPointerException if {@code path} is null
+     * @throws IOException if the file cannot be written
+     * @throws IllegalStateException if this tensor is closed
      */
     public void writeNpy(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
@@ -302,16 +451,31 @@ public final class Tensor implements AutoCloseable {
         return s;
     }
 
-    /** A copy of the shape. */
+    /**
+     * The shape (readable after close too).
+     *
+     * @return a copy of the shape
+     */
     public long[] shape() {
         return shape.clone();
     }
 
+    /**
+     * The number of dimensions.
+     *
+     * @return 1..{@value #MAX_RANK}
+     */
     public int rank() {
         return shape.length;
     }
 
-    /** Size of dimension i. */
+    /**
+     * The size of one dimension.
+     *
+     * @param i the dimension, 0..rank-1
+     * @return its size
+     * @throws IndexOutOfBoundsException if {@code i} is not a dimension
+     */
     public long dim(int i) {
         if (i < 0 || i >= shape.length) {
             throw new IndexOutOfBoundsException("dimension " + i + " of a rank-" + shape.length + " tensor");
@@ -319,21 +483,44 @@ public final class Tensor implements AutoCloseable {
         return shape[i];
     }
 
+    /**
+     * The number of elements.
+     *
+     * @return the product of the shape
+     */
     public long elementCount() {
         return elementCount;
     }
 
-    /** The type of the elements. */
+    /**
+     * The type of the elements.
+     *
+     * @return the element type
+     */
     public ElementType elementType() {
         return type;
     }
 
-    /** The device whose memory holds the elements. */
+    /**
+     * The device whose memory holds the elements.
+     *
+     * @return {@link Device#CPU} for host memory
+     */
     public Device device() {
         return device;
     }
 
-    /** The elements, of {@link #elementType()}, C order; host memory only (see the class comment). */
+    /**
+     * The elements, of {@link #elementType()}, C order; host memory only (see the class
+     * comment). The segment is valid while this tensor is open, and, for an owned tensor,
+     * while it is reachable: keep a reference to the tensor as long as the segment is used,
+     * since the safety net frees an unreachable tensor's memory (later accesses then throw
+     * {@link IllegalStateException}).
+     *
+     * @return the memory, not a copy
+     * @throws IllegalStateException if this tensor (or the one it views) is closed, or it is
+     *     in device memory
+     */
     public MemorySegment segment() {
         checkOpen();
         requireHostMemory("segment()");
@@ -343,6 +530,10 @@ public final class Tensor implements AutoCloseable {
     /**
      * A copy of the elements in C order as floats (16-bit types widened exactly; copied from
      * the device when they live there).
+     *
+     * @return a new array of {@link #elementCount()} floats
+     * @throws IllegalStateException if this tensor (or the one it views) is closed or its
+     *     memory was freed
      */
     public float[] toArray() {
         if (device != Device.CPU) {
@@ -361,7 +552,15 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Copies {@code data} (C order, same element count) into this tensor, rounded to its element type. */
+    /**
+     * Copies {@code data} (C order, same element count) into this tensor, rounded to its element type.
+     *
+     * @param data {@link #elementCount()} floats
+     * @throws NullPointerException if {@code data} is null
+     * @throws IllegalArgumentException if {@code data} has another length
+     * @throws IllegalStateException if this tensor (or the one it views) is closed or its
+     *     memory was freed
+     */
     public void copyFrom(float[] data) {
         Objects.requireNonNull(data, "data");
         if (data.length != elementCount) {
@@ -384,27 +583,57 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** The element at a full index, as a float. */
+    /**
+     * The element at a full index, as a float; host memory only.
+     *
+     * @param index one component per dimension
+     * @return the element, widened exactly
+     * @throws IllegalArgumentException if the index has another number of components
+     * @throws IndexOutOfBoundsException if a component is outside its dimension
+     * @throws IllegalStateException if this tensor is closed or in device memory
+     */
     public float get(long... index) {
         checkOpen();
         requireHostMemory("get");
         long i = flatIndex(index);
-        return type == ElementType.FLOAT32 ? segment.getAtIndex(ValueLayout.JAVA_FLOAT, i)
-                : type.decode(segment.getAtIndex(ValueLayout.JAVA_SHORT, i));
+        try {
+            return type == ElementType.FLOAT32 ? segment.getAtIndex(ValueLayout.JAVA_FLOAT, i)
+                    : type.decode(segment.getAtIndex(ValueLayout.JAVA_SHORT, i));
+        } finally {
+            Reference.reachabilityFence(this); // the safety net must not free the memory during the read
+        }
     }
 
-    /** Sets the element at a full index (rounded to the element type). */
+    /**
+     * Sets the element at a full index (rounded to the element type); host memory only.
+     *
+     * @param value the value
+     * @param index one component per dimension
+     * @throws IllegalArgumentException if the index has another number of components
+     * @throws IndexOutOfBoundsException if a component is outside its dimension
+     * @throws IllegalStateException if this tensor is closed or in device memory
+     */
     public void set(float value, long... index) {
         checkOpen();
         requireHostMemory("set");
         long i = flatIndex(index);
-        if (type == ElementType.FLOAT32) {
-            segment.setAtIndex(ValueLayout.JAVA_FLOAT, i, value);
-        } else {
-            segment.setAtIndex(ValueLayout.JAVA_SHORT, i, type.encode(value));
+        try {
+            if (type == ElementType.FLOAT32) {
+                segment.setAtIndex(ValueLayout.JAVA_FLOAT, i, value);
+            } else {
+                segment.setAtIndex(ValueLayout.JAVA_SHORT, i, type.encode(value));
+            }
+        } finally {
+            Reference.reachabilityFence(this);
         }
     }
 
+    /**
+     * Whether {@link #close()} was called on this tensor (a view whose tensor is closed is not
+     * closed itself, but cannot be used).
+     *
+     * @return true once closed
+     */
     public boolean isClosed() {
         return guard.isClosed();
     }
@@ -412,11 +641,16 @@ public final class Tensor implements AutoCloseable {
     /**
      * Frees owned memory (waiting for kernels using it to finish); idempotent. Closing a
      * borrowed tensor (a view among them) frees nothing, but it can no longer be used.
+     * Owned device memory is freed through the context that allocated it.
      */
     @Override
     public void close() {
-        if (guard.close() && ownedArena != null) {
-            ownedArena.close();
+        try {
+            if (guard.close() && owner != null) {
+                owner.free();
+            }
+        } finally {
+            Reference.reachabilityFence(this); // else the safety net could take this close for a leak
         }
     }
 
@@ -492,6 +726,16 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /** For kernels, after entering the guard: whether the memory itself still exists (its arena is open). */
+    boolean memoryAlive() {
+        return segment.scope().isAlive();
+    }
+
+    /** Open (as is the tensor it views) and its memory alive: its address means something. */
+    private boolean usable() {
+        return !guard.isClosed() && (base == null || !base.guard.isClosed()) && memoryAlive();
+    }
+
     void checkMemoryAlive() {
         guard.checkOpen(); // a closed view; the viewed tensor's guard is held by the caller
         if (!segment.scope().isAlive()) {
@@ -499,9 +743,19 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /**
+     * Same device, same first byte and same size. False when either is closed or freed: its
+     * address may have been reused, and the kernel call refuses it anyway, naming it.
+     */
+    boolean sameMemory(Tensor other) {
+        return device == other.device && usable() && other.usable() && segment.address() == other.segment.address()
+                && segment.byteSize() == other.segment.byteSize();
+    }
+
+    /** Whether the two share a byte; false when either is closed or freed, as {@link #sameMemory}. */
     boolean overlaps(Tensor other) {
-        if (device != other.device) {
-            return false; // different address spaces
+        if (device != other.device || !usable() || !other.usable()) {
+            return false; // different address spaces, or stale addresses
         }
         long a0 = segment.address(), a1 = a0 + segment.byteSize();
         long b0 = other.segment.address(), b1 = b0 + other.segment.byteSize();

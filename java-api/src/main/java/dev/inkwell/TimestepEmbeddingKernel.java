@@ -39,7 +39,7 @@ final class TimestepEmbeddingKernel {
         ShapeChecks.shape(out, outputShape(timesteps, dim, downscaleFreqShift, scale, maxPeriod), "out");
         ShapeChecks.float32("timestepEmbedding", "out", out);
         ShapeChecks.noOverlap("timestepEmbedding", out, "out", timesteps);
-        inkwell.run("timestepEmbedding", (arena, context) -> {
+        inkwell.run("timestepEmbedding", Inkwell.names("timesteps", "out"), (arena, context) -> {
             MemorySegment p = inkwell_timestep_embedding_params.allocate(arena);
             inkwell_timestep_embedding_params.timesteps(p, timesteps.nativeSegment());
             inkwell_timestep_embedding_params.output(p, out.nativeSegment());

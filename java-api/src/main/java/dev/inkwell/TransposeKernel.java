@@ -34,7 +34,7 @@ final class TransposeKernel {
         // A dimension swapped with itself is a copy: [outer, size, 1, 1, inner] -> [outer, 1, 1, size, inner].
         long size1 = lo == hi ? 1 : s[hi];
         long middle = ShapeChecks.product(s, lo + 1, hi); // 1 when lo == hi
-        inkwell.run("transpose", (arena, context) -> {
+        inkwell.run("transpose", Inkwell.names("x", "out"), (arena, context) -> {
             MemorySegment p = inkwell_transpose_params.allocate(arena);
             inkwell_transpose_params.input(p, x.nativeSegment());
             inkwell_transpose_params.output(p, out.nativeSegment());

@@ -76,11 +76,11 @@ class BadInputTest {
         throwsWith(IllegalStateException.class, "Inkwell context is closed", () -> inkwell.canny(img));
         try (Inkwell open = Inkwell.create()) {
             img.close();
-            throwsWith(IllegalStateException.class, "image is closed", () -> open.canny(img));
+            throwsWith(IllegalStateException.class, "canny: src is closed", () -> open.canny(img));
             throwsWith(IllegalStateException.class, "image is closed", () -> img.get(0, 0, 0));
             throwsWith(IllegalStateException.class, "image is closed", img::toByteArray);
             try (Image src = Image.allocate(8, 8, 1)) {
-                throwsWith(IllegalStateException.class, "image is closed", () -> open.canny(src, img, CannyOptions.defaults()));
+                throwsWith(IllegalStateException.class, "canny: dst is closed", () -> open.canny(src, img, CannyOptions.defaults()));
             }
         }
         // an image borrowed from a closed arena

@@ -249,16 +249,18 @@ class LayersBadInputTest {
         Tensor x = Tensor.allocate(1, 4, 2, 2);
         Tensor w = Tensor.allocate(4);
         w.close();
-        throwsWith(IllegalStateException.class, "tensor is closed", () -> layers.groupNorm(x, 2, w, null, 1e-5));
-        throwsWith(IllegalStateException.class, "tensor is closed", () -> layers.layerNorm(x.view(4, 4), w, null, 1e-5));
+        throwsWith(IllegalStateException.class, "groupNorm: weight is closed", () -> layers.groupNorm(x, 2, w, null, 1e-5));
+        throwsWith(IllegalStateException.class, "layerNorm: weight is closed", () -> layers.layerNorm(x.view(4, 4), w, null, 1e-5));
         x.close();
-        throwsWith(IllegalStateException.class, "tensor is closed", () -> layers.groupNorm(x, 2, null, null, 1e-5));
-        throwsWith(IllegalStateException.class, "tensor is closed", () -> layers.layerNorm(x, null, null, 1e-5));
-        throwsWith(IllegalStateException.class, "tensor is closed", () -> layers.linear(x, x, null));
-        throwsWith(IllegalStateException.class, "tensor is closed", () -> layers.activation(x, Activation.SILU));
-        throwsWith(IllegalStateException.class, "tensor is closed", () -> ops.add(x, x));
-        throwsWith(IllegalStateException.class, "tensor is closed", () -> ops.transpose(x, 0, 1));
-        throwsWith(IllegalStateException.class, "tensor is closed", () -> ops.maxPool2d(x, 2, 2, 0));
+        throwsWith(IllegalStateException.class, "groupNorm: x is closed", () -> layers.groupNorm(x, 2, null, null, 1e-5));
+        throwsWith(IllegalStateException.class, "layerNorm: x is closed", () -> layers.layerNorm(x, null, null, 1e-5));
+        try (Tensor weight = Tensor.allocate(3, 2)) { // valid shapes: the closed x is the only fault
+            throwsWith(IllegalStateException.class, "linear: x is closed", () -> layers.linear(x, weight, null));
+        }
+        throwsWith(IllegalStateException.class, "activation: x is closed", () -> layers.activation(x, Activation.SILU));
+        throwsWith(IllegalStateException.class, "add: a is closed", () -> ops.add(x, x));
+        throwsWith(IllegalStateException.class, "transpose: x is closed", () -> ops.transpose(x, 0, 1));
+        throwsWith(IllegalStateException.class, "maxPool2d: x is closed", () -> ops.maxPool2d(x, 2, 2, 0));
         throwsWith(IllegalStateException.class, "tensor is closed", () -> x.view(16));
         Inkwell closed = Inkwell.create();
         Layers closedLayers = closed.layers();

@@ -613,8 +613,13 @@ class PublicApiPropertyTest {
                     case NONE -> call.assertAccepted(what);
                     case CONTEXT -> call.assertRejected(IllegalStateException.class, "context is closed", what);
                     case ARENA -> call.assertRejected(IllegalStateException.class, "closed", what);
-                    default -> call.assertRejected(IllegalStateException.class,
-                            kernel <= 1 || kernel == 5 ? "image is closed" : "tensor is closed", what);
+                    // The message names the operation and the argument (issue 16).
+                    case INPUT -> call.assertRejected(IllegalStateException.class, new String[] {"canny: src",
+                            "gaussianBlur: src", "conv2d: input", "attention: q", "ddimStep: sample",
+                            "psnr: reference"}[kernel] + " is closed", what);
+                    case OUTPUT -> call.assertRejected(IllegalStateException.class, new String[] {"canny: dst",
+                            "gaussianBlur: dst", "conv2d: output", "attention: out", "ddimStep: previous sample",
+                            "psnr: test"}[kernel] + " is closed", what);
                 }
             } finally {
                 for (AutoCloseable c : owned) {

@@ -121,7 +121,7 @@ class TensorBadInputTest {
         Inkwell inkwell = Inkwell.create();
         Tensor x = Tensor.allocate(1, 1, 4, 4);
         x.close();
-        throwsWith(IllegalStateException.class, "tensor is closed", () -> inkwell.resample(x, ResampleMode.UPSAMPLE_NEAREST_2X));
+        throwsWith(IllegalStateException.class, "resample: input is closed", () -> inkwell.resample(x, ResampleMode.UPSAMPLE_NEAREST_2X));
         throwsWith(IllegalStateException.class, "tensor is closed", x::toArray);
         throwsWith(IllegalStateException.class, "tensor is closed", () -> x.get(0, 0, 0, 0));
         inkwell.close();

@@ -128,8 +128,8 @@ class TensorViewTest {
         try (Inkwell inkwell = Inkwell.create(); Tensor t = Tensor.fromArray(iota(6), 6); Tensor out = Tensor.allocate(6)) {
             Tensor closedFlat = t.view(6);
             closedFlat.close();
-            throwsWith(IllegalStateException.class, "tensor is closed", () -> inkwell.copy(closedFlat, out));
-            throwsWith(IllegalStateException.class, "tensor is closed",
+            throwsWith(IllegalStateException.class, "copy: src is closed", () -> inkwell.copy(closedFlat, out));
+            throwsWith(IllegalStateException.class, "activation: x is closed",
                     () -> inkwell.layers().activation(closedFlat, Activation.SILU, out));
         }
     }

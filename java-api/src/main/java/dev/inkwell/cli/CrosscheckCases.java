@@ -9,6 +9,7 @@ import dev.inkwell.DdimScheduler;
 import dev.inkwell.ElementType;
 import dev.inkwell.Image;
 import dev.inkwell.Inkwell;
+import dev.inkwell.Interpolation;
 import dev.inkwell.PredictionType;
 import dev.inkwell.ResampleMode;
 import dev.inkwell.Tensor;
@@ -72,6 +73,13 @@ final class CrosscheckCases {
         for (int k : new int[] {3, 7, 31, 127}) {
             String n = "gaussian blur k" + k;
             cases.add(new Named(n, (rnd, s) -> blur(n, rnd, s, 45, 61, k == 7 ? 3 : 1, BlurOptions.of(k, 0))));
+        }
+        int[][] resizes = {{1080, 1920, 512, 912}, {333, 500, 512, 768}, {530, 500, 512, 512}, {64, 64, 7, 5}};
+        for (int[] r : resizes) {
+            for (Interpolation interpolation : Interpolation.values()) {
+                String n = "resize " + r[1] + "x" + r[0] + " -> " + r[3] + "x" + r[2] + " " + interpolation.name().toLowerCase();
+                cases.add(new Named(n, (rnd, s) -> resize(n, rnd, s, r, interpolation)));
+            }
         }
         Conv2dOptions pad1 = Conv2dOptions.defaults().withPadding(1);
         for (ElementType type : ElementType.values()) {
@@ -144,6 +152,14 @@ final class CrosscheckCases {
         Image host = s.add(Image.fromBytes(pixels(rnd, h, w, c), h, w, c));
         Image want = s.add(cpu.gaussianBlur(host, options));
         Image got = s.add(device.gaussianBlur(s.add(device.copyToDevice(host)), options));
+        return exactBytes(name, want.toByteArray(), got.toByteArray());
+    }
+
+    /** cv2.resize on 8-bit RGB: both backends use the host's tap tables and the same rounding, so bytes must match. */
+    private Result resize(String name, Random rnd, Scope s, int[] size, Interpolation interpolation) {
+        Image host = s.add(Image.fromBytes(pixels(rnd, size[0], size[1], 3), size[0], size[1], 3));
+        Image want = s.add(cpu.resize(host, size[3], size[2], interpolation));
+        Image got = s.add(device.resize(s.add(device.copyToDevice(host)), size[3], size[2], interpolation));
         return exactBytes(name, want.toByteArray(), got.toByteArray());
     }
 

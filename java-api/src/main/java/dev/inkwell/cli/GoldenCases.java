@@ -24,6 +24,8 @@ final class GoldenCases {
         Set<String> kinds = new java.util.HashSet<>(
                 Set.of("canny", "gaussian_blur", "conv2d", "attention", "ddim", "resample", "metrics"));
         kinds.addAll(GoldenLayerCases.KINDS);
+        kinds.addAll(GoldenAnnotatorCases.KINDS);
+        kinds.addAll(GoldenClipCases.KINDS);
         SUPPORTED = Set.copyOf(kinds);
     }
 
@@ -68,6 +70,12 @@ final class GoldenCases {
 
     /** The checks of one kind of the manifest. */
     List<Case> expand(String kind, Object entries) {
+        if (GoldenAnnotatorCases.KINDS.contains(kind)) {
+            return new GoldenAnnotatorCases(this).expand(kind, entries);
+        }
+        if (GoldenClipCases.KINDS.contains(kind)) {
+            return new GoldenClipCases(this).expand(kind, entries);
+        }
         if (kind.equals("ddim")) {
             return tensors.ddim((Map<?, ?>) entries);
         }

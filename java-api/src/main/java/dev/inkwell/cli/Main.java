@@ -19,6 +19,7 @@ public final class Main {
               demo      make a drawing, turn it into a ControlNet control map, time it
                         (the default: 'inkwell' with no command runs the demo)
               canny     Canny edges of a PNG/JPEG image, as cv2.Canny computes them
+              annotate  ControlNet's Canny control map of a drawing (HWC3, resize_image, Canny)
               blur      Gaussian blur of a PNG/JPEG image, as cv2.GaussianBlur computes it
               verify    check every supported case of a golden manifest through the Java API
               crosscheck  run every kernel on a device and on the CPU and compare (--device cuda)
@@ -87,6 +88,7 @@ public final class Main {
         return switch (name) {
             case "demo" -> new DemoCommand();
             case "canny" -> new CannyCommand();
+            case "annotate" -> new AnnotateCommand();
             case "blur" -> new BlurCommand();
             case "verify" -> new VerifyCommand();
             case "crosscheck" -> new CrosscheckCommand();
