@@ -2,7 +2,9 @@
 // thread count, in place), the accuracy of the shared float32 activations against the
 // double formulas (the golden tolerance, atol 1e-6 + rtol 2e-6, over a fine grid and huge
 // values), values computed independently in Python's float64 math module, the 16-bit
-// entries (widen, activate in float32, round once), special values, and the argument checks.
+// entries (widen, activate in float32, round once), special values, and the argument checks;
+// apply_activation_span's portable, AVX2 and AVX-512 paths against the scalar functions bit
+// for bit (random bit patterns, every tail length, in place) and near float's limits.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -125,6 +127,96 @@ TEST(activation_special_values) {
     activation_fast(pool, inkwell_activation_params{in.data(), out.data(), int64_t(in.size()), INKWELL_ACTIVATION_RELU});
     CHECK(same_bits(out, ref));
     CHECK(std::isnan(out[3]) && std::isnan(out[17]) && !std::signbit(out[0]) && !std::signbit(out[18]));
+}
+
+// Every float class: random bit patterns (all exponents, subnormals, NaN payloads), a fine
+// grid, the exp clamp's edges, and the special values.
+std::vector<float> span_inputs() {
+    std::mt19937 rng(23);
+    std::vector<float> v;
+    for (int i = 0; i < 200000; ++i) {
+        const uint32_t bits = uint32_t(rng());
+        float x;
+        std::memcpy(&x, &bits, 4);
+        v.push_back(x);
+    }
+    for (int i = -20000; i <= 20000; ++i) v.push_back(float(i) * 1e-3f);
+    for (float e : {86.0f, 88.0f, 88.72f, 88.73f, 103.0f, 104.0f}) {
+        for (float s : {1.0f, -1.0f, 1.0f / 1.702f, -1.0f / 1.702f}) {
+            v.push_back(s * e);
+            v.push_back(std::nextafter(s * e, 0.0f));
+            v.push_back(std::nextafter(s * e, s * 1e30f));
+        }
+    }
+    for (float x : {0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, 1e-45f, -1e-45f, 1.17549435e-38f, 3.4028235e38f,
+                    -3.4028235e38f, 12.727922f, -12.727922f, -12.7279225f})
+        v.push_back(x);
+    return v;
+}
+
+TEST(activation_span_paths_give_the_scalar_bits) {
+    const std::vector<float> in = span_inputs();
+    const ActivationIsa isas[] = {ActivationIsa::kPortable, ActivationIsa::kAvx2, ActivationIsa::kAvx512, ActivationIsa::kAuto};
+    for (ActivationIsa isa : isas)
+        if (!activation_isa_available(isa)) std::printf("  (isa %d not on this CPU: checked as the portable loop)\n", int(isa));
+    for (int32_t a : kActivations) {
+        std::vector<float> scalar(in.size());
+        for (size_t i = 0; i < in.size(); ++i) scalar[i] = apply_activation(a, in[i]);
+        for (ActivationIsa isa : isas) {
+            std::vector<float> out(in.size(), -7.0f);
+            apply_activation_span(a, in.data(), out.data(), int64_t(in.size()), isa);
+            int64_t bad = 0;
+            for (size_t i = 0; i < in.size(); ++i)
+                if (std::memcmp(&out[i], &scalar[i], 4) != 0 && bad++ < 5)
+                    std::printf("    %s isa %d x %a: %a, scalar %a\n", activation_name(a), int(isa), double(in[i]),
+                                double(out[i]), double(scalar[i]));
+            CHECK_MSG(bad == 0, "%s isa %d: %lld values differ from the scalar function", activation_name(a), int(isa),
+                      (long long)bad);
+            // Every tail length (masked AVX-512 lanes, the AVX2 scalar tail), at an odd offset, in place.
+            for (int64_t n = 1; n <= 40; ++n) {
+                std::vector<float> buf(in.begin() + 1000, in.begin() + 1000 + n + 3);
+                apply_activation_span(a, buf.data() + 1, buf.data() + 1, n, isa);
+                CHECK(std::memcmp(&buf[0], &in[1000], 4) == 0 && std::memcmp(&buf[size_t(n) + 1], &in[1000 + n + 1], 8) == 0);
+                CHECK_MSG(std::memcmp(buf.data() + 1, scalar.data() + 1001, size_t(n) * 4) == 0, "%s isa %d n %lld in place",
+                          activation_name(a), int(isa), (long long)n);
+            }
+        }
+    }
+    std::vector<float> copy(5, 1.0f);  // NONE copies
+    apply_activation_span(INKWELL_ACTIVATION_NONE, in.data(), copy.data(), 5);
+    CHECK(std::memcmp(copy.data(), in.data(), 20) == 0);
+}
+
+TEST(activations_near_float_limits_and_special_values) {
+    // +-(1e-30 .. 3e38) in 1/100 decades: the golden tolerance (huge negative x gives -0,
+    // never NaN: x / inf), and the sign of the double formula for every zero result.
+    std::vector<float> xs;
+    for (int i = -3000; i <= 3848; ++i) {
+        const float x = float(std::pow(10.0, double(i) / 100.0));
+        xs.push_back(x);
+        xs.push_back(-x);
+    }
+    for (int32_t a : kActivations) {
+        int bad = 0;
+        for (float x : xs) {
+            const float got = apply_activation(a, x);
+            const double ref = activation_reference(a, double(x));
+            const bool ok = within_golden(got, ref) && !std::isnan(got) &&
+                            (got != 0.0f || ref != 0.0 || std::signbit(got) == std::signbit(ref));
+            if (!ok && bad++ < 5) std::printf("    %s(%.9g) = %.9g, double %.17g\n", activation_name(a), double(x), double(got), ref);
+        }
+        CHECK_MSG(bad == 0, "%s: %d values near the limits wrong", activation_name(a), bad);
+        // -0 stays -0 (-0 / 2, 0.5 (-0) 1), except relu's +0; +inf gives +inf; -inf gives what
+        // the double formula gives: NaN (-inf / inf, or -inf * 0 for gelu), relu's 0.
+        const float z = apply_activation(a, -0.0f);
+        CHECK_MSG(z == 0.0f && std::signbit(z) == (a != INKWELL_ACTIVATION_RELU), "%s(-0) = %g", activation_name(a), double(z));
+        CHECK_MSG(apply_activation(a, INFINITY) == INFINITY, "%s(inf)", activation_name(a));
+        const float m = apply_activation(a, -INFINITY);
+        const double mref = activation_reference(a, -INFINITY);
+        CHECK_MSG(std::isnan(m) == std::isnan(mref) && (std::isnan(m) || m == 0.0f), "%s(-inf) = %g, double %g",
+                  activation_name(a), double(m), mref);
+        CHECK(std::isnan(apply_activation(a, NAN)));
+    }
 }
 
 TEST(activation_abi_thread_counts_and_16_bit_entries) {

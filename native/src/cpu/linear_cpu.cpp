@@ -195,94 +195,41 @@ float* c_scratch(int64_t count) {
 // Epilogues: scratch C (rows x ldc, this pass's column groups from g0) to the output.
 // ---------------------------------------------------------------------------------------
 
-template <class Activation>
-void linear_rows(const Job& j, const float* c, int64_t ldc, int64_t row0, int64_t rows, int64_t col0, int64_t cols,
-                 Activation act) {
+// Bias added in float, then the activation over the row in place (apply_activation_span:
+// apply_activation's bits, vectorised).
+void linear_epilogue(const Job& j, const float* c, int64_t ldc, int64_t row0, int64_t rows, int64_t col0, int64_t cols) {
     for (int64_t r = 0; r < rows; ++r) {
         const float* cr = c + r * ldc;
         float* o = j.out + (row0 + r) * j.out_cols + col0;
         if (j.bias != nullptr) {
             const float* b = j.bias + col0;
-            for (int64_t q = 0; q < cols; ++q) o[q] = act(cr[q] + b[q]);
+            for (int64_t q = 0; q < cols; ++q) o[q] = cr[q] + b[q];
         } else {
-            for (int64_t q = 0; q < cols; ++q) o[q] = act(cr[q]);
+            std::memcpy(o, cr, sizeof(float) * size_t(cols));
         }
-    }
-}
-
-// One instantiation per activation (each lambda its own type), so that neither the switch
-// nor an indirect call sits in the loop.
-void linear_epilogue(const Job& j, const float* c, int64_t ldc, int64_t row0, int64_t rows, int64_t col0, int64_t cols) {
-    auto rows_with = [&](auto act) { linear_rows(j, c, ldc, row0, rows, col0, cols, act); };
-    switch (j.activation) {
-        case INKWELL_ACTIVATION_SILU: return rows_with([](float v) { return silu(v); });
-        case INKWELL_ACTIVATION_GELU: return rows_with([](float v) { return gelu(v); });
-        case INKWELL_ACTIVATION_GELU_TANH: return rows_with([](float v) { return gelu_tanh(v); });
-        case INKWELL_ACTIVATION_QUICK_GELU: return rows_with([](float v) { return quick_gelu(v); });
-        case INKWELL_ACTIVATION_RELU: return rows_with([](float v) { return relu(v); });
-        default: return rows_with([](float v) { return v; });
+        if (j.activation != INKWELL_ACTIVATION_NONE) apply_activation_span(j.activation, o, o, cols);
     }
 }
 
 // ---- GEGLU's gelu ------------------------------------------------------------------------
-// gelu(x) = x Phi(x) = x (1 + erf(z)) / 2 with z = x / sqrt 2, through erfc: 1 + erf(z) is
-// erfc(|z|) for z < 0 and 2 - erfc(|z|) otherwise, erfc(s) = t exp(-s^2 + P(t)) with
-// t = 1 / (1 + s / 2) and P the degree-9 Chebyshev fit of Numerical Recipes' erfcc
-// (relative error below 1.2e-7 for every s >= 0), exp by Cody-Waite reduction and Cephes'
-// degree-6 polynomial. Why not cpu::gelu (1 + erff(z)): glibc's scalar erff (+ expf) cost
-// twice the GEMM of SD's GEGLU [8192, 320] -> 2 x 1280 here; this form vectorises, and it
-// keeps its relative accuracy in the negative tail down to 1e-36 (past |z| = kTail,
-// erfc(|z|) < 4.1e-37 and gelu(x) is taken as -0, as torch's float gelu is from x = -5.5
-// on). |z| is clamped to kTail before t and the exponent are formed so that no step makes
-// a subnormal (each one a ~100-cycle microcode assist on Intel cores: with the tail cut at
-// 9.2, a quarter of that GEGLU went into them on random data).
-// The scalar function and the AVX2 one perform the same IEEE operations in the same order
-// (the fused multiply-adds written out as such on both sides, nothing left for the compiler
-// to contract), so every path gives the same bits; the tests check them against each other
-// and against the double gelu.
+// cpu::gelu (activations.hpp: erfc through a Chebyshev fit and a Cody-Waite exp, written out
+// as IEEE operations), and gelu8 below, the same operations on eight lanes. Why not
+// 1 + erff(z): glibc's scalar erff (+ expf) cost twice the GEMM of SD's GEGLU [8192, 320] ->
+// 2 x 1280 here. The tests check both paths against each other and against the double gelu.
+// (activations_simd.cpp has the same eight-lane gelu for the activation kernels.)
 
-constexpr float kHalfSqrt2 = 0.70710678118654752440f;  // 1 / sqrt 2
-constexpr float kErfc[10] = {0.17087277f,  -0.82215223f, 1.48851587f,  -1.13520398f, 0.27886807f,
-                             -0.18628806f, 0.09678418f,  0.37409196f,  1.00002368f,  -1.26551223f};
-constexpr float kTail = 9.0f;      // erfc(9) = 4.1e-37; t exp(..) >= 4e-37 up to here
-constexpr float kExpMin = -86.0f;  // exp(-86) = 4e-38: 2^n stays a normal scale factor
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // ln 2 = hi + lo, hi exact in 9 bits
-constexpr float kExpPoly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
-                               4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
-
-float exp_scalar(float a) {
-    const float n = std::nearbyint(a * kLog2e);
-    float r = std::fma(n, -kLn2Hi, a);
-    r = std::fma(n, -kLn2Lo, r);
-    float p = kExpPoly[0];
-    for (int i = 1; i < 6; ++i) p = std::fma(p, r, kExpPoly[i]);
-    const float y = std::fma(p, r * r, r) + 1.0f;
-    uint32_t bits;
-    std::memcpy(&bits, &y, 4);
-    bits += uint32_t(int32_t(n)) << 23;
-    float out;
-    std::memcpy(&out, &bits, 4);
-    return out;
-}
+constexpr float kHalfSqrt2 = kSqrtHalf;
+using act::kErfc;
+using act::kExpMin;
+using act::kExpPoly;
+using act::kLn2Hi;
+using act::kLn2Lo;
+using act::kLog2e;
+using act::kTail;
 
 }  // namespace
 
-// Comparisons written as minps / maxps / cmpps evaluate them (a NaN picks the second
-// operand, or compares false); x carries a NaN to the result.
-float geglu_gelu(float x) {
-    const float z = x * kHalfSqrt2, s = std::fabs(z);
-    const float sc = s < kTail ? s : kTail;
-    const float t = 1.0f / std::fma(0.5f, sc, 1.0f);
-    float p = kErfc[0];
-    for (int i = 1; i < 10; ++i) p = std::fma(p, t, kErfc[i]);
-    float arg = std::fma(-sc, sc, p);
-    arg = arg > kExpMin ? arg : kExpMin;
-    const float e = exp_scalar(arg);
-    const float below = s > kTail ? 0.0f : t * e;  // erfc(s): 1 + erf(z) for z < 0
-    const float factor = x < 0.0f ? below : std::fma(-t, e, 2.0f);
-    return 0.5f * x * factor;
-}
+float geglu_gelu(float x) { return gelu(x); }
 
 namespace {
 

@@ -311,18 +311,6 @@ const Kernels& kernels(NormIsa isa) {
     return kPortable;
 }
 
-// y = activation(y) over a run, the switch outside the loop.
-void activate(int32_t a, float* y, int64_t n) {
-    switch (a) {
-        case INKWELL_ACTIVATION_SILU: for (int64_t i = 0; i < n; ++i) y[i] = silu(y[i]); break;
-        case INKWELL_ACTIVATION_GELU: for (int64_t i = 0; i < n; ++i) y[i] = gelu(y[i]); break;
-        case INKWELL_ACTIVATION_GELU_TANH: for (int64_t i = 0; i < n; ++i) y[i] = gelu_tanh(y[i]); break;
-        case INKWELL_ACTIVATION_QUICK_GELU: for (int64_t i = 0; i < n; ++i) y[i] = quick_gelu(y[i]); break;
-        case INKWELL_ACTIVATION_RELU: for (int64_t i = 0; i < n; ++i) y[i] = relu(y[i]); break;
-        default: break;
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Scheduling. A segment (a group of one sample, or a row) of `length` elements starts at
 // x + s * length. Its sum is the chunk partials (kStatChunk elements each, from its start)
@@ -408,6 +396,7 @@ void group_norm_fast(ThreadPool& pool, const inkwell_group_norm_params& p, NormI
     const auto* b = static_cast<const float*>(p.bias);
     auto* y = static_cast<float*>(p.output);
     const int64_t per_group = p.channels / p.groups, length = per_group * p.spatial;
+    const ActivationIsa act_isa = isa == NormIsa::kAuto ? ActivationIsa::kAuto : ActivationIsa::kPortable;
     normalize_segments(pool, k, x, p.batch * p.groups, length, p.eps,
                        [&](int64_t segment, int64_t begin, int64_t end, const Stats& s) {
                            const int64_t base = segment * length, first_channel = (segment % p.groups) * per_group;
@@ -419,7 +408,9 @@ void group_norm_fast(ThreadPool& pool, const inkwell_group_norm_params& p, NormI
                                const float wc = w != nullptr ? w[c] : 1.0f, bc = b != nullptr ? b[c] : 0.0f;
                                const ApplyFn fn = s.in_float ? k.apply[0][0] : kApplyDouble[0][0];
                                fn(x + base + i, y + base + i, stop - i, s, &wc, &bc);
-                               activate(p.activation, y + base + i, stop - i);
+                               // In place, while the run is in L1; the same bits on every path.
+                               if (p.activation != INKWELL_ACTIVATION_NONE)
+                                   apply_activation_span(p.activation, y + base + i, y + base + i, stop - i, act_isa);
                                i = stop;
                            }
                        });
