@@ -26,6 +26,7 @@ final class GoldenCases {
         kinds.addAll(GoldenLayerCases.KINDS);
         kinds.addAll(GoldenAnnotatorCases.KINDS);
         kinds.addAll(GoldenClipCases.KINDS);
+        kinds.addAll(GoldenModelCases.KINDS);
         SUPPORTED = Set.copyOf(kinds);
     }
 
@@ -75,6 +76,9 @@ final class GoldenCases {
         }
         if (GoldenClipCases.KINDS.contains(kind)) {
             return new GoldenClipCases(this).expand(kind, entries);
+        }
+        if (GoldenModelCases.KINDS.contains(kind)) {
+            return new GoldenModelCases(this).expand(kind, entries);
         }
         if (kind.equals("ddim")) {
             return tensors.ddim((Map<?, ?>) entries);

@@ -1,0 +1,45 @@
+package dev.inkwell.models;
+
+import dev.inkwell.ElementType;
+import dev.inkwell.Inkwell;
+import dev.inkwell.Tensor;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The weights of one model as its modules load them: each tensor copied from the checkpoint
+ * into the context's memory in the compute type, and recorded here as soon as it exists so that
+ * one {@link #close()} frees them all (on success, with the model; on a failed load, at once).
+ * Not thread-safe while loading; read-only afterwards.
+ */
+final class ModuleWeights implements AutoCloseable {
+    private final SafeTensors checkpoint;
+    private final Inkwell context;
+    private final ElementType type;
+    private final List<Tensor> owned = new ArrayList<>();
+
+    ModuleWeights(SafeTensors checkpoint, Inkwell context, ElementType type) {
+        this.checkpoint = Objects.requireNonNull(checkpoint, "checkpoint");
+        this.context = Objects.requireNonNull(context, "context");
+        this.type = Objects.requireNonNull(type, "type");
+    }
+
+    Inkwell context() {
+        return context;
+    }
+
+    /** The tensor {@code name}, which must have {@code shape}; the IOException names file and tensor. */
+    Tensor get(String name, long... shape) throws IOException {
+        Tensor t = checkpoint.load(name, context, type, shape);
+        owned.add(t);
+        return t;
+    }
+
+    @Override
+    public void close() {
+        owned.forEach(Tensor::close);
+        owned.clear();
+    }
+}
