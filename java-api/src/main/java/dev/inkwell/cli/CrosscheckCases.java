@@ -406,7 +406,10 @@ final class CrosscheckCases {
                 : differ + " of " + want.length + " bytes differ, first at " + first);
     }
 
-    private static Result exactFloats(String name, float[] want, float[] got) {
+    static Result exactFloats(String name, float[] want, float[] got) {
+        if (want.length != got.length) {
+            return new Result(name, false, "device gave " + got.length + " values, cpu " + want.length);
+        }
         int differ = 0, first = -1;
         for (int i = 0; i < want.length; i++) {
             if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {

@@ -121,24 +121,11 @@ final class CrosscheckLayerCases {
     /** An exact operation: the same bits on both sides. */
     private Result both(String name, Scope s, BiFunction<Inkwell, Tensor[], Tensor> op, Tensor... inputs) {
         float[][] r = run(s, op, inputs);
-        return exactFloats(name, r[0], r[1]);
+        return CrosscheckCases.exactFloats(name, r[0], r[1]);
     }
 
     private Result compare(String name, ElementType type, float[][] r, double[] bound) {
-        return exact ? exactFloats(name, r[0], r[1]) : CrosscheckCases.bounded(name, type, r[0], r[1], bound, 0);
-    }
-
-    private static Result exactFloats(String name, float[] want, float[] got) {
-        int differ = 0, first = -1;
-        for (int i = 0; i < want.length; i++) {
-            if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
-                differ++;
-                first = first < 0 ? i : first;
-            }
-        }
-        return new Result(name, differ == 0 && want.length == got.length, differ == 0 ? "identical, " + want.length
-                + " values" : differ + " of " + want.length + " values differ, first [" + first + "] cpu " + want[first]
-                        + " device " + got[first]);
+        return exact ? CrosscheckCases.exactFloats(name, r[0], r[1]) : CrosscheckCases.bounded(name, type, r[0], r[1], bound, 0);
     }
 
     private static float[] abs(float[] a) {
