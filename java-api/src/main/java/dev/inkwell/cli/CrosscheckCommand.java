@@ -16,12 +16,15 @@ final class CrosscheckCommand implements Main.Command {
         return """
                 usage: inkwell crosscheck [--device cpu|cuda] [--threads N] [--seed N] [--filter TEXT] [--bounds]
 
-                Runs every kernel (Canny, blur, conv2d and attention in float32/float16/bfloat16, the
-                DDIM step, add_noise, randn, resampling, PSNR, SSIM) on seeded random inputs twice:
-                on the device (inputs copied to its memory, results copied back) and on a one-thread
-                CPU context. Prints one line per case and exits with 1 if any differs: Canny, blur,
-                randn, resampling, PSNR, DDIM and add_noise must match bit for bit; conv2d, attention
-                and SSIM within a bound derived from the inputs (the summation order differs). With
+                Runs every kernel (Canny, blur, resize, conv2d and attention in float32/float16/bfloat16,
+                the DDIM step, add_noise, randn, resampling, PSNR, SSIM, and the layers: group_norm,
+                layer_norm, linear, GEGLU, activations, timestep embedding, add, cat, transpose,
+                max_pool2d) on seeded random inputs twice: on the device (inputs copied to its memory,
+                results copied back) and on a one-thread CPU context. Prints one line per case and exits
+                with 1 if any differs: Canny, blur, resize, randn, resampling, PSNR, DDIM, add_noise,
+                add, cat, transpose and max_pool2d must match bit for bit; conv2d, attention, SSIM and
+                the other layers within a bound derived from the inputs (the summation order and the
+                device's libm differ). With
                 --device cpu (the default) everything must match bit for bit: the CPU kernels give the
                 same bits for any thread count.
                   --threads N    threads of the CPU device under test (default: all)
