@@ -20,4 +20,4 @@ fi
 golden="$(cd "$golden" 2>/dev/null && pwd || echo "$golden")"
 
 cd "$root"
-mvn -B -Dinkwell.golden="$golden" "$@" verify
+mvn -B -Dinkwell.golden="$golden" -Dnative.jobs="$(nproc 2>/dev/null || echo 2)" "$@" verify

@@ -1,6 +1,42 @@
 #include "thread_pool.hpp"
 
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace inkwell {
+
+namespace {
+
+// How long a worker (or the waiting caller) polls before it blocks: longer than the gap
+// between consecutive kernel calls of a forward pass, short enough that an idle pool
+// returns its core at once.
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#else
+    std::this_thread::yield();
+#endif
+}
+
+// Polls ready() until it holds or kSpin has passed; returns whether it held.
+template <class Ready>
+bool spin_until(const Ready& ready) {
+    const auto deadline = std::chrono::steady_clock::now() + kSpin;
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (ready()) return true;
+            cpu_relax();
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return ready();
+    }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
@@ -9,7 +45,7 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        stopping_ = true;
+        stopping_.store(true);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
@@ -28,17 +64,23 @@ void ThreadPool::run_tasks(std::unique_lock<std::mutex>& lock) {
         }
         lock.lock();
         if (failure && !error_) error_ = failure;
-        if (++finished_ == count_) done_.notify_all();
+        if (finished_.fetch_add(1) + 1 == count_) done_.notify_all();
     }
 }
 
 void ThreadPool::worker_loop() {
     std::unique_lock<std::mutex> lock(mutex_);
-    uint64_t seen = generation_;
+    uint64_t seen = generation_.load();
     for (;;) {
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
+        const auto called = [&] { return stopping_.load() || generation_.load() != seen; };
+        if (!called()) {
+            lock.unlock();
+            spin_until(called);
+            lock.lock();
+            wake_.wait(lock, called);  // returns at once when the spin saw the call
+        }
+        if (stopping_.load()) return;
+        seen = generation_.load();
         run_tasks(lock);
     }
 }
@@ -54,12 +96,18 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t)>&
     task_ = &task;
     count_ = count;
     next_ = 0;
-    finished_ = 0;
+    finished_.store(0);
     error_ = nullptr;
-    ++generation_;
+    generation_.fetch_add(1);
     wake_.notify_all();
     run_tasks(lock);
-    done_.wait(lock, [&] { return finished_ == count_; });
+    const auto all_done = [&] { return finished_.load() == count_; };
+    if (!all_done()) {
+        lock.unlock();
+        spin_until(all_done);
+        lock.lock();
+        done_.wait(lock, all_done);
+    }
     task_ = nullptr;
     std::exception_ptr failure = error_;
     error_ = nullptr;

@@ -2,8 +2,15 @@
 // task(0..n-1) on the workers and the calling thread, and returns when all are done.
 // Which thread runs which index is not fixed, so kernels must make each index's output
 // independent of the others: that is what keeps results bit-identical for any thread count.
+//
+// Workers, and a caller waiting for the last task, spin for a short while (kSpin) before
+// they block on a condition variable: a model's forward pass issues kernel calls tens of
+// microseconds apart, and a futex wake-up costs about as much as a small kernel (a
+// GroupNorm of [2, 1280, 8, 8] ran no faster on 2 threads than on 1 because of it). The
+// spin is bounded in time, so an idle pool costs nothing after it.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -34,15 +41,16 @@ private:
     std::vector<std::thread> workers_;
     std::mutex call_mutex_;  // one parallel_for at a time
 
+    // Written only under mutex_; atomic so that the spins can read them without it.
     std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable done_;
     const std::function<void(int64_t)>* task_ = nullptr;
     int64_t count_ = 0;
     int64_t next_ = 0;
-    int64_t finished_ = 0;
-    uint64_t generation_ = 0;
-    bool stopping_ = false;
+    std::atomic<int64_t> finished_{0};
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<bool> stopping_{false};
     std::exception_ptr error_;
 };
 

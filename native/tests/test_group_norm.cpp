@@ -107,7 +107,7 @@ int64_t check_case(const Case& c, const Tensors& t, const char* label) {
     const std::vector<float> ref = run_reference(c, t);
     const std::vector<double> tol = tolerance(c, t);
     int64_t bad = 0;
-    for (NormIsa isa : {NormIsa::kAuto, NormIsa::kPortable}) {
+    for (NormIsa isa : {NormIsa::kAuto, NormIsa::kAvx2, NormIsa::kPortable}) {
         const std::vector<float> one = run_fast(c, t, 1, isa), four = run_fast(c, t, 4, isa);
         CHECK_MSG(same_bits(one, four), "%s: 1 and 4 threads differ (isa %d)", label, int(isa));
         for (size_t i = 0; i < ref.size(); ++i) {
@@ -149,6 +149,27 @@ TEST(group_norm_fast_matches_reference_on_awkward_shapes) {
     }
 }
 
+TEST(group_norm_avx512_and_avx2_give_the_same_bits) {
+    // The AVX-512 loops keep the AVX2 loops' lanes and operations (statistics lanes summed in
+    // the same order, the same float apply, masked tails): equal bits, not a bound.
+    if (!norm_has_avx512()) {
+        std::printf("  (no AVX-512 here: nothing to compare)\n");
+        return;
+    }
+    std::mt19937 rng(23);
+    const Case cases[] = {
+        {2, 1280, 64, 32, INKWELL_ACTIVATION_NONE, true, true, 1e-5},  // [2,1280,8,8]: runs of 64
+        {1, 12, 35, 3, INKWELL_ACTIVATION_SILU, true, true, 1e-5},    // runs of 35: masked tails
+        {1, 5, 1, 5, INKWELL_ACTIVATION_NONE, false, true, 1e-5},     // single elements
+        {1, 4, 8193, 1, INKWELL_ACTIVATION_GELU, true, false, 1e-5},  // split phases, chunk tails
+        {3, 33, 17, 11, INKWELL_ACTIVATION_NONE, false, false, 0.0},
+    };
+    for (const Case& c : cases) {
+        const Tensors t = random_tensors(rng, c, -2.5f, 3.0f);
+        CHECK(same_bits(run_fast(c, t, 2, NormIsa::kAuto), run_fast(c, t, 2, NormIsa::kAvx2)));
+    }
+}
+
 TEST(group_norm_is_accurate_with_a_large_mean_offset) {
     // A float mean of 1e4 is off by up to 5e-4 = 0.005 spreads of 0.1; split into two floats
     // it costs nothing. Checked against the reference and against the exact mean being
@@ -183,7 +204,7 @@ TEST(group_norm_of_constant_groups) {
     for (int i = 10; i < 20; ++i) t.x[size_t(i)] = -0.5f;
     t.w = {2.0f, -1.0f, 0.5f, 4.0f};
     t.b = {0.25f, -0.75f, 1.5f, 0.0f};
-    for (NormIsa isa : {NormIsa::kAuto, NormIsa::kPortable}) {
+    for (NormIsa isa : {NormIsa::kAuto, NormIsa::kAvx2, NormIsa::kPortable}) {
         const std::vector<float> y = run_fast(c, t, 1, isa);
         for (int i = 0; i < 20; ++i) CHECK_MSG(y[size_t(i)] == t.b[size_t(i / 5)], "output %d is %g", i, double(y[size_t(i)]));
         Case zero = c;
@@ -204,7 +225,7 @@ TEST(group_norm_propagates_nan_and_infinity_per_group) {
         t.x[100 + 37] = special;  // sample 0, group 1 (elements 100..199)
         t.x[500 + 3] = special;   // sample 1, group 2 (elements 500..599)
         const std::vector<float> ref = run_reference(c, t);
-        for (NormIsa isa : {NormIsa::kAuto, NormIsa::kPortable}) {
+        for (NormIsa isa : {NormIsa::kAuto, NormIsa::kAvx2, NormIsa::kPortable}) {
             const std::vector<float> y = run_fast(c, t, 3, isa);
             for (size_t i = 0; i < y.size(); ++i) {
                 const bool poisoned = (i >= 100 && i < 200) || i >= 500;

@@ -100,7 +100,7 @@ int64_t check_case(const Case& c, const Tensors& t, const char* label) {
     const std::vector<float> ref = run_reference(c, t);
     const std::vector<double> tol = tolerance(c, t);
     int64_t bad = 0;
-    for (NormIsa isa : {NormIsa::kAuto, NormIsa::kPortable}) {
+    for (NormIsa isa : {NormIsa::kAuto, NormIsa::kAvx2, NormIsa::kPortable}) {
         const std::vector<float> one = run_fast(c, t, 1, isa), four = run_fast(c, t, 4, isa);
         CHECK_MSG(same_bits(one, four), "%s: 1 and 4 threads differ (isa %d)", label, int(isa));
         for (size_t i = 0; i < ref.size(); ++i) {
@@ -140,6 +140,22 @@ TEST(layer_norm_fast_matches_reference_on_awkward_shapes) {
     }
 }
 
+TEST(layer_norm_avx512_and_avx2_give_the_same_bits) {
+    // Same lanes and operations on both levels (per-element weight and bias loaded under a
+    // mask in the AVX-512 tail): equal bits.
+    if (!norm_has_avx512()) {
+        std::printf("  (no AVX-512 here: nothing to compare)\n");
+        return;
+    }
+    std::mt19937 rng(29);
+    const Case cases[] = {{2 * 64, 320, true, true, 1e-5}, {7, 77, true, false, 1e-5}, {3, 1, false, true, 1e-5},
+                          {2, 8200, false, false, 0.0}, {5, 769, true, true, 1e-6}};
+    for (const Case& c : cases) {
+        const Tensors t = random_tensors(rng, c, 4.0f, 0.5f);
+        CHECK(same_bits(run_fast(c, t, 2, NormIsa::kAuto), run_fast(c, t, 2, NormIsa::kAvx2)));
+    }
+}
+
 TEST(layer_norm_is_accurate_with_a_large_mean_offset) {
     // As the golden offset_1e4 case: a float mean of 1e4 would be off by 0.005 spreads.
     std::mt19937 rng(22);
@@ -167,7 +183,7 @@ TEST(layer_norm_of_constant_rows) {
     t.x = {3, 3, 3, 3, 3, 3, -0.5f, -0.5f, -0.5f, -0.5f, -0.5f, -0.5f};
     t.w = {2, -1, 0.5f, 4, 1, 1};
     t.b = {0.25f, -0.75f, 1.5f, 0, 8, -8};
-    for (NormIsa isa : {NormIsa::kAuto, NormIsa::kPortable}) {
+    for (NormIsa isa : {NormIsa::kAuto, NormIsa::kAvx2, NormIsa::kPortable}) {
         const std::vector<float> y = run_fast(c, t, 1, isa);
         for (int i = 0; i < 12; ++i) CHECK_MSG(y[size_t(i)] == t.b[size_t(i % 6)], "output %d is %g", i, double(y[size_t(i)]));
         Case zero = c;
@@ -186,7 +202,7 @@ TEST(layer_norm_propagates_nan_and_infinity_per_row) {
         t.x[33 + 5] = special;       // row 1
         t.x[4 * 33 + 32] = special;  // row 4, last element
         const std::vector<float> ref = run_reference(c, t);
-        for (NormIsa isa : {NormIsa::kAuto, NormIsa::kPortable}) {
+        for (NormIsa isa : {NormIsa::kAuto, NormIsa::kAvx2, NormIsa::kPortable}) {
             const std::vector<float> y = run_fast(c, t, 3, isa);
             for (size_t i = 0; i < y.size(); ++i) {
                 const bool poisoned = i / 33 == 1 || i / 33 == 4;
@@ -222,7 +238,7 @@ TEST(layer_norm_matches_torch_by_hand) {
     t.b = {0.125f, -1.0f, 0.5f, 0.0f, 2.0f};
     const double expected[] = {-0.282775658, -0.269401946, 1.99517741, 0.356803701, 1.55824304,
                                2.57435911,   -0.591773481, 0.5,        0.10205663,  0.775320443};
-    for (NormIsa isa : {NormIsa::kAuto, NormIsa::kPortable}) {
+    for (NormIsa isa : {NormIsa::kAuto, NormIsa::kAvx2, NormIsa::kPortable}) {
         const std::vector<float> y = run_fast(c, t, 1, isa);
         for (int i = 0; i < 10; ++i)
             CHECK_MSG(std::fabs(y[size_t(i)] - expected[i]) <= 1e-6 * (1 + std::fabs(expected[i])),

@@ -1,5 +1,5 @@
 // GroupNorm and LayerNorm, CPU: the plain double references, then the fast path (see the
-// header): chunked double statistics, float normalisation (AVX2 + FMA or portable), and the
+// header): chunked double statistics, float normalisation (AVX-512, AVX2 + FMA or portable, the same bits), and the
 // scheduling that keeps the bits independent of the thread count.
 #include "norm_cpu.hpp"
 
@@ -264,14 +264,111 @@ __attribute__((target("avx2,fma"))) void apply_avx2(const float* __restrict x, f
     }
 }
 
+// AVX-512: the same 32 lanes in four accumulators of eight (a0 lanes 0-7, ..., a3 lanes
+// 24-31), so each lane sees the same additions in the same order as in the AVX2 and
+// portable loops, and the lanes are added in add_lanes' tree: the same bits. Half the
+// conversions and adds per element of AVX2 (the widening to double is what bounds them).
+struct Acc4x8 {
+    __m512d a0, a1, a2, a3;
+};
+
+template <class Term>
+__attribute__((target("avx512f"))) inline double finish_acc4x8(Acc4x8 a, const float* x, int64_t count,
+                                                                const Term& term) {
+    if (count > 0) {
+        alignas(64) double l[kLanes];
+        _mm512_store_pd(l, a.a0);
+        _mm512_store_pd(l + 8, a.a1);
+        _mm512_store_pd(l + 16, a.a2);
+        _mm512_store_pd(l + 24, a.a3);
+        for (int64_t j = 0; j < count; ++j) l[j] = term(l[j], x[j]);
+        return add_lanes(l);
+    }
+    const __m512d q0 = _mm512_add_pd(a.a0, a.a2), q1 = _mm512_add_pd(a.a1, a.a3);  // l[i] + l[i + 16]
+    const __m512d h = _mm512_add_pd(q0, q1);                                           // q[i] + q[i + 8]
+    const __m256d d = _mm256_add_pd(_mm512_maskz_extractf64x4_pd(__mmask8(0xF), h, 0), _mm512_maskz_extractf64x4_pd(__mmask8(0xF), h, 1));  // h[i] + h[i + 4]
+    alignas(32) double v[4];
+    _mm256_store_pd(v, d);
+    return (v[0] + v[2]) + (v[1] + v[3]);
+}
+
+// (The zero-masked forms: the unmasked intrinsics start from _mm512_undefined_pd, which
+// GCC 12 reports as maybe-uninitialized.)
+__attribute__((target("avx512f"))) inline __m512d widen8(const float* x) {
+    return _mm512_maskz_cvtps_pd(__mmask8(0xFF), _mm256_loadu_ps(x));
+}
+
+__attribute__((target("avx512f"))) double chunk_sum_avx512(const float* x, int64_t n) {
+    const __m512d z = _mm512_setzero_pd();
+    Acc4x8 a{z, z, z, z};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+        a.a0 = _mm512_add_pd(a.a0, widen8(x + i));
+        a.a1 = _mm512_add_pd(a.a1, widen8(x + i + 8));
+        a.a2 = _mm512_add_pd(a.a2, widen8(x + i + 16));
+        a.a3 = _mm512_add_pd(a.a3, widen8(x + i + 24));
+    }
+    return finish_acc4x8(a, x + i, n - i, [](double l, float v) { return l + double(v); });
+}
+
+__attribute__((target("avx512f"))) inline __m512d square_add8(__m512d acc, const float* x, __m512d mean) {
+    const __m512d e = _mm512_sub_pd(widen8(x), mean);
+    return _mm512_fmadd_pd(e, e, acc);
+}
+
+__attribute__((target("avx512f"))) double chunk_squares_avx512(const float* x, int64_t n, double mean) {
+    const __m512d m = _mm512_set1_pd(mean), z = _mm512_setzero_pd();
+    Acc4x8 a{z, z, z, z};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+        a.a0 = square_add8(a.a0, x + i, m);
+        a.a1 = square_add8(a.a1, x + i + 8, m);
+        a.a2 = square_add8(a.a2, x + i + 16, m);
+        a.a3 = square_add8(a.a3, x + i + 24, m);
+    }
+    return finish_acc4x8(a, x + i, n - i, [mean](double l, float v) {
+        const double e = double(v) - mean;
+        return std::fma(e, e, l);
+    });
+}
+
+// The AVX2 apply's operations sixteen at a time; the tail under a mask (a channel's run is
+// often short, 64 elements at 8x8), not element by element.
+template <bool kVecW, bool kVecB>
+__attribute__((target("avx512f"))) void apply_avx512(const float* __restrict x, float* __restrict y, int64_t n,
+                                                     const Stats& s, const float* w, const float* b) {
+    const __m512 hi = _mm512_set1_ps(s.mean_hi), lo = _mm512_set1_ps(s.mean_lo), r = _mm512_set1_ps(s.rstd_f);
+    const __m512 wb = _mm512_set1_ps(*w), bb = _mm512_set1_ps(*b);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), hi), lo);
+        const __m512 wi = kVecW ? _mm512_loadu_ps(w + i) : wb;
+        const __m512 bi = kVecB ? _mm512_loadu_ps(b + i) : bb;
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(_mm512_mul_ps(d, r), wi, bi));
+    }
+    if (i < n) {
+        const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
+        const __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), hi), lo);
+        const __m512 wi = kVecW ? _mm512_maskz_loadu_ps(m, w + i) : wb;
+        const __m512 bi = kVecB ? _mm512_maskz_loadu_ps(m, b + i) : bb;
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(_mm512_mul_ps(d, r), wi, bi));
+    }
+}
+
 bool cpu_has_avx2_fma() {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+bool cpu_has_avx512f() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
 #else
 
 bool cpu_has_avx2_fma() { return false; }
+bool cpu_has_avx512f() { return false; }
 
 #endif
 
@@ -298,14 +395,20 @@ constexpr Kernels kPortable{chunk_sum_portable,
 constexpr Kernels kAvx2{chunk_sum_avx2,
                         chunk_squares_avx2,
                         {{apply_avx2<false, false>, apply_avx2<false, true>}, {apply_avx2<true, false>, apply_avx2<true, true>}}};
+constexpr Kernels kAvx512{chunk_sum_avx512,
+                          chunk_squares_avx512,
+                          {{apply_avx512<false, false>, apply_avx512<false, true>},
+                           {apply_avx512<true, false>, apply_avx512<true, true>}}};
 #endif
 constexpr ApplyFn kApplyDouble[2][2] = {{apply_double<false, false>, apply_double<false, true>},
                                         {apply_double<true, false>, apply_double<true, true>}};
 
+// The widest loops the CPU has, at most the level asked for.
 const Kernels& kernels(NormIsa isa) {
 #if INKWELL_NORM_X86
-    static const bool avx2 = cpu_has_avx2_fma();
-    if (isa == NormIsa::kAuto && avx2) return kAvx2;
+    static const bool avx2 = cpu_has_avx2_fma(), avx512 = avx2 && cpu_has_avx512f();
+    if (isa == NormIsa::kAuto && avx512) return kAvx512;
+    if ((isa == NormIsa::kAuto || isa == NormIsa::kAvx2) && avx2) return kAvx2;
 #endif
     (void)isa;
     return kPortable;
@@ -329,7 +432,13 @@ void normalize_segments(ThreadPool& pool, const Kernels& k, const float* x, int6
     auto chunk_length = [&](int64_t c) { return std::min(kStatChunk, length - c * kStatChunk); };
 
     if (segments >= pool.threads() || chunks < 2) {
-        const int64_t per_task = std::max<int64_t>(1, kTaskElements / length);
+        // About kTaskElements a task, in a task count that is a multiple of the thread count
+        // (64 groups of 2560 in 3 tasks would leave one thread 39 of them, in 4 tasks 32):
+        // only the split changes, never a segment's arithmetic.
+        const int64_t threads = pool.threads();
+        int64_t tasks = std::max<int64_t>(1, (segments * length + kTaskElements - 1) / kTaskElements);
+        tasks = std::min(segments, (tasks + threads - 1) / threads * threads);
+        const int64_t per_task = (segments + tasks - 1) / tasks;
         // Short segments (rows) go pass by pass in batches that stay in L1: the sums of
         // consecutive rows do not wait for each other's divisions and square roots.
         const int64_t batch = std::max<int64_t>(1, kBatchElements / length);
@@ -387,7 +496,15 @@ void normalize_segments(ThreadPool& pool, const Kernels& k, const float* x, int6
 
 }  // namespace
 
-bool norm_has_avx2() { return kernels(NormIsa::kAuto).sum != kPortable.sum; }
+bool norm_has_avx2() { return kernels(NormIsa::kAvx2).sum != kPortable.sum; }
+
+bool norm_has_avx512() {
+#if INKWELL_NORM_X86
+    return kernels(NormIsa::kAuto).sum == kAvx512.sum;
+#else
+    return false;
+#endif
+}
 
 void group_norm_fast(ThreadPool& pool, const inkwell_group_norm_params& p, NormIsa isa) {
     const Kernels& k = kernels(isa);
@@ -396,17 +513,18 @@ void group_norm_fast(ThreadPool& pool, const inkwell_group_norm_params& p, NormI
     const auto* b = static_cast<const float*>(p.bias);
     auto* y = static_cast<float*>(p.output);
     const int64_t per_group = p.channels / p.groups, length = per_group * p.spatial;
-    const ActivationIsa act_isa = isa == NormIsa::kAuto ? ActivationIsa::kAuto : ActivationIsa::kPortable;
+    const ActivationIsa act_isa = isa == NormIsa::kAuto   ? ActivationIsa::kAuto
+                                  : isa == NormIsa::kAvx2 ? ActivationIsa::kAvx2
+                                                          : ActivationIsa::kPortable;
     normalize_segments(pool, k, x, p.batch * p.groups, length, p.eps,
                        [&](int64_t segment, int64_t begin, int64_t end, const Stats& s) {
                            const int64_t base = segment * length, first_channel = (segment % p.groups) * per_group;
+                           const ApplyFn fn = s.in_float ? k.apply[0][0] : kApplyDouble[0][0];
                            // One run per channel: its weight and bias are broadcast.
-                           for (int64_t i = begin; i < end;) {
-                               const int64_t k_in_group = i / p.spatial;
-                               const int64_t stop = std::min(end, (k_in_group + 1) * p.spatial);
-                               const int64_t c = first_channel + k_in_group;
+                           int64_t c = first_channel + begin / p.spatial;
+                           for (int64_t i = begin; i < end; ++c) {
+                               const int64_t stop = std::min(end, (c - first_channel + 1) * p.spatial);
                                const float wc = w != nullptr ? w[c] : 1.0f, bc = b != nullptr ? b[c] : 0.0f;
-                               const ApplyFn fn = s.in_float ? k.apply[0][0] : kApplyDouble[0][0];
                                fn(x + base + i, y + base + i, stop - i, s, &wc, &bc);
                                // In place, while the run is in L1; the same bits on every path.
                                if (p.activation != INKWELL_ACTIVATION_NONE)

@@ -19,8 +19,9 @@
 //                float's overflow or underflow, non-finite statistics) are normalised in
 //                double instead. Parallel over whole groups / rows while there are enough of
 //                them, otherwise over fixed chunks in three phases (sums, squares, apply).
-//                The float loops use AVX2 + FMA where the CPU has them; NormIsa::kPortable
-//                forces the plain C++ loops (tests compare both with the reference).
+//                The loops use AVX-512 or AVX2 + FMA where the CPU has them, all with the same
+//                bits; NormIsa::kAvx2 and kPortable cap the level (tests compare every level
+//                with the reference and with each other).
 #pragma once
 
 #include <cstdint>
@@ -30,7 +31,8 @@
 
 namespace inkwell::cpu {
 
-enum class NormIsa { kAuto, kPortable };
+// kAuto: the widest loops the CPU has (AVX-512, AVX2 + FMA, portable); the others cap it.
+enum class NormIsa { kAuto, kAvx2, kPortable };
 
 // Elements summed into one partial sum of the fast path's statistics.
 constexpr int64_t kStatChunk = 8192;
@@ -43,7 +45,8 @@ void group_norm_fast(ThreadPool& pool, const inkwell_group_norm_params& p, NormI
 void layer_norm_reference(const inkwell_layer_norm_params& p);
 void layer_norm_fast(ThreadPool& pool, const inkwell_layer_norm_params& p, NormIsa isa = NormIsa::kAuto);
 
-// Whether NormIsa::kAuto runs the AVX2 loops on this machine.
+// Whether NormIsa::kAvx2 runs the AVX2 loops, and kAuto the AVX-512 ones, on this machine.
 bool norm_has_avx2();
+bool norm_has_avx512();
 
 }  // namespace inkwell::cpu
