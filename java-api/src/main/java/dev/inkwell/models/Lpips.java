@@ -306,13 +306,16 @@ public final class Lpips implements AutoCloseable {
                     Image host = copy == null ? img : copy;
                     MemorySegment src = host.segment();
                     long stride = host.rowStride();
+                    byte[] row = new byte[3 * w];
+                    float[] out = new float[w];
                     for (int y = 0; y < h; y++) {
-                        for (int xx = 0; xx < w; xx++) {
-                            for (int c = 0; c < 3; c++) {
-                                int v = Byte.toUnsignedInt(src.get(ValueLayout.JAVA_BYTE, y * stride + 3L * xx + c));
-                                dst.setAtIndex(ValueLayout.JAVA_FLOAT, (i * 3L + c) * plane + (long) y * w + xx,
-                                        scaled(v / 127.5 - 1, c));
+                        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, y * stride, row, 0, row.length);
+                        for (int c = 0; c < 3; c++) {
+                            for (int xx = 0; xx < w; xx++) {
+                                out[xx] = scaled(Byte.toUnsignedInt(row[3 * xx + c]) / 127.5 - 1, c);
                             }
+                            long at = (i * 3L + c) * plane + (long) y * w;
+                            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_FLOAT, at * Float.BYTES, w);
                         }
                     }
                 }
@@ -358,9 +361,9 @@ public final class Lpips implements AutoCloseable {
                         throw new IllegalArgumentException((i == 0 ? "a" : "b") + " has " + v[j] + " at "
                                 + Arrays.toString(index(j, a.shape())));
                     }
-                    int c = (int) (j / plane % 3);
-                    dst.setAtIndex(ValueLayout.JAVA_FLOAT, i * half + j, scaled(v[j], c));
+                    v[j] = scaled(v[j], (int) (j / plane % 3));
                 }
+                MemorySegment.copy(v, 0, dst, ValueLayout.JAVA_FLOAT, i * half * Float.BYTES, v.length);
             }
             return distances(x, Math.toIntExact(n));
         }
@@ -417,20 +420,23 @@ public final class Lpips implements AutoCloseable {
     /**
      * One layer's term of pair p: the mean over pixels of sum_c lin[c] (f0 / (|f0| + eps) -
      * f1 / (|f1| + eps))^2, |f| the norm over channels, f0 image p and f1 image pairs + p of the
-     * tap f [2 * pairs, C, H, W] (host memory). In double, channels in order, then pixels in order.
+     * tap f [2 * pairs, C, H, W] (host memory). In double, channels in order, then pixels in
+     * order. Each channel plane is bulk-copied into a float[] first (element-wise segment reads
+     * are slow until the JIT compiles them, and a single CLI call runs mostly cold).
      */
     private static double layerTerm(Tensor f, int p, int pairs, double[] lin) {
         int channels = Math.toIntExact(f.dim(1));
         int hw = Math.toIntExact(f.dim(2) * f.dim(3));
         MemorySegment s = f.segment();
         long base0 = (long) p * channels * hw, base1 = (long) (pairs + p) * channels * hw;
+        float[] plane0 = new float[hw], plane1 = new float[hw];
         double[] norm0 = new double[hw], norm1 = new double[hw];
         for (int c = 0; c < channels; c++) {
+            MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, (base0 + (long) c * hw) * Float.BYTES, plane0, 0, hw);
+            MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, (base1 + (long) c * hw) * Float.BYTES, plane1, 0, hw);
             for (int i = 0; i < hw; i++) {
-                double v0 = s.getAtIndex(ValueLayout.JAVA_FLOAT, base0 + (long) c * hw + i);
-                double v1 = s.getAtIndex(ValueLayout.JAVA_FLOAT, base1 + (long) c * hw + i);
-                norm0[i] += v0 * v0;
-                norm1[i] += v1 * v1;
+                norm0[i] += (double) plane0[i] * plane0[i];
+                norm1[i] += (double) plane1[i] * plane1[i];
             }
         }
         for (int i = 0; i < hw; i++) {
@@ -439,10 +445,11 @@ public final class Lpips implements AutoCloseable {
         }
         double[] acc = new double[hw];
         for (int c = 0; c < channels; c++) {
+            MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, (base0 + (long) c * hw) * Float.BYTES, plane0, 0, hw);
+            MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, (base1 + (long) c * hw) * Float.BYTES, plane1, 0, hw);
             double weight = lin[c];
             for (int i = 0; i < hw; i++) {
-                double d = s.getAtIndex(ValueLayout.JAVA_FLOAT, base0 + (long) c * hw + i) / norm0[i]
-                        - s.getAtIndex(ValueLayout.JAVA_FLOAT, base1 + (long) c * hw + i) / norm1[i];
+                double d = plane0[i] / norm0[i] - plane1[i] / norm1[i];
                 acc[i] += weight * d * d;
             }
         }
