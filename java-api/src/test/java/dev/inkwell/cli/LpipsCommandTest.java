@@ -151,6 +151,10 @@ class LpipsCommandTest {
         Run help = run("lpips", "--help");
         assertEquals(0, help.status());
         assertTrue(help.out().startsWith("usage: inkwell lpips A B --weights FILE"), help.out());
+        String usage = help.out().lines().findFirst().orElseThrow();
+        assertTrue(usage.contains("[--threads N]") && usage.contains("[--device cpu|cuda]"), usage);
+        Run threads = run("lpips", a.toString(), a.toString(), "--weights", w, "--threads", "1", "--device", "cpu");
+        assertEquals(0, threads.status(), threads.err());
         assertTrue(Main.USAGE.contains("lpips "), Main.USAGE);
     }
 
