@@ -18,11 +18,12 @@ import java.util.Set;
 
 /**
  * The {@code lpips} cases of the models manifest: {@link Lpips#distance(Image, Image)} of the
- * case's two PNGs with the weights named by the manifest's {@code lpips_weights}, the distance
- * ({@code expected}) and the five terms ({@code expected_per_layer}) each within the case's
- * {@code atol + rtol |expected|}. Cases of another {@code net} or {@code version} than alex / 0.1
- * fail, naming it. With {@code --save OUT} the computed values go to {@code OUT/scalars.json}
- * under the case's name, with the manifest's keys:
+ * case's two PNGs (read as {@code inkwell lpips} reads them: gray repeated on 3 channels) with the
+ * weights named by the manifest's {@code lpips_weights}, the distance ({@code expected}) and the
+ * five terms ({@code expected_per_layer}) each within the case's {@code atol + rtol |expected|}.
+ * Cases of another {@code net} or {@code version} than alex / 0.1 fail, naming it. With
+ * {@code --save OUT} the computed values go to {@code OUT/scalars.json} under the case's name,
+ * with the manifest's keys:
  * {@code {"noise": {"expected": 0.00587..., "expected_per_layer": [...]}, ...}} (entries of
  * other cases already in the file are kept).
  */
@@ -77,8 +78,8 @@ final class GoldenLpipsCases {
                     + " numbers");
         }
         try (Lpips lpips = Lpips.load(weights(), g.inkwell);
-                Image a = g.input(Image.read(g.golden.resolve(GoldenCases.text(c, "a"))));
-                Image b = g.input(Image.read(g.golden.resolve(GoldenCases.text(c, "b"))))) {
+                Image a = LpipsCommand.rgb(g.inkwell, Image.read(g.golden.resolve(GoldenCases.text(c, "a"))));
+                Image b = LpipsCommand.rgb(g.inkwell, Image.read(g.golden.resolve(GoldenCases.text(c, "b"))))) {
             long start = System.nanoTime();
             Lpips.Distance d = lpips.distance(a, b);
             double ms = (System.nanoTime() - start) / 1e6;

@@ -77,7 +77,7 @@ final class LpipsCommand implements Main.Command {
      * {@code cv2.imread}, which lpips' own scripts use, reads a gray file). Frees {@code read}
      * when it makes a new image.
      */
-    private static Image rgb(Inkwell inkwell, Image read) {
+    static Image rgb(Inkwell inkwell, Image read) {
         Image three = read.channels() == 1 ? grayToRgb(read) : read;
         if (inkwell.device() == Device.CPU) {
             return three;
