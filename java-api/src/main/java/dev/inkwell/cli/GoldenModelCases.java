@@ -21,7 +21,7 @@ import java.util.Set;
  */
 final class GoldenModelCases {
     /** The manifest keys this class answers for. */
-    static final Set<String> KINDS = Set.of("vae", "unet", "controlnet");
+    static final Set<String> KINDS = Set.of("vae", "unet", "controlnet", "lpips", "lpips_weights");
 
     private final GoldenCases g;
 
@@ -32,6 +32,9 @@ final class GoldenModelCases {
     List<GoldenCases.Case> expand(String kind, Object entries) {
         if (GoldenUNetCases.KINDS.contains(kind)) {
             return new GoldenUNetCases(g).expand(kind, entries);
+        }
+        if (GoldenLpipsCases.KINDS.contains(kind)) {
+            return new GoldenLpipsCases(g).expand(kind, entries);
         }
         List<GoldenCases.Case> out = new ArrayList<>();
         for (Object o : (List<?>) entries) {

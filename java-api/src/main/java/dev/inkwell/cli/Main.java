@@ -21,6 +21,7 @@ public final class Main {
               canny     Canny edges of a PNG/JPEG image, as cv2.Canny computes them
               annotate  ControlNet's Canny control map of a drawing (HWC3, resize_image, Canny)
               blur      Gaussian blur of a PNG/JPEG image, as cv2.GaussianBlur computes it
+              lpips     LPIPS perceptual distance (v0.1, AlexNet) of two images
               verify    check every supported case of a golden manifest through the Java API
               crosscheck  run every kernel on a device and on the CPU and compare (--device cuda)
               bench     time every kernel next to OpenCV, BoofCV and libtorch in one run
@@ -90,6 +91,7 @@ public final class Main {
             case "canny" -> new CannyCommand();
             case "annotate" -> new AnnotateCommand();
             case "blur" -> new BlurCommand();
+            case "lpips" -> new LpipsCommand();
             case "verify" -> new VerifyCommand();
             case "crosscheck" -> new CrosscheckCommand();
             case "version" -> new VersionCommand();
