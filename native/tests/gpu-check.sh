@@ -108,7 +108,12 @@ if ((built == 0)) && [[ -f $carry_dir/jre.tgz && -f $carry_dir/golden.tgz ]]; th
         local java=("$work/jre/bin/java" --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true
             "-Dinkwell.library.path=$build/lib/libinkwell.so" -cp "$carry_dir/lib/*" dev.inkwell.cli.Main)
         "${java[@]}" version || rc=1
-        "${java[@]}" verify --device cuda --golden "$work/golden" || rc=1
+        if [[ -f $work/golden/manifest.json ]]; then
+            "${java[@]}" verify --device cuda --golden "$work/golden" || rc=1
+        fi
+        if [[ -f $work/golden/models/manifest.json ]]; then # scripts/gpu-prepare.sh --models
+            "${java[@]}" verify --device cuda --golden "$work/golden/models" --save "$out/models-cuda" || rc=1
+        fi
         if [[ -f $work/golden/layers/manifest.json ]]; then
             "${java[@]}" verify --device cuda --golden "$work/golden/layers" || rc=1
         fi
