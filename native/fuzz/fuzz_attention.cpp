@@ -33,7 +33,7 @@ constexpr int64_t kWorkBudget = 300000;  // batch * heads * q_len * kv_len * hea
 
 int64_t head_dim(FuzzedDataProvider& in) {
     static const int64_t kTileEdges[] = {7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40, 48, 63, 64, 65,
-                                         80, 96, 127, 128, 129, 160, 192, 255, 256};
+                                         80, 96, 127, 128, 129, 160, 192, 255, 256, 257, 512};
     switch (in.ConsumeIntegralInRange<int>(0, 2)) {
         case 0: return in.ConsumeIntegralInRange<int64_t>(1, 8);
         case 1: return kTileEdges[in.ConsumeIntegralInRange<size_t>(0, std::size(kTileEdges) - 1)];
@@ -96,7 +96,7 @@ std::string break_params(FuzzedDataProvider& in, inkwell_attention_params& p, Te
             if (i == 3 && *sizes[i] > 0) *sizes[i] = std::numeric_limits<int64_t>::max();
             return "size " + std::to_string(i) + " = " + std::to_string(*sizes[i]);
         }
-        case 1: p.head_dim = in.ConsumeBool() ? -in.ConsumeIntegralInRange<int64_t>(0, 1 << 20) : in.ConsumeIntegralInRange<int64_t>(257, std::numeric_limits<int64_t>::max()); return "bad head_dim";
+        case 1: p.head_dim = in.ConsumeBool() ? -in.ConsumeIntegralInRange<int64_t>(0, 1 << 20) : in.ConsumeIntegralInRange<int64_t>(513, std::numeric_limits<int64_t>::max()); return "bad head_dim";
         case 2: p.scale = in.ConsumeBool() ? bad_double(in) : 0.0; return "bad scale";
         case 3: p.causal = in.ConsumeBool() ? -1 : in.ConsumeIntegralInRange<int32_t>(2, std::numeric_limits<int32_t>::max()); return "bad causal";
         case 4: {

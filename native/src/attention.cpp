@@ -17,7 +17,7 @@ namespace {
 
 // Largest tensor accepted, in elements: keeps every offset far from int64 overflow.
 constexpr int64_t kMaxElements = int64_t(1) << 40;
-constexpr int64_t kMaxHeadDim = 256;
+constexpr int64_t kMaxHeadDim = 512;  // the VAE's mid-block attention: one head of 512
 
 void check_pointer(const void* pointer, const char* name) {
     if (pointer == nullptr) invalid_argument(std::string("attention: ") + name + " is null");

@@ -113,7 +113,7 @@ void check_against_reference(std::mt19937& rng, const Shape& s) {
     }
 }
 
-const int64_t kHeadDims[] = {1, 3, 8, 24, 40, 64, 80, 128, 160, 256};
+const int64_t kHeadDims[] = {1, 3, 8, 24, 40, 64, 80, 128, 160, 256, 300, 512};
 
 }  // namespace
 
@@ -231,8 +231,8 @@ TEST(attention_abi_computes_and_rejects_bad_arguments_with_messages) {
     q.kv_len = -3;
     expect(q, "kv_len must be >= 1, got -3");
     q = p;
-    q.head_dim = 257;
-    expect(q, "head_dim must be 1..256, got 257");
+    q.head_dim = 513;
+    expect(q, "head_dim must be 1..512, got 513");
     q = p;
     q.scale = std::numeric_limits<double>::infinity();
     expect(q, "scale must be finite and > 0, got inf");
@@ -455,7 +455,7 @@ TEST(attention_16bit_abi_rejects_bad_arguments_and_checks_overlap_in_2_byte_elem
         expect(with([](P& q) { q.v = nullptr; }), "attention: v is null");
         expect(with([](P& q) { q.out = nullptr; }), "attention: out is null");
         expect(with([](P& q) { q.heads = -2; }), "heads must be >= 1, got -2");
-        expect(with([](P& q) { q.head_dim = 0; }), "head_dim must be 1..256, got 0");
+        expect(with([](P& q) { q.head_dim = 0; }), "head_dim must be 1..512, got 0");
         expect(with([](P& q) { q.scale = -1; }), "scale must be finite and > 0, got -1");
         expect(with([](P& q) { q.causal = 3; }), "causal must be 0 or 1, got 3");
         std::vector<int32_t> lens{7, 0};

@@ -33,7 +33,7 @@ const Case kCases[] = {
     {1, 1, 1, 1, 1, 0, false},       {2, 3, 97, 77, 40, 0, false},    {1, 2, 130, 130, 80, 1, false},
     {2, 2, 65, 33, 160, 0, true},    {1, 1, 64, 32, 64, 0, false},    {1, 2, 100, 150, 33, 1, true},
     {2, 1, 77, 200, 100, 0, true},   {1, 1, 40, 40, 128, 1, false},   {1, 1, 31, 257, 200, 0, false},
-    {1, 2, 70, 70, 256, 1, true},    {1, 1, 129, 64, 32, 1, false},   {2, 8, 256, 77, 40, 0, false},
+    {1, 2, 70, 70, 256, 1, true},    {1, 1, 300, 300, 512, 0, false}, {2, 1, 77, 40, 300, 1, true},    {1, 1, 129, 64, 32, 1, false},   {2, 8, 256, 77, 40, 0, false},
     {1, 2, 96, 96, 80, 0, false, 8.0f},
 };
 
@@ -44,7 +44,7 @@ constexpr int32_t kBlhd = INKWELL_ATTENTION_BLHD;
 const Case kBlhdCases[] = {
     {2, 3, 1, 1, 1, 0, false, 1.0f, kBlhd},      {2, 3, 97, 77, 40, 0, false, 1.0f, kBlhd},
     {1, 4, 130, 130, 80, 1, true, 1.0f, kBlhd},  {2, 2, 65, 33, 160, 0, true, 1.0f, kBlhd},
-    {1, 3, 100, 150, 33, 1, true, 1.0f, kBlhd},  {1, 2, 70, 70, 256, 1, true, 1.0f, kBlhd},
+    {1, 3, 100, 150, 33, 1, true, 1.0f, kBlhd},  {1, 2, 40, 33, 512, 0, true, 1.0f, kBlhd},  {1, 2, 70, 70, 256, 1, true, 1.0f, kBlhd},
     {2, 8, 256, 77, 40, 0, false, 1.0f, kBlhd},  {1, 2, 129, 200, 64, 1, false, 4.0f, kBlhd},
 };
 
@@ -155,7 +155,7 @@ namespace {
 const Case kSdCases[] = {
     {1, 4, 256, 256, 40, 0, false},  {1, 4, 256, 77, 40, 0, false},  {1, 2, 256, 256, 80, 0, false},
     {1, 2, 256, 77, 80, 0, false},   {1, 2, 256, 256, 160, 0, false}, {1, 2, 256, 77, 160, 0, false},
-    {2, 2, 256, 256, 80, 1, true},   {2, 2, 250, 77, 160, 0, true},  {1, 2, 256, 256, 40, 1, false, 4.0f},
+    {2, 2, 256, 256, 80, 1, true},   {2, 2, 250, 77, 160, 0, true},  {1, 1, 64, 64, 512, 0, false}, {1, 2, 50, 77, 300, 1, true},  {1, 2, 256, 256, 40, 1, false, 4.0f},
 };
 
 int32_t attention_16(int32_t type, inkwell_context* ctx, const inkwell_attention_params* p) {

@@ -264,7 +264,7 @@ typedef struct inkwell_attention_params {
     int64_t heads;
     int64_t q_len;
     int64_t kv_len;
-    int64_t head_dim;       /* 1..256 */
+    int64_t head_dim;       /* 1..512 (above 256: the VAE's one wide head; slower on CUDA) */
     double scale;           /* finite and > 0; callers pass 1 / sqrt(head_dim) by default */
     int32_t causal;         /* 1: query i sees keys j <= i only */
     const int32_t* kv_lens; /* [batch]: batch b sees keys j < kv_lens[b] (1..kv_len); or NULL.

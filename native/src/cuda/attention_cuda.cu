@@ -17,6 +17,7 @@
 // Stable Diffusion sizes 40, 80, 160 run unpadded and the others at most ~1.6x padded.
 // Shared memory rows have stride D + 1 (D is even), so the 16 keys a warp reads at once
 // fall into distinct banks.
+// Head sizes 257..512 (the VAE's one 512-channel head) go to attention_wide_cuda.cu.
 // Causal blocks stop at their last row's key (kv_end). Not yet done (untuned, never run on
 // a GPU so far): double-buffered K/V loads, larger Q tiles for small D, tensor cores.
 #include <cmath>
@@ -211,8 +212,14 @@ void launch(State& s, const AttentionArgs& base, int64_t bh_count, int64_t q_til
 
 // float16 / bfloat16 on tensor cores: attention_half_cuda.cu.
 void attention_half(State& s, const inkwell_attention_params& p, int32_t element_type);
+// Head sizes above 256, every element type: attention_wide_cuda.cu.
+void attention_wide(State& s, const inkwell_attention_params& p, int32_t element_type);
 
 void attention(State& s, const inkwell_attention_params& p, int32_t element_type) {
+    if (p.head_dim > 256) {
+        attention_wide(s, p, element_type);
+        return;
+    }
     if (element_type != INKWELL_ELEMENT_F32) {
         attention_half(s, p, element_type);
         return;

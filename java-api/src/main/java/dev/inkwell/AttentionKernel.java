@@ -12,7 +12,7 @@ import java.util.Arrays;
  */
 final class AttentionKernel {
     /** Largest head size the kernels take. */
-    static final int MAX_HEAD_DIM = 256;
+    static final int MAX_HEAD_DIM = 512;
 
     private AttentionKernel() {}
 

@@ -396,7 +396,7 @@ public final class Inkwell implements AutoCloseable {
 
     /**
      * Fused attention softmax(q k^T scale + mask) v for q [batch, heads, q_len, head_dim] and
-     * k, v [batch, heads, kv_len, head_dim] (head_dim up to 256), in one pass with an online
+     * k, v [batch, heads, kv_len, head_dim] (head_dim up to 512), in one pass with an online
      * softmax; with {@link AttentionLayout#BLHD} in the options, q [batch, q_len, heads,
      * head_dim] and k, v [batch, kv_len, heads, head_dim]. Returns a new tensor shaped like q.
      * Float32, float16 or bfloat16, one type for all tensors of the call.
@@ -407,7 +407,7 @@ public final class Inkwell implements AutoCloseable {
      * @param options scale, masks and layout
      * @return a new tensor shaped like q, of q's type, that the caller closes
      * @throws NullPointerException if an argument is null
-     * @throws IllegalArgumentException if a shape does not fit, head_dim exceeds 256, the kv
+     * @throws IllegalArgumentException if a shape does not fit, head_dim exceeds 512, the kv
      *     lengths do not fit the batch or kv_len, the element types differ,
      *     or a tensor is in another device's memory
      * @throws IllegalStateException if this context or an argument is closed (the message names it)

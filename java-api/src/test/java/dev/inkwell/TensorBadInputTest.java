@@ -69,13 +69,13 @@ class TensorBadInputTest {
                     () -> inkwell.conv2d(x, Tensor.wrap(x.segment(), 4, 4, 1, 1), null, x, d.withPadding(0)));
 
             try (Tensor q = Tensor.allocate(1, 2, 5, 8); Tensor k = Tensor.allocate(1, 2, 7, 8); Tensor k2 = Tensor.allocate(1, 3, 7, 8);
-                    Tensor big = Tensor.allocate(1, 1, 1, 257)) {
+                    Tensor big = Tensor.allocate(1, 1, 1, 513)) {
                 AttentionOptions a = AttentionOptions.defaults();
                 throwsWith(IllegalArgumentException.class, "does not match q's batch, heads and head_dim",
                         () -> inkwell.attention(q, k2, k2, a));
                 throwsWith(IllegalArgumentException.class, "v must have shape [1, 2, 7, 8], got [1, 2, 5, 8]",
                         () -> inkwell.attention(q, k, q, a));
-                throwsWith(IllegalArgumentException.class, "head_dim must be at most 256, got 257",
+                throwsWith(IllegalArgumentException.class, "head_dim must be at most 512, got 513",
                         () -> inkwell.attention(big, big, big, a));
                 throwsWith(IllegalArgumentException.class, "kv lengths has 2 entries, batch is 1",
                         () -> inkwell.attention(q, k, k, a.withKvLens(3, 4)));

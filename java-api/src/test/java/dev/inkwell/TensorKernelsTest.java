@@ -79,7 +79,8 @@ class TensorKernelsTest {
         attentionCase(rnd, 2, 1, 20, 30, 24, d.withCausal(true).withKvLens(5, 30), 1);
         attentionCase(rnd, 1, 1, 9, 40, 32, d.withScale(0.5), 1);
         attentionCase(rnd, 1, 2, 16, 16, 64, d, 3); // large logits
-        attentionCase(rnd, 1, 1, 5, 300, 256, d, 1); // largest head size
+        attentionCase(rnd, 1, 1, 5, 300, 256, d, 1); // largest flash-kernel head size on CUDA
+        attentionCase(rnd, 1, 1, 7, 40, 512, d, 1); // largest head size (the VAE's one head)
     }
 
     @Test
