@@ -333,10 +333,16 @@ class ControlNetModelTest {
                     () -> cn.forward(sample, Double.POSITIVE_INFINITY, ehs, cond, 1, false));
             assertTrue(e.getMessage().contains("timestep"), e.getMessage());
             assertThrows(NullPointerException.class, () -> cn.forward(sample, 1, ehs, null, 1, false));
-            // a control image whose embedding still lands on the latents' size is accepted, as in diffusers
+            // a control image whose embedding still lands on the latents' size is accepted, as in diffusers,
+            // and latents of any size (no upsampling here): 9 -> 5 -> 3 -> 2 with padding 1
             try (Tensor odd = Tensor.allocate(2, 3, 127, 121);
                     ControlNetModel.Output out = cn.forward(sample, 1, ehs, odd, 1, false)) {
                 assertEquals(12, out.downBlockResSamples().size());
+            }
+            try (Tensor s9 = Tensor.allocate(2, 4, 9, 9); Tensor c72 = Tensor.allocate(2, 3, 72, 72);
+                    ControlNetModel.Output out = cn.forward(s9, 1, ehs, c72, 1, false)) {
+                assertArrayEquals(new long[] {2, 64, 2, 2}, out.midBlockResSample().shape());
+                assertArrayEquals(new long[] {2, 32, 5, 5}, out.downBlockResSamples().get(3).shape());
             }
             cn.close();
             assertThrows(IllegalStateException.class, () -> cn.forward(sample, 1, ehs, cond, 1, false));
