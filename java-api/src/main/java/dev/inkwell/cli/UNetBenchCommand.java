@@ -66,7 +66,8 @@ final class UNetBenchCommand implements Main.Command {
                   --tokens N     text tokens (default 77)
                   --runs N       timed evaluations (default 3)
                   --warmup N     untimed evaluations first (default 1)
-                  --threads N    worker threads (default: all)""";
+                  --threads N    worker threads (default: all)
+                  --device D     cpu (default) or cuda: the weights are copied to the device once""";
     }
 
     @Override
@@ -97,7 +98,8 @@ final class UNetBenchCommand implements Main.Command {
                     Tensor sample = input(inkwell, 3, 1, batch, 4, latent, latent);
                     Tensor text = input(inkwell, 4, 1, batch, tokens, 768);
                     Tensor cond = input(inkwell, 5, 0, batch, 3, 8 * latent, 8 * latent)) {
-                out.printf(Locale.ROOT, "load: %.1f s (weights made up in memory)%n", (System.nanoTime() - start) / 1e9);
+                out.printf(Locale.ROOT, "load: %.1f s (weights made up in memory)%n",
+                        (System.nanoTime() - start) / 1e9);
                 double[] ms = new double[runs];
                 for (int i = -warmup; i < runs; i++) {
                     long t0 = System.nanoTime();
@@ -109,8 +111,8 @@ final class UNetBenchCommand implements Main.Command {
                         }
                     }
                     double t = (System.nanoTime() - t0) / 1e6;
-                    err.printf(Locale.ROOT, "  %s %d: %.0f ms%n", i < 0 ? "warmup" : "run", i < 0 ? i + warmup + 1 : i + 1,
-                            t);
+                    err.printf(Locale.ROOT, "  %s %d: %.0f ms%n", i < 0 ? "warmup" : "run",
+                            i < 0 ? i + warmup + 1 : i + 1, t);
                     if (i >= 0) {
                         ms[i] = t;
                     }

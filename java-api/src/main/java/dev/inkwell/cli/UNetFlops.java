@@ -79,7 +79,8 @@ final class UNetFlops {
         int levels = ch.size(), ted = c.timeEmbedDim();
         double f = encoder(n, h, w, s, c.inChannels(), ch, cross, c.layersPerBlock(), c.transformerLayersPerBlock(),
                 c.attentionHeadDim(), c.crossAttentionDim(), ted, c.downsamplePadding()).flops();
-        List<Integer> rch = reversed(ch), rheads = reversed(c.attentionHeadDim()), rlayers = reversed(c.layersPerBlock());
+        List<Integer> rch = reversed(ch), rheads = reversed(c.attentionHeadDim());
+        List<Integer> rlayers = reversed(c.layersPerBlock());
         List<Integer> rt = reversed(c.transformerLayersPerBlock());
         long hh = h >> (levels - 1), ww = w >> (levels - 1);
         long out = rch.get(0);

@@ -170,7 +170,8 @@ public final class ControlNetModel implements AutoCloseable {
     }
 
     /** The modules on weights from {@code w}, which the model owns from then on (closed here on failure). */
-    private static ControlNetModel build(ControlNetModelConfig config, ModuleWeights w, Inkwell context) throws IOException {
+    private static ControlNetModel build(ControlNetModelConfig config, ModuleWeights w, Inkwell context)
+            throws IOException {
         try {
             UNetSpec s = config.spec();
             UNetEncoder encoder = UNetEncoder.load(w, s);

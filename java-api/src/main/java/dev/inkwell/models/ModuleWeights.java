@@ -18,7 +18,7 @@ final class ModuleWeights implements AutoCloseable {
     /** Where the weights come from: a checkpoint ({@link SafeTensors#load}) or a generator. */
     @FunctionalInterface
     interface Source {
-        /** The tensor {@code name} of {@code shape} in {@code context}'s memory as {@code type}, owned by the caller. */
+        /** Tensor {@code name} of {@code shape} in {@code context}'s memory as {@code type}; the caller owns it. */
         Tensor load(String name, Inkwell context, ElementType type, long... shape) throws IOException;
     }
 

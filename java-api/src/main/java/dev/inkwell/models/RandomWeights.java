@@ -24,7 +24,8 @@ final class RandomWeights implements ModuleWeights.Source {
     @Override
     public Tensor load(String name, Inkwell context, ElementType type, long... shape) {
         if (type != ElementType.FLOAT32) {
-            throw new IllegalArgumentException("random weights are float32 (the models compute in float32), not " + type);
+            throw new IllegalArgumentException("random weights are float32 (the models compute in float32), not "
+                    + type);
         }
         long count = 1;
         for (long d : shape) {

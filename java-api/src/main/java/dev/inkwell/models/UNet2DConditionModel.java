@@ -151,7 +151,8 @@ public final class UNet2DConditionModel implements AutoCloseable {
     }
 
     /** The modules on weights from {@code w}, which the model owns from then on (closed here on failure). */
-    private static UNet2DConditionModel build(UNet2DConditionModelConfig config, ModuleWeights w, Inkwell context) throws IOException {
+    private static UNet2DConditionModel build(UNet2DConditionModelConfig config, ModuleWeights w, Inkwell context)
+            throws IOException {
         try {
             UNetSpec s = config.spec();
             UNetEncoder encoder = UNetEncoder.load(w, s);
