@@ -88,8 +88,9 @@ class UNet2DConditionModelTest {
 
     @Test
     void goldenWithFloat16Weights(@TempDir Path tmp) throws IOException {
-        Path dir = UNetGolden.float16Copy("unet", tmp);
-        try (UNet2DConditionModel unet = UNet2DConditionModel.load(dir, inkwell)) {
+        // as diffusers publishes fp16 weights: the "fp16" variant's file name
+        Path dir = UNetGolden.float16Copy("unet", tmp, "diffusion_pytorch_model.fp16.safetensors");
+        try (UNet2DConditionModel unet = UNet2DConditionModel.load(dir, "fp16", inkwell)) {
             for (Map.Entry<String, Map<?, ?>> e : UNetGolden.cases("unet").entrySet()) {
                 Map<?, ?> c = e.getValue();
                 try (Tensor got = run(unet, c, true); Tensor want = npy(c, "expected")) {
