@@ -87,6 +87,11 @@ final class UNetGolden {
 
     /** A copy of a golden model folder with every weight stored as float16. */
     static Path float16Copy(String model, Path tmp) throws IOException {
+        return float16Copy(model, tmp, "diffusion_pytorch_model.safetensors");
+    }
+
+    /** As {@link #float16Copy(String, Path)}, the weights in {@code file} (e.g. the fp16 variant's name). */
+    static Path float16Copy(String model, Path tmp, String file) throws IOException {
         Path src = modelsDir().resolve(model);
         Path dir = Files.createDirectories(tmp.resolve(model + "16"));
         Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
@@ -95,15 +100,8 @@ final class UNetGolden {
             for (String name : new java.util.TreeSet<>(st.names())) {
                 w.f16(name, st.tensor(name).toArray(), st.info(name).shape());
             }
-            w.write(dir.resolve("diffusion_pytorch_model.safetensors"));
+            w.write(dir.resolve(file));
         }
-        return dir;
-    }
-
-    /** A copy of a golden model folder with one config field's text replaced. */
-    static Path withConfig(String model, Path tmp, String json) throws IOException {
-        Path dir = Files.createDirectories(tmp.resolve(model + "-config"));
-        Files.writeString(dir.resolve("config.json"), json);
         return dir;
     }
 }
