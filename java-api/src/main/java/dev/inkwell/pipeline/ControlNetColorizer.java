@@ -6,8 +6,14 @@ import dev.inkwell.Device;
 import dev.inkwell.Image;
 import dev.inkwell.Inkwell;
 import dev.inkwell.Tensor;
+import dev.inkwell.ElementType;
 import dev.inkwell.models.AutoencoderKL;
 import dev.inkwell.models.ClipTextModel;
+import dev.inkwell.models.ControlNetModel;
+import dev.inkwell.models.SafeTensors;
+import dev.inkwell.models.UNet2DConditionModel;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -50,20 +56,53 @@ public final class ControlNetColorizer implements AutoCloseable {
     private final ModelFolders folders;
     private final ClipTokenizer tokenizer;
     private final ClipTextModel textEncoder;
-    private final AutoencoderKL vae;
-    private final DenoisingLoop loop;
-    private final List<AutoCloseable> owned;
+    private final ControlNetDenoiser denoiser;
     private volatile boolean closed;
 
-    ControlNetColorizer(Inkwell inkwell, ModelFolders folders, ClipTokenizer tokenizer, ClipTextModel textEncoder,
-            AutoencoderKL vae, DenoisingLoop.UNet unet, DenoisingLoop.ControlNet controlnet, List<AutoCloseable> owned) {
+    private ControlNetColorizer(Inkwell inkwell, ModelFolders folders, ClipTokenizer tokenizer,
+            ClipTextModel textEncoder, ControlNetDenoiser denoiser) {
         this.inkwell = inkwell;
         this.folders = folders;
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
-        this.vae = vae;
-        this.loop = new DenoisingLoop(inkwell, folders.scheduler().scheduler(), unet, controlnet);
-        this.owned = List.copyOf(owned);
+        this.denoiser = denoiser;
+    }
+
+    /**
+     * Opens a Stable Diffusion folder and a ControlNet folder (diffusers layout, see
+     * {@link ModelFolders}): checks that they are complete and fit together from their JSON
+     * files before reading any weight, then loads the tokenizer, the text encoder, the VAE, the
+     * U-Net and ControlNet in float32 (weights stored as float16 or bfloat16, or only as the
+     * {@code fp16} variant, are widened once).
+     *
+     * @param stableDiffusion the Stable Diffusion 1.x folder ({@code model_index.json}, unet/, vae/,
+     *     text_encoder/, tokenizer/, scheduler/)
+     * @param controlnet the ControlNet folder ({@code config.json} and weights)
+     * @param inkwell the context the models live and run on; it must outlive the colorizer
+     * @return the colorizer, which the caller closes
+     * @throws IOException naming the file and field if a folder is incomplete, the models do
+     *     not fit together (every problem one line), or a weight is missing or misshaped
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalStateException if the context is closed
+     */
+    public static ControlNetColorizer open(Path stableDiffusion, Path controlnet, Inkwell inkwell)
+            throws IOException {
+        Objects.requireNonNull(inkwell, "inkwell");
+        ModelFolders folders = ModelFolders.check(stableDiffusion, controlnet);
+        ClipTokenizer tokenizer = ClipTokenizer.load(stableDiffusion.resolve("tokenizer"));
+        Path textDir = stableDiffusion.resolve("text_encoder");
+        ClipTextModel text;
+        try (SafeTensors weights = SafeTensors.open(textDir, ModelFolders.variant(textDir))) {
+            text = ClipTextModel.load(folders.textEncoder(), weights, inkwell, ElementType.FLOAT32);
+        }
+        try {
+            ControlNetDenoiser denoiser = ControlNetDenoiser.load(stableDiffusion.resolve("unet"), controlnet,
+                    stableDiffusion.resolve("vae"), folders.scheduler().scheduler(), inkwell);
+            return new ControlNetColorizer(inkwell, folders, tokenizer, text, denoiser);
+        } catch (IOException | RuntimeException | Error e) {
+            text.close();
+            throw e;
+        }
     }
 
     /**
@@ -110,11 +149,12 @@ public final class ControlNetColorizer implements AutoCloseable {
                     Tensor cond = encodePrompt(options.fullPrompt());
                     Tensor uncond = options.classifierFreeGuidance() ? encodePrompt(options.negativePrompt()) : null) {
                 long t2 = System.nanoTime();
-                Result r = run(cond, uncond, controlImage, latents, options, progress, cancelled);
-                try (Tensor pixels = r.image) {
+                ControlNetDenoiser.Result r = denoiser.run(cond, uncond, controlImage, latents, options, progress,
+                        cancelled);
+                try (Tensor pixels = r.image()) {
                     Image image = toImage(pixels);
-                    return new Colorization(image, control, options.seed(), t1 - t0, t2 - t1, r.denoiseNanos,
-                            r.decodeNanos);
+                    return new Colorization(image, control, options.seed(), t1 - t0, t2 - t1, r.denoiseNanos(),
+                            r.decodeNanos());
                 }
             }
         } catch (RuntimeException | Error e) {
@@ -124,23 +164,17 @@ public final class ControlNetColorizer implements AutoCloseable {
     }
 
     /**
-     * The pipeline from prompt embeddings and a control image, as diffusers'
-     * {@code StableDiffusionControlNetPipeline(prompt_embeds=..., negative_prompt_embeds=...,
-     * image=..., latents=..., output_type="pt")}: the denoising loop and the VAE decode. The
-     * options' text and Canny fields are not used.
+     * The image half of the pipeline, from prompt embeddings and a control image (what
+     * diffusers' {@code prompt_embeds} path takes); see {@link ControlNetDenoiser#generate}.
      *
-     * @param promptEmbeds [1, 77, hidden] float32, the text encoder's last hidden state of the prompt
-     * @param negativePromptEmbeds the same for the negative prompt; may be null when the
-     *     options' guidance scale is at most 1 (no guidance)
-     * @param controlImage [1, 3, H, W] float32 in [0, 1], H and W multiples of the VAE's scale
-     *     factor (8 for SD)
-     * @param latents [1, latent_channels, H / 8, W / 8] float32, or null to draw them from the
-     *     options' seed
+     * @param promptEmbeds [1, L, hidden] float32
+     * @param negativePromptEmbeds [1, L, hidden] float32; may be null without guidance
+     * @param controlImage [1, 3, H, W] float32 in [0, 1]
+     * @param latents [1, latent_channels, H / 8, W / 8] float32, or null to draw them from the seed
      * @param options steps, guidance, eta, seed, strength, guess mode, control guidance window
      * @param progress told after each step, or null
      * @param cancelled polled between steps, or null
-     * @return the picture [1, 3, H, W] float32 in [0, 1] ({@code (decoded / 2 + 0.5).clamp(0, 1)})
-     *     in host memory, which the caller closes
+     * @return the picture [1, 3, H, W] float32 in [0, 1] in host memory, which the caller closes
      * @throws NullPointerException if a required argument is null
      * @throws IllegalArgumentException naming the tensor whose shape does not fit
      * @throws CancellationException if cancelled between steps
@@ -148,78 +182,9 @@ public final class ControlNetColorizer implements AutoCloseable {
      */
     public Tensor generate(Tensor promptEmbeds, Tensor negativePromptEmbeds, Tensor controlImage, Tensor latents,
             ColorizeOptions options, ColorizeProgress progress, BooleanSupplier cancelled) {
-        return run(promptEmbeds, negativePromptEmbeds, controlImage, latents, options, progress, cancelled).image;
-    }
-
-    private record Result(Tensor image, long denoiseNanos, long decodeNanos) {}
-
-    private Result run(Tensor cond, Tensor uncond, Tensor controlImage, Tensor latents, ColorizeOptions o,
-            ColorizeProgress progress, BooleanSupplier cancelled) {
-        Objects.requireNonNull(cond, "promptEmbeds");
-        Objects.requireNonNull(controlImage, "controlImage");
-        Objects.requireNonNull(o, "options");
         checkOpen();
-        boolean cfg = o.classifierFreeGuidance();
-        if (cfg) {
-            Objects.requireNonNull(uncond, "negativePromptEmbeds (required when the guidance scale is above 1)");
-        }
-        int hidden = folders.textEncoder().hiddenSize();
-        checkShape("promptEmbeds", cond, 1, -1, hidden);
-        if (cfg) {
-            checkShape("negativePromptEmbeds", uncond, cond.shape());
-        }
-        int factor = 1 << (folders.vae().blockOutChannels().size() - 1);
-        long[] c = controlImage.shape();
-        if (c.length != 4 || c[0] != 1 || c[1] != 3 || c[2] % factor != 0 || c[3] % factor != 0) {
-            throw new IllegalArgumentException("controlImage must be [1, 3, H, W] with H and W multiples of " + factor
-                    + ", got " + Arrays.toString(c));
-        }
-        long[] latentShape = {1, folders.vae().latentChannels(), c[2] / factor, c[3] / factor};
-        if (latents != null) {
-            checkShape("latents", latents, latentShape);
-        }
-        List<AutoCloseable> temps = new ArrayList<>();
-        try {
-            Tensor dCond = device(cond, temps), dUncond = cfg ? device(uncond, temps) : null;
-            Tensor dControl = device(controlImage, temps);
-            Tensor start;
-            if (latents != null) {
-                start = latents;
-            } else {
-                start = Tensor.allocate(inkwell, latentShape);
-                temps.add(start);
-                inkwell.randn(start, o.seed()); // init_noise_sigma is 1 for DDIM
-            }
-            boolean guess = o.guessMode() || folders.globalPoolConditions();
-            long t0 = System.nanoTime();
-            Tensor x = loop.run(start, dCond, dUncond, dControl, o, guess, progress, cancelled);
-            temps.add(x);
-            DenoisingLoop.checkCancelled(cancelled);
-            long t1 = System.nanoTime();
-            Tensor image = decode(x);
-            return new Result(image, t1 - t0, System.nanoTime() - t1);
-        } finally {
-            DenoisingLoop.closeAll(temps);
-        }
-    }
-
-    /** {@code (vae.decode(latents / scaling_factor) / 2 + 0.5).clamp(0, 1)} in float32, on the host. */
-    private Tensor decode(Tensor latents) {
-        float[] z = latents.toArray();
-        float s = (float) folders.vae().scalingFactor();
-        for (int i = 0; i < z.length; i++) {
-            z[i] /= s;
-        }
-        try (Tensor host = Tensor.fromArray(z, latents.shape());
-                Tensor scaled = inkwell.device() == Device.CPU ? null : inkwell.copyToDevice(host);
-                Tensor decoded = vae.decode(scaled == null ? host : scaled)) {
-            float[] v = decoded.toArray();
-            for (int i = 0; i < v.length; i++) {
-                float y = v[i] / 2f + 0.5f;
-                v[i] = Float.isNaN(y) ? y : Math.min(1f, Math.max(0f, y)); // torch's clamp: NaN stays NaN
-            }
-            return Tensor.fromArray(v, decoded.shape());
-        }
+        return denoiser.generate(promptEmbeds, negativePromptEmbeds, controlImage, latents, options, progress,
+                cancelled);
     }
 
     /**
@@ -295,27 +260,6 @@ public final class ControlNetColorizer implements AutoCloseable {
         return textEncoder.forward(new int[][] {tokenizer.encode(text)});
     }
 
-    private Tensor device(Tensor t, List<AutoCloseable> temps) {
-        if (t.device() == inkwell.device()) {
-            return t;
-        }
-        Tensor d = inkwell.copyToDevice(t);
-        temps.add(d);
-        return d;
-    }
-
-    private static void checkShape(String name, Tensor t, long... want) {
-        long[] s = t.shape();
-        boolean ok = s.length == want.length;
-        for (int i = 0; ok && i < s.length; i++) {
-            ok = want[i] < 0 || s[i] == want[i];
-        }
-        if (!ok) {
-            throw new IllegalArgumentException(name + " is " + Arrays.toString(s) + ", expected "
-                    + Arrays.toString(want).replace("-1", "any"));
-        }
-    }
-
     private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("the colorizer is closed");
@@ -329,6 +273,8 @@ public final class ControlNetColorizer implements AutoCloseable {
             return;
         }
         closed = true;
-        DenoisingLoop.closeAll(owned);
+        try (textEncoder) {
+            denoiser.close();
+        }
     }
 }

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.inkwell.models.AutoencoderKLConfig;
 import dev.inkwell.models.ClipTextConfig;
+import dev.inkwell.models.ControlNetModelConfig;
+import dev.inkwell.models.UNet2DConditionModelConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,12 +38,13 @@ import java.util.Objects;
  * @param scheduler the DDIM scheduler of {@code scheduler/scheduler_config.json}
  * @param textEncoder the text encoder's configuration
  * @param vae the VAE's configuration
- * @param globalPoolConditions ControlNet's {@code global_pool_conditions} (diffusers then runs in
- *     guess mode whatever the caller asked)
+ * @param unet the U-Net's configuration
+ * @param controlnetConfig ControlNet's configuration
  * @param notes what was assumed, one line each
  */
 public record ModelFolders(Path stableDiffusion, Path controlnet, SchedulerConfig scheduler,
-        ClipTextConfig textEncoder, AutoencoderKLConfig vae, boolean globalPoolConditions, List<String> notes) {
+        ClipTextConfig textEncoder, AutoencoderKLConfig vae, UNet2DConditionModelConfig unet,
+        ControlNetModelConfig controlnetConfig, List<String> notes) {
     private static final long MAX_JSON_BYTES = 1 << 20;
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
@@ -57,7 +60,8 @@ public record ModelFolders(Path stableDiffusion, Path controlnet, SchedulerConfi
      * @param scheduler the scheduler
      * @param textEncoder the text encoder's configuration
      * @param vae the VAE's configuration
-     * @param globalPoolConditions ControlNet's global_pool_conditions
+     * @param unet the U-Net's configuration
+     * @param controlnetConfig ControlNet's configuration
      * @param notes what was assumed
      */
     public ModelFolders {
@@ -101,8 +105,9 @@ public record ModelFolders(Path stableDiffusion, Path controlnet, SchedulerConfi
             }
         }
         Path unetDir = stableDiffusion.resolve("unet");
-        JsonNode unet = json(unetDir.resolve("config.json"), problems);
-        JsonNode cn = json(controlnet.resolve("config.json"), problems);
+        Path uf = unetDir.resolve("config.json"), cf = controlnet.resolve("config.json");
+        Path tf = stableDiffusion.resolve("text_encoder").resolve("config.json");
+        Path vf = stableDiffusion.resolve("vae").resolve("config.json");
         weights(unetDir, problems);
         weights(stableDiffusion.resolve("vae"), problems);
         weights(stableDiffusion.resolve("text_encoder"), problems);
@@ -113,54 +118,31 @@ public record ModelFolders(Path stableDiffusion, Path controlnet, SchedulerConfi
                 problems.add(p + ": no such file");
             }
         }
-        ClipTextConfig text = read(problems, () -> ClipTextConfig.read(
-                existing(stableDiffusion.resolve("text_encoder").resolve("config.json"))));
-        AutoencoderKLConfig vae = read(problems, () -> AutoencoderKLConfig.read(
-                existing(stableDiffusion.resolve("vae").resolve("config.json"))));
+        UNet2DConditionModelConfig unet = read(problems, () -> UNet2DConditionModelConfig.read(existing(uf)));
+        ControlNetModelConfig cn = read(problems, () -> ControlNetModelConfig.read(existing(cf)));
+        ClipTextConfig text = read(problems, () -> ClipTextConfig.read(existing(tf)));
+        AutoencoderKLConfig vae = read(problems, () -> AutoencoderKLConfig.read(existing(vf)));
         SchedulerConfig scheduler = read(problems, () -> SchedulerConfig.read(
                 stableDiffusion.resolve("scheduler").resolve("scheduler_config.json")));
         if (scheduler != null) {
             notes.addAll(scheduler.notes());
         }
-        boolean globalPool = false;
-        if (unet != null && cn != null) {
-            Path uf = unetDir.resolve("config.json"), cf = controlnet.resolve("config.json");
-            if (text != null) {
-                sameInt(problems, uf, unet, "cross_attention_dim", text.hiddenSize(),
-                        "the text encoder's hidden_size");
-                sameInt(problems, cf, cn, "cross_attention_dim", text.hiddenSize(), "the text encoder's hidden_size");
+        if (unet != null && cn != null && vae != null) {
+            problems.addAll(fitProblems(uf, unet, cf, cn, vf, vae));
+        }
+        if (text != null) {
+            if (unet != null && unet.crossAttentionDim() != text.hiddenSize()) {
+                problems.add(uf + ": field cross_attention_dim is " + unet.crossAttentionDim() + ", the text encoder's "
+                        + "hidden_size is " + text.hiddenSize() + " (" + tf + ")");
             }
-            if (vae != null) {
-                sameInt(problems, uf, unet, "in_channels", vae.latentChannels(), "the VAE's latent_channels");
-                sameInt(problems, uf, unet, "out_channels", vae.latentChannels(), "the VAE's latent_channels");
-                sameInt(problems, cf, cn, "in_channels", vae.latentChannels(), "the VAE's latent_channels");
+            if (cn != null && cn.crossAttentionDim() != text.hiddenSize()) {
+                problems.add(cf + ": field cross_attention_dim is " + cn.crossAttentionDim() + ", the text encoder's "
+                        + "hidden_size is " + text.hiddenSize() + " (" + tf + ")");
             }
-            for (String field : List.of("block_out_channels", "layers_per_block")) {
-                if (!Objects.equals(unet.get(field), cn.get(field))) {
-                    problems.add(cf + ": field " + field + " is " + cn.get(field) + ", the U-Net's is "
-                            + unet.get(field) + " (" + uf + "); ControlNet's residuals must match its skip connections");
-                }
-            }
-            if (unet.path("down_block_types").size() != cn.path("down_block_types").size()) {
-                problems.add(cf + ": field down_block_types has " + cn.path("down_block_types").size()
-                        + " entries, the U-Net's " + unet.path("down_block_types").size());
-            }
-            JsonNode channels = cn.get("conditioning_channels");
-            if (channels != null && !channels.isNull() && channels.asInt(-1) != 3) {
-                problems.add(cf + ": field conditioning_channels is " + channels + ", expected 3 (an RGB control "
-                        + "image)");
-            }
-            JsonNode order = cn.get("controlnet_conditioning_channel_order");
-            if (order != null && order.asText().equals("bgr")) {
-                // diffusers flips the control image's channels; the Canny map has three equal ones
-                notes.add(cf + ": controlnet_conditioning_channel_order bgr: the same for a Canny map's equal channels");
-            } else if (order != null && !order.isNull() && !order.asText().equals("rgb")) {
-                problems.add(cf + ": field controlnet_conditioning_channel_order is " + order + ", expected rgb or bgr");
-            }
-            globalPool = cn.path("global_pool_conditions").asBoolean(false);
-            if (globalPool) {
-                notes.add(cf + ": global_pool_conditions: guess mode is on, as in diffusers");
-            }
+        }
+        boolean globalPool = cn != null && cn.globalPoolConditions();
+        if (globalPool) {
+            notes.add(cf + ": global_pool_conditions: guess mode is on, as in diffusers");
         }
         if (text != null) {
             int positions = text.maxPositionEmbeddings();
@@ -174,7 +156,7 @@ public record ModelFolders(Path stableDiffusion, Path controlnet, SchedulerConfi
                     : "the models do not fit or are incomplete (" + problems.size() + " problems):\n  "
                             + String.join("\n  ", problems));
         }
-        return new ModelFolders(stableDiffusion, controlnet, scheduler, text, vae, globalPool, notes);
+        return new ModelFolders(stableDiffusion, controlnet, scheduler, text, vae, unet, cn, notes);
     }
 
     /**
@@ -263,21 +245,55 @@ public record ModelFolders(Path stableDiffusion, Path controlnet, SchedulerConfi
         return null;
     }
 
-    private static void sameInt(List<String> problems, Path file, JsonNode root, String field, int want,
-            String what) {
-        JsonNode n = root.get(field);
-        if (n == null || n.isNull()) { // diffusers' default: 4 channels, 1280 wide cross-attention
-            n = com.fasterxml.jackson.databind.node.IntNode.valueOf(field.equals("cross_attention_dim") ? 1280 : 4);
+    /**
+     * The problems that keep a U-Net, a ControlNet and a VAE from working together, one line
+     * each naming the file and the field (empty when they fit).
+     */
+    static List<String> fitProblems(Path unetFile, UNet2DConditionModelConfig unet, Path controlnetFile,
+            ControlNetModelConfig cn, Path vaeFile, AutoencoderKLConfig vae) {
+        List<String> problems = new ArrayList<>();
+        int latent = vae.latentChannels();
+        if (unet.inChannels() != latent) {
+            problems.add(unetFile + ": field in_channels is " + unet.inChannels() + ", the VAE's latent_channels is "
+                    + latent + " (" + vaeFile + ")");
         }
-        boolean ok = n.isIntegralNumber() && n.intValue() == want;
-        if (n.isArray()) { // diffusers allows one value per block
-            ok = n.size() > 0;
-            for (JsonNode e : n) {
-                ok &= e.isIntegralNumber() && e.intValue() == want;
+        if (unet.outChannels() != latent) {
+            problems.add(unetFile + ": field out_channels is " + unet.outChannels() + ", the VAE's latent_channels is "
+                    + latent + " (" + vaeFile + ")");
+        }
+        if (cn.inChannels() != latent) {
+            problems.add(controlnetFile + ": field in_channels is " + cn.inChannels() + ", the VAE's latent_channels is "
+                    + latent + " (" + vaeFile + ")");
+        }
+        if (cn.crossAttentionDim() != unet.crossAttentionDim()) {
+            problems.add(controlnetFile + ": field cross_attention_dim is " + cn.crossAttentionDim() + ", the U-Net's is "
+                    + unet.crossAttentionDim() + " (" + unetFile + ")");
+        }
+        // ControlNet's residuals are added to the U-Net's skip connections one for one
+        if (!cn.blockOutChannels().equals(unet.blockOutChannels())) {
+            problems.add(controlnetFile + ": field block_out_channels is " + cn.blockOutChannels() + ", the U-Net's is "
+                    + unet.blockOutChannels() + " (" + unetFile + ")");
+        }
+        if (cn.downBlockTypes().size() != unet.downBlockTypes().size()) {
+            problems.add(controlnetFile + ": field down_block_types has " + cn.downBlockTypes().size()
+                    + " entries, the U-Net's " + unet.downBlockTypes().size() + " (" + unetFile + ")");
+        }
+        for (int layers : unet.layersPerBlock()) {
+            if (layers != cn.layersPerBlock()) {
+                problems.add(controlnetFile + ": field layers_per_block is " + cn.layersPerBlock() + ", the U-Net's is "
+                        + unet.layersPerBlock() + " (" + unetFile + ")");
+                break;
             }
         }
-        if (!ok) {
-            problems.add(file + ": field " + field + " is " + n + ", " + what + " is " + want);
+        if (cn.conditioningChannels() != 3) {
+            problems.add(controlnetFile + ": field conditioning_channels is " + cn.conditioningChannels()
+                    + ", expected 3 (an RGB control image)");
         }
+        int factor = 1 << (vae.blockOutChannels().size() - 1);
+        if (cn.conditioningFactor() != factor) {
+            problems.add(controlnetFile + ": field conditioning_embedding_out_channels downsamples the control image "
+                    + cn.conditioningFactor() + "x, the VAE " + factor + "x (" + vaeFile + ")");
+        }
+        return problems;
     }
 }

@@ -93,14 +93,43 @@ public record SchedulerConfig(DdimScheduler scheduler, String className, List<St
         if (root == null || !root.isObject()) {
             throw new IOException(file + ": not a JSON object");
         }
+        return parse(file.toString(), root);
+    }
+
+    /**
+     * Reads a scheduler config given as JSON text (a manifest's copy of one, say), as
+     * {@link #read(Path)} reads a file.
+     *
+     * @param json the config's JSON object
+     * @param source what to call it in messages
+     * @return the scheduler and what was assumed
+     * @throws IOException if the text is not a JSON object, or a field is unknown, of the
+     *     wrong type or out of range (the message names the source and the field)
+     */
+    public static SchedulerConfig parse(String json, String source) throws IOException {
+        Objects.requireNonNull(json, "json");
+        Objects.requireNonNull(source, "source");
+        JsonNode root;
         try {
-            return parse(file, root);
+            root = JSON.readTree(json);
+        } catch (JacksonException e) {
+            throw new IOException(source + ": not valid JSON: " + e.getOriginalMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new IOException(source + ": not a JSON object");
+        }
+        return parse(source, root);
+    }
+
+    private static SchedulerConfig parse(String file, JsonNode root) throws IOException {
+        try {
+            return parseFields(file, root);
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
     }
 
-    private static SchedulerConfig parse(Path file, JsonNode root) throws IOException {
+    private static SchedulerConfig parseFields(String file, JsonNode root) throws IOException {
         List<String> notes = new ArrayList<>();
         for (Iterator<String> it = root.fieldNames(); it.hasNext();) {
             String key = it.next();
@@ -182,7 +211,7 @@ public record SchedulerConfig(DdimScheduler scheduler, String className, List<St
     }
 
     /** Typed reads; every error names the file and the field. Null counts as absent, as in diffusers. */
-    private record Fields(Path file, JsonNode root) {
+    private record Fields(String file, JsonNode root) {
         private JsonNode get(String field) {
             JsonNode n = root.get(field);
             return n == null || n.isNull() ? null : n;
