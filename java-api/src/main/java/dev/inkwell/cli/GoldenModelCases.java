@@ -21,7 +21,7 @@ import java.util.Set;
  */
 final class GoldenModelCases {
     /** The manifest keys this class answers for. */
-    static final Set<String> KINDS = Set.of("vae", "pipeline");
+    static final Set<String> KINDS = Set.of("vae", "unet", "controlnet", "pipeline");
 
     private final GoldenCases g;
 
@@ -30,6 +30,9 @@ final class GoldenModelCases {
     }
 
     List<GoldenCases.Case> expand(String kind, Object entries) {
+        if (GoldenUNetCases.KINDS.contains(kind)) {
+            return new GoldenUNetCases(g).expand(kind, entries);
+        }
         if (GoldenPipelineCases.KINDS.contains(kind)) {
             return new GoldenPipelineCases(g).expand(kind, entries);
         }

@@ -188,7 +188,8 @@ public final class ControlNetModel implements AutoCloseable {
      * conditioning_scale} and the mid one by {@code conditioning_scale} (logspace's last entry,
      * 1); with global_pool_conditions each is then averaged over H and W, as diffusers does.
      *
-     * @param sample float32 [N, in_channels, H, W] (the latents), H and W multiples of 2^(levels - 1)
+     * @param sample float32 [N, in_channels, H, W] (the latents; the U-Net that takes the
+     *     residuals needs H and W multiples of 2^(levels - 1), this model does not)
      * @param timestep the diffusion timestep for the whole batch, finite
      * @param encoderHiddenStates float32 [N, L, cross_attention_dim]
      * @param controlnetCond float32 [N, conditioning_channels, f H, f W] (f =
@@ -211,8 +212,8 @@ public final class ControlNetModel implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException(this + " is closed");
         }
-        int levels = config.blockOutChannels().size();
-        UNetInputs.checkSample(sample, config.inChannels(), "in_channels", 1 << (levels - 1));
+        // no upsampling here: any size works as in diffusers (each Downsample2D halves it)
+        UNetInputs.checkSample(sample, config.inChannels(), "in_channels", 1);
         UNetInputs.checkEncoderHiddenStates(encoderHiddenStates, sample.dim(0), config.crossAttentionDim());
         UNetInputs.checkTimestep(timestep);
         checkCond(controlnetCond, sample);
