@@ -91,6 +91,7 @@ public final class ControlNetDenoiser implements AutoCloseable {
             try (SafeTensors weights = SafeTensors.open(vaeDir, ModelFolders.variant(vaeDir))) {
                 vae = keep(owned, AutoencoderKL.load(vaeConfig, weights, inkwell));
             }
+            probeDecode(vaeDir, vae, vaeConfig, inkwell);
             UNet2DConditionModel unet = keep(owned,
                     UNet2DConditionModel.load(unetDir, ModelFolders.variant(unetDir), inkwell));
             ControlNetModel cn = keep(owned,
@@ -104,6 +105,21 @@ public final class ControlNetDenoiser implements AutoCloseable {
         } catch (IOException | RuntimeException | Error e) {
             DenoisingLoop.closeAll(owned);
             throw e;
+        }
+    }
+
+    /**
+     * Decodes one 1x1 latent (an 8x8 picture for SD: milliseconds) so that a VAE this version
+     * cannot run fails now, naming the folder, rather than after the last denoising step.
+     */
+    private static void probeDecode(Path vaeDir, AutoencoderKL vae, AutoencoderKLConfig config, Inkwell inkwell)
+            throws IOException {
+        try (Tensor host = Tensor.allocate(1, config.latentChannels(), 1, 1);
+                Tensor z = inkwell.device() == Device.CPU ? null : inkwell.copyToDevice(host);
+                Tensor image = vae.decode(z == null ? host : z)) {
+            image.shape(); // decoded: every layer of the decoder ran once
+        } catch (IllegalArgumentException e) {
+            throw new IOException(vaeDir + ": this VAE cannot decode here (" + e.getMessage() + ")", e);
         }
     }
 
