@@ -6,7 +6,7 @@ import java.util.Objects;
 /**
  * The knobs of one colorization, with the defaults of ControlNet's Canny demo
  * ({@code gradio_canny2image.py}) and diffusers' {@code StableDiffusionControlNetPipeline}.
- * Immutable; build with {@link #builder()}. Every value is checked when set, so a built
+ * Immutable; build with {@link #builder(String)}. Every value is checked on construction, so a built
  * options object is always valid.
  *
  * @param prompt what the picture shows
