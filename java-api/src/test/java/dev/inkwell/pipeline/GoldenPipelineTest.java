@@ -75,6 +75,33 @@ class GoldenPipelineTest {
     }
 
     @Test
+    void progressPerStepAndCancellationBetweenSteps() throws IOException {
+        JsonNode c = cases().get(1);
+        SchedulerConfig scheduler = SchedulerConfig.parse(c.get("scheduler").toString(), "case scheduler");
+        ColorizeOptions o = ColorizeOptions.builder("").steps(8).guidanceScale(4).build();
+        java.util.List<Integer> seen = new java.util.ArrayList<>();
+        try (Inkwell inkwell = Inkwell.builder().threads(1).build();
+                ControlNetDenoiser d = ControlNetDenoiser.load(models().resolve("unet"), models().resolve("controlnet"),
+                        models().resolve("vae"), scheduler.scheduler(), inkwell);
+                Tensor cond = npy(c, "prompt_embeds"); Tensor uncond = npy(c, "negative_prompt_embeds");
+                Tensor control = npy(c, "control_image")) {
+            try (Tensor got = d.generate(cond, uncond, control, null, o, (step, steps, t, nanos) -> seen.add(t),
+                    null)) {
+                assertEquals(java.util.List.of(876, 751, 626, 501, 376, 251, 126, 1), seen);
+                assertArrayEquals(new long[] {1, 3, 128, 128}, got.shape(), "latents from the seed");
+            }
+            seen.clear();
+            org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CancellationException.class,
+                    () -> d.generate(cond, uncond, control, null, o, (step, steps, t, nanos) -> seen.add(t),
+                            () -> seen.size() >= 2));
+            assertEquals(2, seen.size(), "stopped between steps");
+            IllegalArgumentException bad = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class, () -> d.generate(control, uncond, control, null, o, null, null));
+            assertTrue(bad.getMessage().contains("promptEmbeds"), bad.getMessage());
+        }
+    }
+
+    @Test
     void sameBitsAtOneAndTwoThreads() throws IOException {
         JsonNode c = cases().get(1); // the shorter one (8 steps, guess mode)
         assertArrayEquals(run(c, 1), run(c, 2));
