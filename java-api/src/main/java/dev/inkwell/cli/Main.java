@@ -25,6 +25,7 @@ public final class Main {
               verify    check every supported case of a golden manifest through the Java API
               crosscheck  run every kernel on a device and on the CPU and compare (--device cuda)
               bench     time every kernel next to OpenCV, BoofCV and libtorch in one run
+              unet-bench  time one SD 1.5 ControlNet + U-Net evaluation (random weights)
               version   library version, CPU features, native library in use
 
             Sizes are printed as W x H (width first), as image tools print them.
@@ -96,6 +97,7 @@ public final class Main {
             case "crosscheck" -> new CrosscheckCommand();
             case "version" -> new VersionCommand();
             case "bench" -> new BenchCommand();
+            case "unet-bench" -> new UNetBenchCommand();
             default -> throw new UsageException("inkwell: unknown command '" + name + "' (see 'inkwell --help')");
         };
     }

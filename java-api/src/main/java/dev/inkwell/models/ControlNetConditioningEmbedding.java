@@ -63,7 +63,7 @@ final class ControlNetConditioningEmbedding {
         return new ControlNetConditioningEmbedding(t, List.copyOf(weights), List.copyOf(biases));
     }
 
-    /** [N, conditioning_channels, H, W] to a new [N, block_out_channels[0], H', W'] (H' = H halved, rounding up, per level). */
+    /** [N, conditioning_channels, H, W] to a new [N, block_out_channels[0], H', W'] (halved per level, rounding up). */
     Tensor forward(Inkwell ctx, Tensor cond) {
         Tensor h = ctx.conv2d(cond, convInWeight, convInBias, CONV3_SILU);
         for (int i = 0; i < blockWeights.size(); i++) {

@@ -107,7 +107,8 @@ public record ControlNetModelConfig(int inChannels, int conditioningChannels, Li
                 UNet2DConditionModelConfig.DOWN);
         String headsField = numAttentionHeads != null ? "num_attention_heads" : "attention_head_dim";
         List<Integer> heads = numAttentionHeads != null ? numAttentionHeads : attentionHeadDim;
-        UNetSpec.headsDivide(headsField, heads, blockOutChannels, downBlockTypes, UNet2DConditionModelConfig.CROSS_DOWN);
+        UNetSpec.headsDivide(headsField, heads, blockOutChannels, downBlockTypes,
+                UNet2DConditionModelConfig.CROSS_DOWN);
         UNetSpec.headsDivide(headsField, List.of(heads.get(levels - 1)), List.of(blockOutChannels.get(levels - 1)),
                 List.of(UNet2DConditionModelConfig.MID), UNet2DConditionModelConfig.MID);
         UNetSpec.common(normEps, actFn, freqShift, blockOutChannels.get(0), downsamplePadding, midBlockScaleFactor,

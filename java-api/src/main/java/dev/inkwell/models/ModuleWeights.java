@@ -15,13 +15,24 @@ import java.util.Objects;
  * Not thread-safe while loading; read-only afterwards.
  */
 final class ModuleWeights implements AutoCloseable {
-    private final SafeTensors checkpoint;
+    /** Where the weights come from: a checkpoint ({@link SafeTensors#load}) or a generator. */
+    @FunctionalInterface
+    interface Source {
+        /** Tensor {@code name} of {@code shape} in {@code context}'s memory as {@code type}; the caller owns it. */
+        Tensor load(String name, Inkwell context, ElementType type, long... shape) throws IOException;
+    }
+
+    private final Source checkpoint;
     private final Inkwell context;
     private final ElementType type;
     private final List<Tensor> owned = new ArrayList<>();
 
     ModuleWeights(SafeTensors checkpoint, Inkwell context, ElementType type) {
-        this.checkpoint = Objects.requireNonNull(checkpoint, "checkpoint");
+        this(Objects.requireNonNull(checkpoint, "checkpoint")::load, context, type);
+    }
+
+    ModuleWeights(Source source, Inkwell context, ElementType type) {
+        this.checkpoint = Objects.requireNonNull(source, "source");
         this.context = Objects.requireNonNull(context, "context");
         this.type = Objects.requireNonNull(type, "type");
     }

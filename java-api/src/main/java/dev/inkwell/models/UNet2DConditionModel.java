@@ -123,7 +123,36 @@ public final class UNet2DConditionModel implements AutoCloseable {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(checkpoint, "checkpoint");
         Objects.requireNonNull(context, "context");
-        ModuleWeights w = new ModuleWeights(checkpoint, context, ElementType.FLOAT32);
+        return build(config, new ModuleWeights(checkpoint, context, ElementType.FLOAT32), context);
+    }
+
+    /**
+     * A model of {@code config} with weights made up in memory (no file): the same tensors,
+     * shapes and work per pass as a real checkpoint of that configuration, for benchmarks and
+     * tests. Each tensor depends only on the seed and its name: matrices and convolution kernels
+     * uniform with standard deviation 1/sqrt(fan_in), norm weights 1, biases in [-0.01, 0.01].
+     * Its outputs mean nothing.
+     *
+     * @param config the configuration
+     * @param seed the weights' seed
+     * @param context where the weights live and the passes run
+     * @return the model, which the caller closes
+     * @throws NullPointerException if config or context is null
+     * @throws IllegalStateException if the context is closed
+     */
+    public static UNet2DConditionModel random(UNet2DConditionModelConfig config, long seed, Inkwell context) {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(context, "context");
+        try {
+            return build(config, new ModuleWeights(new RandomWeights(seed), context, ElementType.FLOAT32), context);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // a generator does not read files
+        }
+    }
+
+    /** The modules on weights from {@code w}, which the model owns from then on (closed here on failure). */
+    private static UNet2DConditionModel build(UNet2DConditionModelConfig config, ModuleWeights w, Inkwell context)
+            throws IOException {
         try {
             UNetSpec s = config.spec();
             UNetEncoder encoder = UNetEncoder.load(w, s);

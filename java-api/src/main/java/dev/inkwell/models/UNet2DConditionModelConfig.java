@@ -122,7 +122,8 @@ public record UNet2DConditionModelConfig(int inChannels, int outChannels, List<I
         UNetSpec.blockTypes("down_block_types", downBlockTypes, levels, CROSS_DOWN, DOWN);
         UNetSpec.blockTypes("up_block_types", upBlockTypes, levels, CROSS_UP, UP);
         if (!midBlockType.equals(MID)) {
-            throw new IllegalArgumentException("mid_block_type \"" + midBlockType + "\" is not supported (" + MID + ")");
+            throw new IllegalArgumentException("mid_block_type \"" + midBlockType + "\" is not supported (" + MID
+                    + ")");
         }
         List<Integer> reversedChannels = reversed(blockOutChannels), reversedHeads = reversed(attentionHeadDim);
         UNetSpec.headsDivide("attention_head_dim", attentionHeadDim, blockOutChannels, downBlockTypes, CROSS_DOWN);

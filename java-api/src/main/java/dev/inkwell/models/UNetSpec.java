@@ -108,7 +108,8 @@ record UNetSpec(int inChannels, List<Integer> blockOutChannels, List<Boolean> cr
                     + "embedding needs a sin and a cos column)");
         }
         if (downsamplePadding != 0 && downsamplePadding != 1) {
-            throw new IllegalArgumentException("downsample_padding " + downsamplePadding + " is not supported (0 or 1)");
+            throw new IllegalArgumentException("downsample_padding " + downsamplePadding
+                    + " is not supported (0 or 1)");
         }
         if (!Double.isFinite(midBlockScaleFactor) || midBlockScaleFactor <= 0) {
             throw new IllegalArgumentException("mid_block_scale_factor " + midBlockScaleFactor

@@ -242,6 +242,29 @@ class UNet2DConditionModelTest {
         assertEquals(before, LiveMemory.ownedBytes(), "a failed load frees what it loaded");
     }
 
+    /** random(): every weight the loader asks for, deterministic per seed, outputs of a sane scale, freed on close. */
+    @Test
+    void randomWeightsMakeAWorkingModel() throws IOException {
+        UNet2DConditionModelConfig config = UNet2DConditionModelConfig.read(modelsDir().resolve("unet/config.json"));
+        Map<?, ?> c = UNetGolden.cases("unet").values().iterator().next();
+        long before = LiveMemory.ownedBytes();
+        try (UNet2DConditionModel a = UNet2DConditionModel.random(config, 7, inkwell);
+                UNet2DConditionModel b = UNet2DConditionModel.random(config, 7, inkwell);
+                UNet2DConditionModel other = UNet2DConditionModel.random(config, 8, inkwell);
+                Tensor x = run(a, c, true); Tensor y = run(b, c, true); Tensor z = run(other, c, true)) {
+            float[] xv = x.toArray();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(xv, y.toArray(), "same seed, same bits");
+            assertTrue(!java.util.Arrays.equals(xv, z.toArray()), "another seed, other weights");
+            double max = 0;
+            for (float v : xv) {
+                assertTrue(Float.isFinite(v));
+                max = Math.max(max, Math.abs(v));
+            }
+            assertTrue(max > 1e-3 && max < 1e3, "output scale " + max);
+        }
+        assertEquals(before, LiveMemory.ownedBytes());
+    }
+
     // ---- inputs, closing, leaks ---------------------------------------------------------
 
     @Test

@@ -99,11 +99,4 @@ final class UNetGolden {
         }
         return dir;
     }
-
-    /** A copy of a golden model folder with one config field's text replaced. */
-    static Path withConfig(String model, Path tmp, String json) throws IOException {
-        Path dir = Files.createDirectories(tmp.resolve(model + "-config"));
-        Files.writeString(dir.resolve("config.json"), json);
-        return dir;
-    }
 }
