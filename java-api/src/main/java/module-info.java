@@ -1,6 +1,6 @@
 /**
- * Inkwell: ControlNet line-art kernels for the JVM. Users see {@code dev.inkwell} and
- * {@code dev.inkwell.models} (safetensors checkpoints); the bindings, the loader and the
+ * Inkwell: ControlNet line-art kernels for the JVM. Users see {@code dev.inkwell},
+ * {@code dev.inkwell.models} (safetensors checkpoints) and {@code dev.inkwell.pipeline} (colorization); the bindings, the loader and the
  * command line stay internal.
  */
 module dev.inkwell {
@@ -10,6 +10,7 @@ module dev.inkwell {
 
     exports dev.inkwell;
     exports dev.inkwell.models;
+    exports dev.inkwell.pipeline;
 
     // inkwell bench's optional anchors (OpenCV, BoofCV, libtorch, JNI), from the benchmarks jar
     uses dev.inkwell.cli.bench.AnchorProvider;

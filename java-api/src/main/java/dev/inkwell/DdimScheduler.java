@@ -23,6 +23,8 @@ public final class DdimScheduler {
     private final PredictionType predictionType;
     private final boolean clipSample;
     private final double clipSampleRange;
+    private final double[] trainedBetas; // null: from the beta schedule
+    private final boolean rescaleBetasZeroSnr;
     private final double[] alphasCumprod;
 
     private DdimScheduler(Builder b) {
@@ -36,6 +38,12 @@ public final class DdimScheduler {
         this.predictionType = b.predictionType;
         this.clipSample = b.clipSample;
         this.clipSampleRange = b.clipSampleRange;
+        this.trainedBetas = b.trainedBetas;
+        this.rescaleBetasZeroSnr = b.rescaleBetasZeroSnr;
+        if (trainedBetas != null && trainedBetas.length != trainTimesteps) {
+            throw new IllegalArgumentException("trained betas has " + trainedBetas.length
+                    + " entries but train timesteps is " + trainTimesteps);
+        }
         this.alphasCumprod = cumulativeAlphas();
     }
 
@@ -74,6 +82,8 @@ public final class DdimScheduler {
         b.predictionType = predictionType;
         b.clipSample = clipSample;
         b.clipSampleRange = clipSampleRange;
+        b.trainedBetas = trainedBetas;
+        b.rescaleBetasZeroSnr = rescaleBetasZeroSnr;
         return b;
     }
 
@@ -89,8 +99,51 @@ public final class DdimScheduler {
         private PredictionType predictionType = PredictionType.EPSILON;
         private boolean clipSample = false;
         private double clipSampleRange = 1.0;
+        private double[] trainedBetas;
+        private boolean rescaleBetasZeroSnr;
 
         private Builder() {}
+
+        /**
+         * diffusers' {@code trained_betas}: the betas given one per training timestep, used
+         * instead of the beta schedule (whose start and end are then ignored, as in diffusers).
+         *
+         * @param values one beta per training timestep, each finite and in [0, 1]; null to use
+         *     the beta schedule again. The length must equal {@link #trainTimesteps(int)} when
+         *     {@link #build()} runs.
+         * @return this builder
+         * @throws IllegalArgumentException if the array is empty or an entry is out of range
+         */
+        public Builder trainedBetas(double[] values) {
+            if (values == null) {
+                trainedBetas = null;
+                return this;
+            }
+            if (values.length == 0) {
+                throw new IllegalArgumentException("trained betas is empty");
+            }
+            for (int i = 0; i < values.length; i++) {
+                if (!(values[i] >= 0 && values[i] <= 1)) {
+                    throw new IllegalArgumentException("trained betas[" + i + "] = " + values[i]
+                            + " is not in [0, 1]");
+                }
+            }
+            trainedBetas = values.clone();
+            return this;
+        }
+
+        /**
+         * diffusers' {@code rescale_betas_zero_snr}: rescale the betas so that the last
+         * timestep has zero signal-to-noise ratio ({@code rescale_zero_terminal_snr}, Lin et
+         * al. 2023, "Common Diffusion Noise Schedules and Sample Steps are Flawed").
+         *
+         * @param value the setting
+         * @return this builder
+         */
+        public Builder rescaleBetasZeroSnr(boolean value) {
+            rescaleBetasZeroSnr = value;
+            return this;
+        }
 
         /**
          * The number of training timesteps T.
@@ -215,15 +268,77 @@ public final class DdimScheduler {
     }
 
     private double[] cumulativeAlphas() {
-        boolean scaled = betaSchedule == BetaSchedule.SCALED_LINEAR;
-        double[] betas = linspace(scaled ? Math.sqrt(betaStart) : betaStart, scaled ? Math.sqrt(betaEnd) : betaEnd,
-                trainTimesteps);
+        double[] betas = betas();
+        if (rescaleBetasZeroSnr) {
+            betas = rescaleZeroTerminalSnr(betas);
+        }
         double[] out = new double[trainTimesteps];
         double product = 1;
         for (int t = 0; t < trainTimesteps; t++) {
-            double beta = scaled ? betas[t] * betas[t] : betas[t];
-            product *= 1 - beta;
+            product *= 1 - betas[t];
             out[t] = product;
+        }
+        return out;
+    }
+
+    /** The betas before any rescaling: trained_betas, or the beta schedule's. */
+    private double[] betas() {
+        if (trainedBetas != null) {
+            return trainedBetas.clone();
+        }
+        return switch (betaSchedule) {
+            case LINEAR -> linspace(betaStart, betaEnd, trainTimesteps);
+            case SCALED_LINEAR -> {
+                double[] b = linspace(Math.sqrt(betaStart), Math.sqrt(betaEnd), trainTimesteps);
+                for (int t = 0; t < b.length; t++) {
+                    b[t] *= b[t];
+                }
+                yield b;
+            }
+            case SQUAREDCOS_CAP_V2 -> {
+                // diffusers' betas_for_alpha_bar(T, max_beta=0.999, alpha_transform_type="cosine")
+                double[] b = new double[trainTimesteps];
+                for (int i = 0; i < trainTimesteps; i++) {
+                    double t1 = (double) i / trainTimesteps, t2 = (double) (i + 1) / trainTimesteps;
+                    b[i] = Math.min(1 - cosineAlphaBar(t2) / cosineAlphaBar(t1), 0.999);
+                }
+                yield b;
+            }
+        };
+    }
+
+    private static double cosineAlphaBar(double t) {
+        double c = Math.cos((t + 0.008) / 1.008 * Math.PI / 2);
+        return c * c;
+    }
+
+    /**
+     * diffusers' {@code rescale_zero_terminal_snr}: shift and scale sqrt(alphas_cumprod) so
+     * that its last entry is 0 and its first unchanged, then turn it back into betas.
+     */
+    private static double[] rescaleZeroTerminalSnr(double[] betas) {
+        int n = betas.length;
+        double[] sqrtBar = new double[n];
+        double product = 1;
+        for (int t = 0; t < n; t++) {
+            product *= 1 - betas[t];
+            sqrtBar[t] = Math.sqrt(product);
+        }
+        double first = sqrtBar[0], last = sqrtBar[n - 1];
+        if (!(first > last)) {
+            throw new IllegalArgumentException("rescale_betas_zero_snr needs sqrt(alphas_cumprod) to fall over the "
+                    + "schedule, but its first entry " + first + " is not above its last " + last);
+        }
+        double scale = first / (first - last);
+        double[] bar = new double[n];
+        for (int t = 0; t < n; t++) {
+            double s = (sqrtBar[t] - last) * scale;
+            bar[t] = s * s;
+        }
+        double[] out = new double[n];
+        out[0] = 1 - bar[0];
+        for (int t = 1; t < n; t++) {
+            out[t] = 1 - bar[t] / bar[t - 1];
         }
         return out;
     }
@@ -367,9 +482,29 @@ public final class DdimScheduler {
         return spacing;
     }
 
+    /**
+     * Whether the betas were rescaled to zero terminal SNR.
+     *
+     * @return diffusers' {@code rescale_betas_zero_snr}
+     */
+    public boolean rescaleBetasZeroSnr() {
+        return rescaleBetasZeroSnr;
+    }
+
+    /**
+     * The steps offset added to leading timesteps.
+     *
+     * @return diffusers' {@code steps_offset}
+     */
+    public int stepsOffset() {
+        return stepsOffset;
+    }
+
     @Override
     public String toString() {
-        return "DdimScheduler[T=" + trainTimesteps + ", " + betaSchedule + " " + betaStart + ".." + betaEnd + ", offset "
+        return "DdimScheduler[T=" + trainTimesteps + ", "
+                + (trainedBetas != null ? "trained betas" : betaSchedule + " " + betaStart + ".." + betaEnd)
+                + (rescaleBetasZeroSnr ? " rescaled to zero SNR" : "") + ", offset "
                 + stepsOffset + ", alphaToOne " + setAlphaToOne + ", " + spacing + ", " + predictionType
                 + (clipSample ? ", clip " + clipSampleRange : "") + "]";
     }

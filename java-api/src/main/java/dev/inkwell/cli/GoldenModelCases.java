@@ -12,8 +12,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Golden cases of the models manifest ({@code golden/models/manifest.json}) that this version
- * runs: the {@code vae} cases. {@code decode} decodes {@code latents / scaling_factor} with
+ * Golden cases of the models manifest ({@code golden/models/manifest.json}): the {@code unet}
+ * and {@code controlnet} cases ({@link GoldenUNetCases}), {@code pipeline}
+ * ({@link GoldenPipelineCases}), {@code lpips} ({@link GoldenLpipsCases}), and here the
+ * {@code vae} cases. {@code decode} decodes {@code latents / scaling_factor} with
  * {@link AutoencoderKL#decode} and compares with {@code expected}; {@code encode} compares the
  * posterior of {@link AutoencoderKL#encode} with {@code expected_mean} and
  * {@code expected_logvar}, each within the case's tolerance. The model is loaded from the
@@ -21,7 +23,7 @@ import java.util.Set;
  */
 final class GoldenModelCases {
     /** The manifest keys this class answers for. */
-    static final Set<String> KINDS = Set.of("vae", "unet", "controlnet", "lpips", "lpips_weights");
+    static final Set<String> KINDS = Set.of("vae", "unet", "controlnet", "pipeline", "lpips", "lpips_weights");
 
     private final GoldenCases g;
 
@@ -35,6 +37,9 @@ final class GoldenModelCases {
         }
         if (GoldenLpipsCases.KINDS.contains(kind)) {
             return new GoldenLpipsCases(g).expand(kind, entries);
+        }
+        if (GoldenPipelineCases.KINDS.contains(kind)) {
+            return new GoldenPipelineCases(g).expand(kind, entries);
         }
         List<GoldenCases.Case> out = new ArrayList<>();
         for (Object o : (List<?>) entries) {

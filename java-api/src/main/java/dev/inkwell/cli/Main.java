@@ -20,6 +20,7 @@ public final class Main {
                         (the default: 'inkwell' with no command runs the demo)
               canny     Canny edges of a PNG/JPEG image, as cv2.Canny computes them
               annotate  ControlNet's Canny control map of a drawing (HWC3, resize_image, Canny)
+              colorize  color a line drawing: Stable Diffusion + ControlNet Canny, DDIM (the seed's pipeline)
               blur      Gaussian blur of a PNG/JPEG image, as cv2.GaussianBlur computes it
               lpips     LPIPS perceptual distance (v0.1, AlexNet) of two images
               verify    check every supported case of a golden manifest through the Java API
@@ -91,6 +92,7 @@ public final class Main {
             case "demo" -> new DemoCommand();
             case "canny" -> new CannyCommand();
             case "annotate" -> new AnnotateCommand();
+            case "colorize" -> new ColorizeCommand();
             case "blur" -> new BlurCommand();
             case "lpips" -> new LpipsCommand();
             case "verify" -> new VerifyCommand();
