@@ -20,6 +20,7 @@ public final class Main {
                         (the default: 'inkwell' with no command runs the demo)
               canny     Canny edges of a PNG/JPEG image, as cv2.Canny computes them
               annotate  ControlNet's Canny control map of a drawing (HWC3, resize_image, Canny)
+              prepare-dataset  ControlNet training pairs from a folder of images, on Apache Spark
               blur      Gaussian blur of a PNG/JPEG image, as cv2.GaussianBlur computes it
               verify    check every supported case of a golden manifest through the Java API
               crosscheck  run every kernel on a device and on the CPU and compare (--device cuda)
@@ -94,6 +95,7 @@ public final class Main {
             case "crosscheck" -> new CrosscheckCommand();
             case "version" -> new VersionCommand();
             case "bench" -> new BenchCommand();
+            case "prepare-dataset" -> throw new UsageException("inkwell prepare-dataset runs on Apache Spark: start it with ./inkwell prepare-dataset, or spark-submit --class dev.inkwell.spark.PrepareDataset the inkwell-spark jar");
             default -> throw new UsageException("inkwell: unknown command '" + name + "' (see 'inkwell --help')");
         };
     }

@@ -17,7 +17,7 @@ import org.apache.hadoop.fs.Path;
 /**
  * Makes one training pair inside an executor, exactly as {@code inkwell annotate} does:
  * {@link Image#read(java.nio.file.Path, AlphaMode) Image.read(file, KEEP)} (gray, RGB, RGBA,
- * palette, CMYK JPEG), then {@link ControlNetAnnotator#annotate}: HWC3 (alpha over white),
+ * palette, CMYK JPEG; JPEGs cut short refused, see {@link TruncatedJpeg}), then {@link ControlNetAnnotator#annotate}: HWC3 (alpha over white),
  * {@code resize_image}, Canny. Files that cannot be decoded (corrupt, truncated, not an
  * image, too large for the heap) and unreadable captions become rejects with the reason; a
  * failure to write the outputs fails the task (Spark retries it; outputs are overwritten).
@@ -86,6 +86,7 @@ final class PairMaker {
         if ("file".equals(fs.getScheme())) {
             java.nio.file.Path local = java.nio.file.Path.of(fs.makeQualified(file).toUri());
             try {
+                TruncatedJpeg.check(local);
                 return Image.read(local, AlphaMode.KEEP);
             } catch (IOException e) {
                 throw withoutPath(e, local);
@@ -96,6 +97,7 @@ final class PairMaker {
             try (InputStream s = fs.open(file)) {
                 Files.copy(s, copy, StandardCopyOption.REPLACE_EXISTING);
             }
+            TruncatedJpeg.check(copy);
             return Image.read(copy, AlphaMode.KEEP);
         } catch (IOException e) {
             throw withoutPath(e, copy);

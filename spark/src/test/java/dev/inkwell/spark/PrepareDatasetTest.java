@@ -33,8 +33,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The job in local mode on a generated folder (TestImages: 38 drawings of mixed size and kind,
- * 5 files that cannot be decoded): every control map and resized image equals what
+ * The job in local mode on a generated folder (TestImages: 39 drawings of mixed size and kind,
+ * 6 files that cannot be decoded or are cut short): every control map and resized image equals what
  * {@code inkwell annotate IN OUT --save-resized R} writes for the same file, the prompts and
  * the rejects are the expected ones, and a re-run writes the same bytes.
  */
@@ -247,7 +247,8 @@ class PrepareDatasetTest {
         Path csvFile = Files.writeString(tmp.resolve("captions.csv"), csv);
         for (Path captions : List.of(jsonlFile, csvFile)) {
             Path out = tmp.resolve("out-" + captions.getFileName());
-            PrepareSummary summary = PrepareDatasetJob.run(spark, new PrepareOptions(in.toString(), out.toString(), 512,
+            // The prompts are what is checked here: a small resolution keeps it quick.
+            PrepareSummary summary = PrepareDatasetJob.run(spark, new PrepareOptions(in.toString(), out.toString(), 64,
                     100, 200, OutputFormat.CONTROLNET, captions.toString(), 64));
             List<JsonNode> prompts = jsonLines(out.resolve("prompt.json"));
             assertEquals(images.good.size(), prompts.size());
@@ -284,6 +285,15 @@ class PrepareDatasetTest {
                     Arrays.toString(cases[i]) + ": " + message);
         }
         assertFalse(Files.exists(in.resolve("sub/out")));
+    }
+
+    @Test
+    void oneInkwellContextPerJvmSharedByAllTasks() {
+        var jsc = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext());
+        List<Integer> ids = jsc.parallelize(List.of(1, 2, 3, 4, 5, 6, 7, 8), 8)
+                .map(i -> System.identityHashCode(ExecutorInkwell.get())).distinct().collect();
+        assertEquals(List.of(System.identityHashCode(ExecutorInkwell.get())), ids);
+        assertFalse(ExecutorInkwell.get().isClosed());
     }
 
     @Test

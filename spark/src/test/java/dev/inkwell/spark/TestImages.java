@@ -21,7 +21,7 @@ import javax.imageio.ImageIO;
 /**
  * A generated input folder: drawings of mixed size and kind (gray, RGB, RGBA, palette PNGs;
  * RGB and gray JPEGs; smaller and larger than the resolution), most with a caption file, and
- * a few files that cannot be decoded.
+ * a few files that cannot be decoded or are cut short.
  */
 final class TestImages {
     /** One good input: its path under the folder and its caption (null: no .txt). */
@@ -36,7 +36,11 @@ final class TestImages {
         String[] kinds = {"gray.png", "rgb.png", "rgba.png", "palette.png", "rgb.jpg", "gray.jpg"};
         for (int i = 0; i < 36; i++) {
             String kind = kinds[i % kinds.length];
-            int w = 24 + random.nextInt(900), h = 24 + random.nextInt(700);
+            // Mostly smaller than the resolution (resize_image enlarges with Lanczos-4), some
+            // larger on both sides (it shrinks with area averaging).
+            boolean large = i % 9 == 0;
+            int w = large ? 560 + random.nextInt(200) : 24 + random.nextInt(600);
+            int h = large ? 530 + random.nextInt(100) : 24 + random.nextInt(450);
             String folder = i % 4 == 3 ? "sub/deeper/" : i % 4 == 1 ? "sub/" : "";
             String relative = folder + String.format("img%02d_%s", i, kind);
             BufferedImage image = drawing(w, h, kind, random);
@@ -56,7 +60,18 @@ final class TestImages {
         t.good.add(new Good("same.jpg", "shared caption"));
         t.good.add(new Good("same.png", "shared caption"));
 
+        // A JPEG with data after its EOI marker (as some cameras append): complete, kept.
+        byte[] jpeg = encode(drawing(400, 300, "rgb.jpg", random), "jpeg");
+        byte[] trailer = "appended trailer, not image data".getBytes(StandardCharsets.US_ASCII);
+        byte[] withTrailer = Arrays.copyOf(jpeg, jpeg.length + trailer.length);
+        System.arraycopy(trailer, 0, withTrailer, jpeg.length, trailer.length);
+        Files.write(dir.resolve("sub/trailer.jpg"), withTrailer);
+        t.good.add(new Good("sub/trailer.jpg", null));
+
         byte[] png = encode(drawing(320, 240, "rgb.png", random), "png");
+        // ImageIO decodes a JPEG cut short without an exception (gray below the cut): the job refuses it.
+        Files.write(dir.resolve("sub/bad_truncated.jpg"), Arrays.copyOf(jpeg, jpeg.length / 2));
+        t.bad.add("sub/bad_truncated.jpg");
         byte[] random1 = new byte[2000];
         random.nextBytes(random1);
         Files.write(dir.resolve("bad_random.png"), random1);
