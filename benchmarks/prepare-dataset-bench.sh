@@ -62,6 +62,8 @@ for way in spark jvm-loop opencv; do
     m=$(median "${rates[$way]}")
     printf '  %-9s %8.2f  x%.2f\n' "$way" "$m" "$(echo "$m / $cv" | bc -l)"
 done
+mb() { echo "$(du -sb "$1/source" "$1/target" | awk '{s += $1} END {printf "%.1f", s / 1e6}') MB"; }
+echo "PNGs written (source + target): spark $(mb "$work/out-spark"), jvm-loop $(mb "$work/out-loop"), opencv $(mb "$work/out-opencv")"
 echo "control maps, spark against jvm-loop: $("$py" "$bench/prepare_dataset_bench.py" compare "$work/out-spark" "$work/out-loop")"
 echo "control maps, spark against opencv:   $("$py" "$bench/prepare_dataset_bench.py" compare "$work/out-spark" "$work/out-opencv")"
 echo "  (the JPEGs are decoded by ImageIO on the JVM and by libjpeg-turbo in OpenCV: the decoded pixels may differ)"
