@@ -288,6 +288,32 @@ class PrepareDatasetTest {
     }
 
     @Test
+    void otherFileSystemsAreReadThroughALocalCopy() throws IOException {
+        spark.sparkContext().hadoopConfiguration().set("fs." + OtherSchemeFileSystem.SCHEME + ".impl",
+                OtherSchemeFileSystem.class.getName());
+        spark.sparkContext().hadoopConfiguration().setBoolean("fs." + OtherSchemeFileSystem.SCHEME + ".impl.disable.cache", true);
+        Path out = tmp.resolve("out-otherfs");
+        String scheme = OtherSchemeFileSystem.SCHEME + "://";
+        PrepareSummary summary = PrepareDatasetJob.run(spark, new PrepareOptions(scheme + in, scheme + out, 512, 100, 200,
+                OutputFormat.CONTROLNET, null, 16));
+        assertEquals(images.good.size(), summary.done());
+        List<JsonNode> prompts = jsonLines(out.resolve("prompt.json"));
+        assertEquals(images.good.size(), prompts.size());
+        for (JsonNode line : prompts) {
+            String source = line.get("source").asText();
+            String name = source.substring("source/".length(), source.length() - 4);
+            assertArrayEquals(expected.get(name)[0], pixels(out.resolve(source)), "control map of " + name);
+            assertArrayEquals(expected.get(name)[1], pixels(out.resolve(line.get("target").asText())), "resized " + name);
+        }
+        List<JsonNode> rejects = jsonLines(out.resolve("rejects.json"));
+        assertEquals(images.bad, rejects.stream().map(r -> r.get("file").asText()).toList());
+        for (JsonNode r : rejects) {
+            assertFalse(r.get("reason").asText().contains("inkwell-input-"), "the reason names no temporary copy: " + r);
+        }
+        assertTrue(rejects.stream().anyMatch(r -> r.get("reason").asText().startsWith("truncated JPEG")), rejects.toString());
+    }
+
+    @Test
     void oneInkwellContextPerJvmSharedByAllTasks() {
         var jsc = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<Integer> ids = jsc.parallelize(List.of(1, 2, 3, 4, 5, 6, 7, 8), 8)
