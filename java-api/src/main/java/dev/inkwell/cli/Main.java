@@ -21,6 +21,7 @@ public final class Main {
               canny     Canny edges of a PNG/JPEG image, as cv2.Canny computes them
               annotate  ControlNet's Canny control map of a drawing (HWC3, resize_image, Canny)
               colorize  color a line drawing: Stable Diffusion + ControlNet Canny, DDIM (the seed's pipeline)
+              prepare-dataset  ControlNet training pairs from a folder of images, on Apache Spark
               blur      Gaussian blur of a PNG/JPEG image, as cv2.GaussianBlur computes it
               lpips     LPIPS perceptual distance (v0.1, AlexNet) of two images
               verify    check every supported case of a golden manifest through the Java API
@@ -100,6 +101,7 @@ public final class Main {
             case "version" -> new VersionCommand();
             case "bench" -> new BenchCommand();
             case "unet-bench" -> new UNetBenchCommand();
+            case "prepare-dataset" -> throw new UsageException("inkwell prepare-dataset runs on Apache Spark: start it with ./inkwell prepare-dataset, or spark-submit --class dev.inkwell.spark.PrepareDataset the inkwell-spark jar");
             default -> throw new UsageException("inkwell: unknown command '" + name + "' (see 'inkwell --help')");
         };
     }
