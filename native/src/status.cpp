@@ -2,6 +2,7 @@
 #include <string>
 #include <thread>
 
+#include "cpu/simd_dispatch.hpp"
 #include "error.hpp"
 
 namespace inkwell {
@@ -39,14 +40,25 @@ const char* inkwell_status_name(int32_t status) {
 
 const char* inkwell_last_error_message(void) { return inkwell::last_error.c_str(); }
 
-int32_t inkwell_cpu_simd_level(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512bw")) return INKWELL_SIMD_AVX512;
-    if (__builtin_cpu_supports("avx2")) return INKWELL_SIMD_AVX2;
-    if (__builtin_cpu_supports("sse4.1")) return INKWELL_SIMD_SSE4_1;
-#endif
-    return INKWELL_SIMD_SCALAR;
+int32_t inkwell_cpu_simd_level(void) { return inkwell::cpu::simd_level(); }
+
+int32_t inkwell_cpu_simd_level_supported(void) { return inkwell::cpu::simd_level_supported(); }
+
+int32_t inkwell_cpu_set_simd_level(int32_t level) {
+    if (level < INKWELL_SIMD_SCALAR || level > INKWELL_SIMD_AVX512) {
+        inkwell::set_last_error(("inkwell_cpu_set_simd_level: level " + std::to_string(level) +
+                                 " is not an inkwell_simd_level (0 scalar, 1 sse4.1, 2 avx2, 3 avx512)")
+                                    .c_str());
+        return INKWELL_INVALID_ARGUMENT;
+    }
+    if (!inkwell::cpu::set_simd_level(level)) {
+        inkwell::set_last_error((std::string("inkwell_cpu_set_simd_level: this CPU has no ") +
+                                 inkwell::cpu::simd_level_name(level) + " (its widest level is " +
+                                 inkwell::cpu::simd_level_name(inkwell::cpu::simd_level_supported()) + ")")
+                                    .c_str());
+        return INKWELL_UNSUPPORTED;
+    }
+    return INKWELL_OK;
 }
 
 int32_t inkwell_hardware_threads(void) {

@@ -1,5 +1,8 @@
 // The C ABI's housekeeping: version, status names, error messages, contexts.
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 
 #include "inkwell/inkwell.h"
@@ -13,6 +16,38 @@ TEST(version_and_status_names) {
     CHECK(inkwell_hardware_threads() >= 1);
     CHECK(inkwell_cpu_simd_level() >= INKWELL_SIMD_SCALAR && inkwell_cpu_simd_level() <= INKWELL_SIMD_AVX512);
     CHECK(inkwell_noop() == INKWELL_OK);
+}
+
+// The level in effect follows INKWELL_SIMD (ctest runs this file with it set to each level
+// below the CPU's), can be lowered and raised back at run time, and never exceeds the CPU's.
+TEST(cpu_simd_level_follows_the_forced_level) {
+    const int32_t supported = inkwell_cpu_simd_level_supported();
+    const int32_t start = inkwell_cpu_simd_level();
+    CHECK(supported >= INKWELL_SIMD_SCALAR && supported <= INKWELL_SIMD_AVX512);
+    CHECK(start <= supported);
+    const char* env = std::getenv("INKWELL_SIMD");
+    const std::string forced = env == nullptr ? "" : env;
+    const int32_t want = forced == "scalar"   ? INKWELL_SIMD_SCALAR
+                         : forced == "sse4.1" ? INKWELL_SIMD_SSE4_1
+                         : forced == "avx2"   ? INKWELL_SIMD_AVX2
+                         : forced == "avx512" ? INKWELL_SIMD_AVX512
+                                              : supported;
+    CHECK_MSG(start == std::min(want, supported), "INKWELL_SIMD='%s': level %d, CPU %d", forced.c_str(), start,
+              supported);
+
+    for (int32_t level = INKWELL_SIMD_SCALAR; level <= supported; ++level) {
+        CHECK(inkwell_cpu_set_simd_level(level) == INKWELL_OK);
+        CHECK(inkwell_cpu_simd_level() == level);
+    }
+    if (supported < INKWELL_SIMD_AVX512) {
+        CHECK(inkwell_cpu_set_simd_level(INKWELL_SIMD_AVX512) == INKWELL_UNSUPPORTED);
+        CHECK(std::strstr(inkwell_last_error_message(), "this CPU has no AVX512") != nullptr);
+        CHECK(inkwell_cpu_simd_level() == supported);
+    }
+    CHECK(inkwell_cpu_set_simd_level(7) == INKWELL_INVALID_ARGUMENT);
+    CHECK(std::strstr(inkwell_last_error_message(), "level 7 is not an inkwell_simd_level") != nullptr);
+    CHECK(inkwell_cpu_set_simd_level(-1) == INKWELL_INVALID_ARGUMENT);
+    CHECK(inkwell_cpu_set_simd_level(start) == INKWELL_OK);
 }
 
 TEST(context_options_are_checked) {

@@ -116,6 +116,15 @@ const Case kCases[] = {
     {1, 64, 12, 12, 200, 3, 3, 1, 1, 1, 1, 1, 1, 2, true, true},       // weights packed per task, 2 passes, row splits
 };
 
+// The kernels this machine runs at the SIMD level in effect (INKWELL_SIMD caps it: ctest
+// runs this file again at every lower level), each with its name.
+std::vector<std::pair<Conv2dIsa, const char*>> available_isas() {
+    std::vector<std::pair<Conv2dIsa, const char*>> isas{{Conv2dIsa::kAuto, "auto"}, {Conv2dIsa::kPortable, "portable"}};
+    if (conv2d_isa_available(Conv2dIsa::kAvx2)) isas.emplace_back(Conv2dIsa::kAvx2, "avx2");
+    if (conv2d_isa_available(Conv2dIsa::kAvx512)) isas.emplace_back(Conv2dIsa::kAvx512, "avx512");
+    return isas;
+}
+
 }  // namespace
 
 TEST(conv2d_fast_matches_reference_on_random_shapes) {
@@ -127,8 +136,8 @@ TEST(conv2d_fast_matches_reference_on_random_shapes) {
         conv2d_reference(pr.params(ref.data()));
         // Float sums of K terms err by about eps sqrt(K) relative to their size.
         const double tol = 2e-5 * std::sqrt(double(pr.reduction()));
-        for (Conv2dIsa isa : {Conv2dIsa::kAuto, Conv2dIsa::kPortable}) {
-            const std::string what = pr.name() + (isa == Conv2dIsa::kAuto ? " auto" : " portable");
+        for (const auto& [isa, isa_name] : available_isas()) {
+            const std::string what = pr.name() + " " + isa_name;
             std::vector<float> first;
             for (int threads : thread_counts) {
                 ThreadPool pool(threads);
@@ -156,11 +165,163 @@ TEST(conv2d_is_exact_on_small_integers) {
         std::vector<float> ref(pr.y.size());
         conv2d_reference(pr.params(ref.data()));
         ThreadPool pool(3);
-        for (Conv2dIsa isa : {Conv2dIsa::kAuto, Conv2dIsa::kPortable}) {
+        for (const auto& [isa, isa_name] : available_isas()) {
             conv2d_fast(pool, pr.params(pr.y.data()), isa);
-            CHECK_MSG(bit_identical(pr.y, ref), "%s", pr.name().c_str());
+            CHECK_MSG(bit_identical(pr.y, ref), "%s %s", pr.name().c_str(), isa_name);
         }
     }
+}
+
+TEST(conv2d_avx2_and_avx512_kernels_give_the_same_bits) {
+    // Both compute each K block's sum as one chain of fused multiply-adds in k order and add
+    // it to the earlier blocks' total, with K blocks that depend on K alone: the tile shapes
+    // (6 x 16, 12 x 32) must not change a bit, on every case (edge tiles, groups, passes).
+    if (!conv2d_isa_available(Conv2dIsa::kAvx512)) {
+        std::printf("  SKIP: AVX-512 not in effect here\n");
+        return;
+    }
+    std::mt19937 rng(77);
+    ThreadPool pool(2);
+    for (const Case& c : kCases) {
+        Problem pr(c, rng, false);
+        std::vector<float> wide(pr.y.size());
+        conv2d_fast(pool, pr.params(wide.data()), Conv2dIsa::kAvx512);
+        conv2d_fast(pool, pr.params(pr.y.data()), Conv2dIsa::kAvx2);
+        CHECK_MSG(bit_identical(wide, pr.y), "%s", pr.name().c_str());
+    }
+}
+
+// The bound derived in conv2d_cpu.cpp's Winograd section: |y - exact| <= gamma(cin + 12) Yabs
+// (+ one rounding of the bias add), Yabs being Winograd's formula on absolute values, here
+// in double for every output.
+std::vector<double> winograd_abs_bound(const Problem& pr) {
+    const Case& k = pr.k;
+    const double bt[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};  // |B^T|
+    const double gm[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}};          // |G|
+    const double at[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};                              // |A^T|
+    const int64_t th = (pr.oh + 1) / 2, tw = (pr.ow + 1) / 2;
+    std::vector<double> yabs(pr.y.size());
+    for (int64_t n = 0; n < k.n; ++n)
+        for (int64_t co = 0; co < k.cout; ++co)
+            for (int64_t ty = 0; ty < th; ++ty)
+                for (int64_t tx = 0; tx < tw; ++tx) {
+                    double m[4][4] = {};
+                    for (int64_t ci = 0; ci < k.c; ++ci) {
+                        double d[4][4], g[3][3], v[4][4] = {}, u[4][4] = {};
+                        for (int a = 0; a < 4; ++a)
+                            for (int b = 0; b < 4; ++b) {
+                                const int64_t iy = 2 * ty - k.ph + a, ix = 2 * tx - k.pw + b;
+                                d[a][b] = (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w)
+                                              ? 0
+                                              : std::fabs(pr.x[((n * k.c + ci) * k.h + iy) * k.w + ix]);
+                            }
+                        for (int a = 0; a < 3; ++a)
+                            for (int b = 0; b < 3; ++b) g[a][b] = std::fabs(pr.w[((co * k.c + ci) * 3 + a) * 3 + b]);
+                        for (int i = 0; i < 4; ++i)
+                            for (int j = 0; j < 4; ++j)
+                                for (int a = 0; a < 4; ++a)
+                                    for (int b = 0; b < 4; ++b) v[i][j] += bt[i][a] * d[a][b] * bt[j][b];
+                        for (int i = 0; i < 4; ++i)
+                            for (int j = 0; j < 4; ++j)
+                                for (int a = 0; a < 3; ++a)
+                                    for (int b = 0; b < 3; ++b) u[i][j] += gm[i][a] * g[a][b] * gm[j][b];
+                        for (int i = 0; i < 4; ++i)
+                            for (int j = 0; j < 4; ++j) m[i][j] += u[i][j] * v[i][j];
+                    }
+                    for (int i = 0; i < 2; ++i)
+                        for (int j = 0; j < 2; ++j) {
+                            const int64_t oy = 2 * ty + i, ox = 2 * tx + j;
+                            if (oy >= pr.oh || ox >= pr.ow) continue;
+                            double sum = 0;
+                            for (int a = 0; a < 4; ++a)
+                                for (int b = 0; b < 4; ++b) sum += at[i][a] * m[a][b] * at[j][b];
+                            yabs[((n * k.cout + co) * pr.oh + oy) * pr.ow + ox] = sum;
+                        }
+                }
+    return yabs;
+}
+
+TEST(conv2d_winograd_is_within_its_derived_bound_and_deterministic) {
+    const Case cases[] = {
+        // n  c   h   w  cout kh kw sh sw ph pw dh dw groups silu  bias
+        {1, 13, 20, 20, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, true},    // odd channels, edge rows
+        {2, 5, 9, 11, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false},      // odd sizes: partial tiles
+        {1, 8, 20, 20, 12, 3, 3, 1, 1, 0, 0, 1, 1, 1, false, true},     // no padding
+        {1, 6, 7, 30, 5, 3, 3, 1, 1, 2, 1, 1, 1, 1, false, true},       // padding 2 x 1, rows cross blocks
+        {1, 320, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, true},   // SD-sized reduction, K blocks
+        {1, 40, 34, 33, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, true},    // several tile blocks, short last
+        {1, 24, 18, 18, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true},     // SiLU (checked at the usual tolerance)
+    };
+    constexpr double u = 1.0 / (1 << 24);
+    std::mt19937 rng(31);
+    for (const Case& c : cases) {
+        Problem pr(c, rng, false);
+        CHECK_MSG(conv2d_uses_winograd(pr.params(pr.y.data()), Conv2dAlgo::kWinograd), "%s", pr.name().c_str());
+        std::vector<float> ref(pr.y.size());
+        conv2d_reference(pr.params(ref.data()));
+        const std::vector<double> yabs = winograd_abs_bound(pr);
+        const double n = double(c.c) + 13, gamma = n * u / (1 - n * u);
+        std::vector<float> simd_bits;
+        for (const auto& [isa, isa_name] : available_isas()) {
+            const std::string what = pr.name() + " winograd " + isa_name;
+            std::vector<float> first;
+            for (int threads : {1, 2, 3}) {
+                ThreadPool pool(threads);
+                std::fill(pr.y.begin(), pr.y.end(), std::numeric_limits<float>::quiet_NaN());
+                conv2d_fast(pool, pr.params(pr.y.data()), isa, Conv2dAlgo::kWinograd);
+                if (!first.empty()) {
+                    CHECK_MSG(bit_identical(first, pr.y), "%s: threads=%d differs from threads=1", what.c_str(), threads);
+                    continue;
+                }
+                first = pr.y;
+                int bad = 0;
+                double worst = 0;  // the largest error as a fraction of its bound
+                for (size_t i = 0; i < ref.size(); ++i) {
+                    const double b = c.bias ? std::fabs(pr.b[(i / (pr.oh * pr.ow)) % c.cout]) : 0.0;
+                    const double err = std::fabs(double(pr.y[i]) - ref[i]);
+                    const double bound = c.silu ? 2e-5 * std::sqrt(9.0 * c.c) * (1 + std::fabs(ref[i]))
+                                                : gamma * (yabs[i] + b) + u * std::fabs(ref[i]);
+                    worst = std::max(worst, err / bound);
+                    if (!(err <= bound) && ++bad <= 5)
+                        std::printf("  %s: at %zu got %.9g want %.9g (bound %.3g)\n", what.c_str(), i, pr.y[i], ref[i],
+                                    bound);
+                }
+                CHECK_MSG(bad == 0, "%s: %d outputs outside the bound", what.c_str(), bad);
+                std::printf("  %s: worst error %.3g of the bound\n", what.c_str(), worst);
+            }
+            if (isa == Conv2dIsa::kAvx2 || isa == Conv2dIsa::kAvx512) {
+                if (simd_bits.empty()) {
+                    simd_bits = first;
+                } else {
+                    CHECK_MSG(bit_identical(simd_bits, first), "%s: AVX2 and AVX-512 differ", what.c_str());
+                }
+            }
+        }
+    }
+}
+
+TEST(conv2d_auto_picks_winograd_only_where_it_applies) {
+    std::mt19937 rng(8);
+    auto uses = [&](const Case& c, Conv2dAlgo algo) {
+        Problem pr(c, rng, false);
+        return conv2d_uses_winograd(pr.params(pr.y.data()), algo);
+    };
+    const Case big{1, 32, 64, 64, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, true};
+    CHECK(uses(big, Conv2dAlgo::kAuto));
+    CHECK(!uses(big, Conv2dAlgo::kGemm));
+    Case strided = big;
+    strided.sh = 2;
+    CHECK(!uses(strided, Conv2dAlgo::kWinograd));
+    Case dilated = big;
+    dilated.dh = dilated.dw = 2;
+    dilated.ph = dilated.pw = 2;
+    CHECK(!uses(dilated, Conv2dAlgo::kWinograd));
+    Case grouped = big;
+    grouped.groups = 2;
+    CHECK(!uses(grouped, Conv2dAlgo::kWinograd));
+    Case small = big;
+    small.h = small.w = 32;
+    CHECK(!uses(small, Conv2dAlgo::kAuto) && uses(small, Conv2dAlgo::kWinograd));
 }
 
 TEST(conv2d_large_sd_shape_is_identical_for_any_thread_count) {

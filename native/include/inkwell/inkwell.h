@@ -58,8 +58,24 @@ typedef enum inkwell_simd_level {
     INKWELL_SIMD_AVX512 = 3
 } inkwell_simd_level;
 
-/* The widest instruction set the CPU kernels use on this machine. */
+/* The widest instruction set the CPU kernels use now: the CPU's own level
+ * (inkwell_cpu_simd_level_supported) unless a lower one is forced, by the environment
+ * variable INKWELL_SIMD=scalar|sse4.1|avx2|avx512 (read when the library first dispatches;
+ * a level the CPU lacks, or an unknown name, prints a warning on stderr and is not used) or
+ * by inkwell_cpu_set_simd_level. No kernel has an SSE4.1 variant: that level runs the
+ * portable code. AVX2 means AVX2 + FMA; AVX512 means AVX-512 F, BW and VL besides. */
 INKWELL_API int32_t inkwell_cpu_simd_level(void);
+
+/* The widest inkwell_simd_level this CPU (and OS) supports, whatever is forced. */
+INKWELL_API int32_t inkwell_cpu_simd_level_supported(void);
+
+/* Caps the level the CPU kernels use, process-wide, for kernel calls that start afterwards
+ * (call it before the first kernel call: results may differ in the last bits between
+ * levels where the multiply-add order differs). level is an inkwell_simd_level; a lower
+ * level than the CPU's is allowed, as is raising it back up to the CPU's.
+ * INKWELL_INVALID_ARGUMENT: not an inkwell_simd_level. INKWELL_UNSUPPORTED: the CPU lacks
+ * that level; the level in effect is unchanged. */
+INKWELL_API int32_t inkwell_cpu_set_simd_level(int32_t level);
 
 /* Threads the CPU reports (at least 1). */
 INKWELL_API int32_t inkwell_hardware_threads(void);

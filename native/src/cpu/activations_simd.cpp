@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "activations.hpp"
+#include "simd_dispatch.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 // GCC 12 reports the _mm512_undefined_* placeholders inside its own AVX-512 intrinsics as
@@ -190,11 +191,8 @@ __attribute__((target("avx512f"))) void span_avx512(const float* in, float* out,
 
 #undef INKWELL_AVX512
 
-bool cpu_has(ActivationIsa isa) {
-    __builtin_cpu_init();
-    if (isa == ActivationIsa::kAvx512) return __builtin_cpu_supports("avx512f");
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
+// The level in effect (simd_dispatch.hpp), asked per call so a forced level applies.
+bool cpu_has(ActivationIsa isa) { return isa == ActivationIsa::kAvx512 ? simd_avx512() : simd_avx2(); }
 
 #endif  // INKWELL_ACT_X86
 
@@ -229,7 +227,7 @@ SpanFn pick(int32_t a) {
 
 ActivationIsa resolve(ActivationIsa isa) {
 #if INKWELL_ACT_X86
-    static const bool avx512 = cpu_has(ActivationIsa::kAvx512), avx2 = cpu_has(ActivationIsa::kAvx2);
+    const bool avx512 = cpu_has(ActivationIsa::kAvx512), avx2 = cpu_has(ActivationIsa::kAvx2);
     if (isa == ActivationIsa::kAuto) return avx512 ? ActivationIsa::kAvx512 : avx2 ? ActivationIsa::kAvx2 : ActivationIsa::kPortable;
     if (isa == ActivationIsa::kAvx512 && avx512) return isa;
     if (isa == ActivationIsa::kAvx2 && avx2) return isa;

@@ -1,6 +1,7 @@
 // Attention, CPU: reference, task split, portable fast path, AVX2+FMA fast path, launcher.
 // See the header for the semantics and the variants.
 #include "attention_cpu.hpp"
+#include "simd_dispatch.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -505,8 +506,7 @@ void attention_avx2(ThreadPool& pool, const inkwell_attention_params& p) {
 
 bool attention_avx2_available() {
 #if INKWELL_ATTENTION_X86
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return simd_avx2();
 #else
     return false;
 #endif

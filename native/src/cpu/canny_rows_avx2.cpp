@@ -5,6 +5,7 @@
 // the rest of the library.) Each SIMD body is followed by the scalar range function from
 // canny_rows.hpp for the columns left over.
 #include "canny_rows.hpp"
+#include "simd_dispatch.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -311,11 +312,7 @@ const RowKernels* avx2_row_kernels() {
         {{magnitude_avx2<1, false>, magnitude_avx2<1, true>}, {magnitude_avx2<3, false>, magnitude_avx2<3, true>}},
         suppress_avx2,
     };
-    static const bool supported = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") != 0;
-    }();
-    return supported ? &kernels : nullptr;
+    return simd_avx2() ? &kernels : nullptr;  // the level in effect (simd_dispatch.hpp)
 }
 
 }  // namespace inkwell::cpu::canny_rows

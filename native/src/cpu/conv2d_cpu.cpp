@@ -3,15 +3,22 @@
 //   conv2d_fast, GEMM  per image and group, out[co][p] = sum_k W[co][k] * col[k][p] with
 //                      k = (ci, kh, kw) and p = (oh, ow): W is used in place (each of its rows
 //                      is contiguous in k), col is the im2col matrix, packed on the fly in
-//                      panels of kNR pixels for one K block at a time; a kMR x kNR micro-kernel
-//                      keeps its tile of out in registers.
+//                      panels of NR pixels for one K block at a time; an MR x NR micro-kernel
+//                      keeps its tile of out in registers (AVX-512 12 x 32, AVX2 and portable
+//                      6 x 16, picked by the SIMD level in effect, see simd_dispatch.hpp).
 //   conv2d_fast, direct groups with fewer than kMinGemmRows output channels (depthwise):
 //                      per output plane, one fused multiply-add pass per tap.
 // Stages: geometry, im2col rows, packing, micro-kernels, GEMM tasks, epilogue, launcher.
 //
 // Determinism: work is split over output tiles only. Every output sums its K range in fixed
 // blocks of a length that depends on K alone, in the same order, whatever the thread count.
+// The AVX2 and AVX-512 kernels compute each block's sum as the same chain of fused
+// multiply-adds in k order, then add it to the previous blocks' total: they give the same
+// bits; the portable kernel rounds products separately and differs in the last bits.
 #include "conv2d_cpu.hpp"
+
+#include "gemm_micro.hpp"
+#include "simd_dispatch.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -19,10 +26,6 @@
 #include <memory>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define INKWELL_CONV2D_X86 1
-#endif
 
 namespace inkwell::cpu {
 
@@ -127,14 +130,17 @@ void im2col_row(const Geometry& g, const float* plane, int64_t i, int64_t j, int
 // Blocking and packing
 // ---------------------------------------------------------------------------------------
 
-// Micro-tile: kMR output channels x kNR output pixels, 12 of the 16 ymm registers as
-// accumulators, 2 loads + 6 broadcasts per 12 FMAs (the BLIS Haswell/Zen shape; 4x24 was not
-// tried). Pixels along the vectors keep the output stores contiguous in NCHW.
-constexpr int kMR = 6;
-constexpr int kNR = 16;
+// Micro-tiles: MR output channels x NR output pixels (KernelSpec below), pixels along the
+// vectors so that the output stores are contiguous in NCHW. AVX2 and portable: 6 x 16, 12 of
+// the 16 ymm registers as accumulators, 2 loads + 6 broadcasts per 12 FMAs (the BLIS
+// Haswell/Zen shape). AVX-512: 12 x 32, 24 of the 32 zmm registers, 2 loads + 12 broadcasts
+// per 24 FMAs. The largest tile bounds the scratch buffers.
+constexpr int kMaxMR = 12;
+constexpr int kMaxNR = 32;
 
 // Cache blocking, for a 32 KiB L1d / 512 KiB L2 (Zen 3) and similar:
-//  - a K block is at most kMaxKC long, so the packed col panel of kNR pixels (16 KiB) stays
+//  - a K block is at most kMaxKC long, so the packed col panel of NR pixels (16 KiB at 16,
+//    32 KiB at 32: L1 on AVX-512 Xeons is 48 KiB) stays
 //    in L1 while the tiles walk the channel rows of their task;
 //  - a pixel block has kPixelsPerTask pixels and tiles pass over it kMaxRowsPerTask channel
 //    rows at a time, so the packed col block (KC x pixels) and those rows' packed weights
@@ -145,6 +151,8 @@ constexpr int kNR = 16;
 constexpr int64_t kMaxKC = 256;
 constexpr int64_t kPixelsPerTask = 256;
 constexpr int64_t kMaxRowsPerTask = 96;
+// Whole tiles of every kernel: pixel blocks split into NR-pixel panels, passes into MR-row tiles.
+static_assert(kPixelsPerTask % kMaxNR == 0 && kMaxRowsPerTask % kMaxMR == 0 && kMaxRowsPerTask % 6 == 0);
 
 // Fewer output channels per group than this (depthwise) go to the direct path: a 6-row tile
 // would be mostly empty.
@@ -159,132 +167,42 @@ struct KBlocks {
 };
 
 // Packs im2col rows k0 .. k0 + kc - 1 of one image group (x_group: its first channel plane)
-// for pixels p0 .. p0 + count - 1 into panels of kNR pixels: panel t holds row kk at
-// packed[(t * kc + kk) * kNR]. row is scratch of round_up(count, kNR) floats whose tail is 0,
+// for pixels p0 .. p0 + count - 1 into panels of nr pixels: panel t holds row kk at
+// packed[(t * kc + kk) * nr]. row is scratch of round_up(count, nr) floats whose tail is 0,
 // so the last panel is zero-padded.
 void pack_col_block(const Geometry& g, const float* x_group, int64_t k0, int64_t kc, int64_t p0, int64_t count,
-                    float* row, float* packed) {
-    const int64_t panels = ceil_div(count, kNR);
+                    int nr, float* row, float* packed) {
+    const int64_t panels = ceil_div(count, nr);
     for (int64_t kk = 0; kk < kc; ++kk) {
         const int64_t k = k0 + kk, ci = k / g.taps, tap = k % g.taps;
         im2col_row(g, x_group + ci * g.h * g.w, tap / g.kw, tap % g.kw, p0, count, row);
         for (int64_t t = 0; t < panels; ++t)
-            std::memcpy(packed + (t * kc + kk) * kNR, row + t * kNR, sizeof(float) * kNR);
-    }
-}
-
-// Packs weight rows 0 .. rows - 1 (row r at w + r * ldw), columns 0 .. kc - 1, into panels
-// of kMR rows: panel t holds column k at packed[(t * kc + k) * kMR]; missing rows are 0.
-// One contiguous stream per tile instead of kMR strided ones: ~15% faster on 3x3 320.
-void pack_weight_block(const float* w, int64_t ldw, int64_t rows, int64_t kc, float* packed) {
-    for (int64_t r0 = 0; r0 < rows; r0 += kMR) {
-        float* panel = packed + (r0 / kMR) * kc * kMR;
-        const int64_t valid = std::min<int64_t>(kMR, rows - r0);
-        if (valid < kMR) std::fill(panel, panel + kc * kMR, 0.0f);
-        for (int64_t r = 0; r < valid; ++r) {
-            const float* src = w + (r0 + r) * ldw;
-            for (int64_t k = 0; k < kc; ++k) panel[k * kMR + r] = src[k];
-        }
+            std::memcpy(packed + (t * kc + kk) * nr, row + t * nr, sizeof(float) * nr);
     }
 }
 
 // ---------------------------------------------------------------------------------------
-// Micro-kernels: c[r][q] (+)= sum_k a[r * lda + k] * b[k * kNR + q] over one K block.
+// Micro-kernels (gemm_micro.hpp): c[r][q] (+)= sum_k w[r * lda + k] * col[k * NR + q] over
+// one K block, the weight rows read in place (each is contiguous in k), full tiles only.
 // ---------------------------------------------------------------------------------------
 
-struct Tile {
-    const float* a;  // packed weight panel, kc x kMR (rows past the valid ones are 0)
-    const float* b;  // packed col panel, kc x kNR
-    int64_t kc;
-    float* c;  // output at (first channel, first pixel)
-    int64_t ldc;
-    int rows, cols;   // the valid part, <= kMR x kNR
-    bool accumulate;  // add to c (every K block but the first)
-};
+using gemm::KernelSpec;
+using gemm::MicroTile;
 
-using MicroKernel = void (*)(const Tile&);
-
-// Writes a full kMR x kNR tile computed in acc to the valid part of c.
-void store_tile(const Tile& t, const float (&acc)[kMR][kNR]) {
-    for (int r = 0; r < t.rows; ++r) {
-        float* c = t.c + r * t.ldc;
-        for (int q = 0; q < t.cols; ++q) c[q] = t.accumulate ? c[q] + acc[r][q] : acc[r][q];
-    }
-}
-
-void micro_kernel_portable(const Tile& t) {
-    float acc[kMR][kNR] = {};
-    for (int64_t k = 0; k < t.kc; ++k) {
-        const float* a = t.a + k * kMR;
-        const float* b = t.b + k * kNR;
-        for (int r = 0; r < kMR; ++r) {
-            const float av = a[r];
-            for (int q = 0; q < kNR; ++q) acc[r][q] += av * b[q];
-        }
-    }
-    store_tile(t, acc);
-}
-
-#ifdef INKWELL_CONV2D_X86
-
-// The AVX2 micro-kernel: 12 accumulators, per k two loads of the col panel and one
-// broadcast per row. The unroll pragmas matter: without them GCC keeps acc in memory and
-// stores it every iteration. Unrolling k by 4 gained nothing measurable.
-__attribute__((target("avx2,fma"))) void micro_kernel_avx2(const Tile& t) {
-    __m256 acc[kMR][2];
-#pragma GCC unroll 6
-    for (int r = 0; r < kMR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    const float* a = t.a;
-    const float* b = t.b;
-    const int64_t kc = t.kc;
-    for (int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
-        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-#pragma GCC unroll 6
-        for (int r = 0; r < kMR; ++r) {
-            const __m256 av = _mm256_broadcast_ss(a + r);
-            acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
-        }
-    }
-    if (t.rows == kMR && t.cols == kNR) {
-#pragma GCC unroll 6
-        for (int r = 0; r < kMR; ++r) {
-            float* c = t.c + r * t.ldc;
-            if (t.accumulate) {
-                acc[r][0] = _mm256_add_ps(_mm256_loadu_ps(c), acc[r][0]);
-                acc[r][1] = _mm256_add_ps(_mm256_loadu_ps(c + 8), acc[r][1]);
-            }
-            _mm256_storeu_ps(c, acc[r][0]);
-            _mm256_storeu_ps(c + 8, acc[r][1]);
-        }
-        return;
-    }
-    float spill[kMR][kNR];
-#pragma GCC unroll 6
-    for (int r = 0; r < kMR; ++r) {
-        _mm256_storeu_ps(spill[r], acc[r][0]);
-        _mm256_storeu_ps(spill[r] + 8, acc[r][1]);
-    }
-    store_tile(t, spill);
-}
-
-bool cpu_has_avx2_fma() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-#else
-
-bool cpu_has_avx2_fma() { return false; }
-
+constexpr KernelSpec kPortableKernel{6, 16, gemm::micro_portable<6, 16>};
+#ifdef INKWELL_GEMM_X86
+constexpr KernelSpec kAvx2Kernel{6, 16, gemm::micro_avx2_6x16};
+constexpr KernelSpec kAvx512Kernel{12, 32, gemm::micro_avx512_12x32};
 #endif
 
-MicroKernel select_micro_kernel(Conv2dIsa isa) {
-#ifdef INKWELL_CONV2D_X86
-    if (isa == Conv2dIsa::kAuto && cpu_has_avx2_fma()) return micro_kernel_avx2;
+// The requested kernel, or the widest one below it that the level in effect allows.
+KernelSpec select_kernel(Conv2dIsa isa) {
+#ifdef INKWELL_GEMM_X86
+    if ((isa == Conv2dIsa::kAuto || isa == Conv2dIsa::kAvx512) && simd_avx512()) return kAvx512Kernel;
+    if (isa != Conv2dIsa::kPortable && simd_avx2()) return kAvx2Kernel;
 #endif
     (void)isa;
-    return micro_kernel_portable;
+    return kPortableKernel;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -307,38 +225,35 @@ void epilogue(const inkwell_conv2d_params& p, int64_t co0, int64_t rows, float* 
 }
 
 // ---------------------------------------------------------------------------------------
-// GEMM: weights packed once per call, then independent tasks with no barrier between them.
-//   pack weights  one task per (group, K block): all of the group's rows in kMR-row panels;
-//   multiply      one task per (image, pixel block, row range): for each K block in order,
-//                 pack that block's im2col panels for the task's pixels into per-thread
-//                 scratch (kept in L2), then run every tile of the row range over them; the
-//                 epilogue after the last K block.
+// GEMM: independent tasks with no barrier between them, one per (image, group, pixel block,
+// row range): for each K block in order, pack that block's im2col panels for the task's
+// pixels into per-thread scratch (kept in L2), then run every tile of the row range over
+// them, reading the weight rows in place; the epilogue after the last K block.
 // A task normally owns all rows of its pixels, so each im2col panel is packed exactly once;
 // only when pixel blocks are too few to share out evenly are rows split as well, and each
 // split re-packs the panels it needs (about 1/rows of the multiply work per split).
-// When every weight meets only one pixel block (one image of at most kPixelsPerTask
-// pixels: the 16x16 U-Net level) packing them up front buys no reuse and costs a buffer as
-// large as the weights (59 MB at 1280 channels, page faults and all): each task then packs
-// the weights of its tiles per K block into per-thread scratch instead.
+// Weights are not packed: each tile reads its MR weight rows (contiguous in k) in place,
+// the way linear reads x. Measured single-thread on a shared 2-core AVX-512 Xeon (process
+// CPU time, medians of 7, interleaved runs): packed weights took ~75-120 ms at
+// [1,1280,16,16] (every weight meets one pixel block only, so packing them is pure cost)
+// against ~58-64 ms in place, and 64-98 ms against 62-70 ms at [1,320,64,64]. Only a
+// group's last, partial tile of rows is copied, zero-padded, into a per-thread buffer.
 // ---------------------------------------------------------------------------------------
 
 struct GemmPlan {
+    KernelSpec ks;
     KBlocks kb;
-    int64_t tiles;         // kMR-row tiles per group
+    int64_t tiles;         // ks.mr-row tiles per group
     int64_t pixel_blocks;  // per image
     int64_t row_splits;    // row ranges per pixel block
-    bool prepacked;        // weights packed once per call (else per task, into scratch)
     int64_t tasks() const { return pixel_blocks * row_splits; }
-    // Floats of one (group, K block) slot of packed weights: every tile's kc x kMR panel.
-    int64_t weight_slot() const { return tiles * kb.len * kMR; }
 };
 
 // Row splits: 1 when the pixel blocks of all images and groups share out evenly over the
 // threads (or are plenty), else the fewest splits that make the task count a multiple of
 // the thread count. Only the split changes with the thread count, never an output's sum.
-GemmPlan plan_gemm(const Geometry& g, int threads) {
-    GemmPlan plan{KBlocks(g.k_len), ceil_div(g.cout_g, kMR), ceil_div(g.pixels, kPixelsPerTask), 1, false};
-    plan.prepacked = g.batch * plan.pixel_blocks > 1;
+GemmPlan plan_gemm(const Geometry& g, const KernelSpec& ks, int threads) {
+    GemmPlan plan{ks, KBlocks(g.k_len), ceil_div(g.cout_g, ks.mr), ceil_div(g.pixels, kPixelsPerTask), 1};
     const int64_t outer = g.batch * g.groups * plan.pixel_blocks;
     if (outer % threads != 0 && outer < 8 * int64_t(threads)) {
         int64_t splits = 1;
@@ -356,13 +271,6 @@ std::vector<float>& im2col_scratch() {
     return row;
 }
 
-// The packed weights of one pass of tiles over one K block when they are not prepacked, per
-// thread and reused across calls.
-float* weight_scratch() {
-    thread_local std::vector<float> block(kMaxRowsPerTask * kMaxKC);
-    return block.data();
-}
-
 // The packed im2col panels of one K block for one pixel block, per thread, reused across
 // calls: at most kMaxKC x kPixelsPerTask floats (256 KiB), sized to stay in L2.
 float* col_scratch() {
@@ -370,55 +278,75 @@ float* col_scratch() {
     return block.data();
 }
 
-void pack_weight_task(const inkwell_conv2d_params& p, const Geometry& g, const GemmPlan& plan, float* packed,
-                      int64_t task) {
-    const int64_t group = task / plan.kb.count, b = task % plan.kb.count;
-    const int64_t k0 = plan.kb.begin(b), kc = plan.kb.size(b, g.k_len);
-    pack_weight_block(weight_of(p) + group * g.cout_g * g.k_len + k0, g.k_len, g.cout_g, kc,
-                      packed + task * plan.weight_slot());
+// A group's last tile of weight rows when it has fewer than MR: the valid rows' K block,
+// then zeros (mr x kc, lda kc), per thread.
+float* edge_rows_scratch() {
+    thread_local std::vector<float> rows(kMaxMR * kMaxKC);
+    return rows.data();
+}
+
+// An output tile that is not whole (edge rows or pixels): the kernel works on this full
+// MR x NR buffer and the valid part is copied in and out, per thread.
+float* edge_tile_scratch() {
+    thread_local std::vector<float> tile(kMaxMR * kMaxNR);
+    return tile.data();
 }
 
 // Tiles of a row range pass over an L1-resident im2col panel in sub-blocks of at most
-// kMaxRowsPerTask rows, so the sub-block's packed weights (rows x KC) stay in L2 beside the
+// kMaxRowsPerTask rows, so the sub-block's weight rows (rows x KC) stay in L2 beside the
 // K block's panels.
-void multiply_task(const inkwell_conv2d_params& p, const Geometry& g, const GemmPlan& plan, const float* packed_weights,
-                   MicroKernel kernel, int64_t task) {
+void multiply_task(const inkwell_conv2d_params& p, const Geometry& g, const GemmPlan& plan, int64_t task) {
+    const int mr = plan.ks.mr, nr = plan.ks.nr;
+    const gemm::MicroKernel kernel = plan.ks.fn;
     const int64_t split = task % plan.row_splits, outer = task / plan.row_splits;
     const int64_t pixel_block = outer % plan.pixel_blocks, image_group = outer / plan.pixel_blocks;
     const int64_t group = image_group % g.groups, image = image_group / g.groups;
     const int64_t p0 = pixel_block * kPixelsPerTask, count = std::min(kPixelsPerTask, g.pixels - p0);
     const int64_t t_begin = plan.tiles * split / plan.row_splits, t_end = plan.tiles * (split + 1) / plan.row_splits;
-    const int64_t r_begin = t_begin * kMR, r_end = std::min(g.cout_g, t_end * kMR);
+    const int64_t r_begin = t_begin * mr, r_end = std::min(g.cout_g, t_end * mr);
     if (r_begin >= r_end) return;
     const float* x_group = input_of(p) + (image * g.cin + group * g.cin_g) * g.h * g.w;
+    const float* w_group = weight_of(p) + group * g.cout_g * g.k_len;
     float* out = output_of(p) + (image * g.cout + group * g.cout_g) * g.pixels + p0;
     float* cols = col_scratch();
     float* row = im2col_scratch().data();
-    constexpr int64_t kTilesPerPass = kMaxRowsPerTask / kMR;
+    float* edge_rows = edge_rows_scratch();
+    float* edge_tile = edge_tile_scratch();
+    const int64_t full_tiles = g.cout_g / mr;  // tiles before this one have all mr rows
+    const int64_t tiles_per_pass = kMaxRowsPerTask / mr;
     for (int64_t b = 0; b < plan.kb.count; ++b) {
         const int64_t k0 = plan.kb.begin(b), kc = plan.kb.size(b, g.k_len);
-        pack_col_block(g, x_group, k0, kc, p0, count, row, cols);
-        for (int64_t t0 = t_begin; t0 < t_end; t0 += kTilesPerPass) {
-            const int64_t t1 = std::min(t_end, t0 + kTilesPerPass);
-            // Tile t's panel for this K block is at pass_weights + (t - t0) * kc * kMR.
-            const float* pass_weights;
-            if (plan.prepacked) {
-                pass_weights = packed_weights + (group * plan.kb.count + b) * plan.weight_slot() + t0 * kc * kMR;
-            } else {
-                float* scratch = weight_scratch();
-                const int64_t r0 = t0 * kMR;
-                pack_weight_block(weight_of(p) + (group * g.cout_g + r0) * g.k_len + k0, g.k_len,
-                                  std::min(g.cout_g, t1 * kMR) - r0, kc, scratch);
-                pass_weights = scratch;
-            }
-            // Pixel panel outer, so its kc x 16 floats stay in L1 while the tiles pass over it.
-            for (int64_t q = 0; q < count; q += kNR) {
-                const float* panel = cols + (q / kNR) * kc * kNR;
+        pack_col_block(g, x_group, k0, kc, p0, count, nr, row, cols);
+        if (t_end > full_tiles) {  // this task has the partial tile: its rows, zero-padded
+            const int64_t valid = g.cout_g - full_tiles * mr;
+            std::fill(edge_rows, edge_rows + mr * kc, 0.0f);
+            for (int64_t r = 0; r < valid; ++r)
+                std::memcpy(edge_rows + r * kc, w_group + (full_tiles * mr + r) * g.k_len + k0, sizeof(float) * kc);
+        }
+        for (int64_t t0 = t_begin; t0 < t_end; t0 += tiles_per_pass) {
+            const int64_t t1 = std::min(t_end, t0 + tiles_per_pass);
+            // Pixel panel outer, so its kc x nr floats stay in L1 while the tiles pass over it.
+            for (int64_t q = 0; q < count; q += nr) {
+                const float* panel = cols + (q / nr) * kc * nr;
+                const int cols_valid = int(std::min<int64_t>(nr, count - q));
                 for (int64_t t = t0; t < t1; ++t) {
-                    const int64_t r = t * kMR;
-                    Tile tile{pass_weights + (t - t0) * kc * kMR, panel, kc, out + r * g.pixels + q, g.pixels,
-                              int(std::min<int64_t>(kMR, g.cout_g - r)), int(std::min<int64_t>(kNR, count - q)), b > 0};
-                    kernel(tile);
+                    const int64_t r = t * mr;
+                    const bool full_rows = t < full_tiles;
+                    const float* a = full_rows ? w_group + r * g.k_len + k0 : edge_rows;
+                    const int64_t lda = full_rows ? g.k_len : kc;
+                    float* c = out + r * g.pixels + q;
+                    if (full_rows && cols_valid == nr) {
+                        kernel(MicroTile{a, lda, panel, kc, c, g.pixels, b > 0});
+                        continue;
+                    }
+                    const int rows_valid = int(std::min<int64_t>(mr, g.cout_g - r));
+                    if (b > 0) {
+                        for (int i = 0; i < rows_valid; ++i)
+                            std::memcpy(edge_tile + i * nr, c + i * g.pixels, sizeof(float) * cols_valid);
+                    }
+                    kernel(MicroTile{a, lda, panel, kc, edge_tile, nr, b > 0});
+                    for (int i = 0; i < rows_valid; ++i)
+                        std::memcpy(c + i * g.pixels, edge_tile + i * nr, sizeof(float) * cols_valid);
                 }
             }
         }
@@ -426,17 +354,255 @@ void multiply_task(const inkwell_conv2d_params& p, const Geometry& g, const Gemm
     epilogue(p, group * g.cout_g + r_begin, r_end - r_begin, out + r_begin * g.pixels, g.pixels, count);
 }
 
-void conv2d_gemm(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometry& g, MicroKernel kernel) {
-    const GemmPlan plan = plan_gemm(g, pool.threads());
-    // Uninitialised: pack_weight_block writes every float of every slot's used panels.
-    std::unique_ptr<float[]> packed;
-    if (plan.prepacked) {
-        packed.reset(new float[g.groups * plan.kb.count * plan.weight_slot()]);
-        pool.parallel_for(g.groups * plan.kb.count,
-                          [&](int64_t task) { pack_weight_task(p, g, plan, packed.get(), task); });
+void conv2d_gemm(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometry& g, const KernelSpec& ks) {
+    const GemmPlan plan = plan_gemm(g, ks, pool.threads());
+    pool.parallel_for(g.batch * g.groups * plan.tasks(), [&](int64_t task) { multiply_task(p, g, plan, task); });
+}
+
+// ---------------------------------------------------------------------------------------
+// Winograd F(2x2, 3x3) for 3x3 stride-1 undilated ungrouped convolutions (Lavin & Gray 2016):
+// each 2x2 block of outputs ("tile") of one output channel is
+//     Y = A^T [ sum_ci (G g G^T) .* (B^T d B) ] A
+// with g the 3x3 kernel of (co, ci), d the 4x4 input patch of ci under the tile (zero
+// outside the image), and
+//     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
+//     A^T = [1 1 1 0; 0 1 -1 -1].
+// The sum over ci is 16 independent GEMMs (one per element e of the 4x4 transform domain):
+// M_e[co][t] = sum_ci U_e[co][ci] V_e[ci][t], U = G g G^T, V = B^T d B: 16 * 2 cin multiply-
+// adds per 2x2 outputs instead of 4 * 9 * 2 cin, 2.25 times fewer.
+//
+// Stages: U for every (co, ci) once per call (in parallel over co); then one task per
+// (image, block of kTilesPerBlock tiles in row-major tile order): V of the block's tiles
+// (packed as the micro-kernel's col panels: V[e][panel][ci][nr]), the 16 GEMMs with the
+// same micro-kernels and K blocks as the direct GEMM (U rows read in place, padded to a
+// multiple of 12 so every tile is whole), then the output transform, bias and SiLU.
+//
+// Rounding, and the bound the tests check: every transform is a fixed sequence of additions
+// (and exact halvings), V in two levels (rows, then columns), U in two levels of up to two
+// additions, the output in two levels of up to two; the GEMM is the direct path's FMA
+// chain over cin. So |computed - exact| <= gamma(cin + 12) * Yabs, gamma(n) = n u / (1 - n u)
+// (u = 2^-24), where Yabs is the same formula with every matrix, weight and input replaced
+// by its absolute value (it sums over the tile's whole 4 x 4 patch with weights up to 1.5^2
+// and 3 x 3 output terms, so it is larger than the direct path's sum |w| |x|: the price of
+// the transforms). test_conv2d checks every output against it (and against the golden
+// tolerances through the same kernels: the bound is orders of magnitude inside them).
+//
+// Determinism: outputs depend on their tile's block only through fixed-order arithmetic;
+// tasks split tile blocks only. AVX2 and AVX-512 give the same bits (the same FMA chains),
+// the portable kernel differs in the last bits, as for the direct path.
+// ---------------------------------------------------------------------------------------
+
+constexpr int64_t kTilesPerBlock = 64;  // a multiple of every kernel's nr
+constexpr int64_t kWinoRowPad = 12;     // U's rows padded to a multiple of every kernel's mr
+static_assert(kTilesPerBlock % kMaxNR == 0 && kWinoRowPad % kMaxMR == 0 && kWinoRowPad % 6 == 0);
+
+// kAuto's choice (conv2d_uses_winograd).
+constexpr int64_t kWinogradMinPixels = 64 * 64;
+constexpr int64_t kWinogradMinChannels = 32;
+
+bool winograd_eligible(const Geometry& g) {
+    return g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.groups == 1;
+}
+
+struct WinoPlan {
+    KernelSpec ks;
+    KBlocks kb;          // over cin
+    int64_t tiles_h, tiles_w, tiles;
+    int64_t blocks;      // per image
+    int64_t rows;        // cout rounded up to kWinoRowPad
+    int64_t panels() const { return kTilesPerBlock / ks.nr; }
+};
+
+// U[e][co][ci] (co < rows; rows past cout are 0) for output channels co0 .. co1 - 1. The 3x3
+// kernels of one co are first split into nine contiguous rows over ci, so that the transform
+// runs along ci and writes sixteen contiguous streams.
+void winograd_weights(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, int64_t co0,
+                      int64_t co1, float* u) {
+    const int64_t plane = plan.rows * g.cin;
+    thread_local std::vector<float> split;
+    split.resize(size_t(9 * g.cin));
+    for (int64_t co = co0; co < co1; ++co) {
+        float* dst = u + co * g.cin;
+        if (co >= g.cout) {
+            for (int e = 0; e < 16; ++e) std::fill(dst + e * plane, dst + e * plane + g.cin, 0.0f);
+            continue;
+        }
+        const float* w = weight_of(p) + co * g.cin * 9;
+        for (int64_t ci = 0; ci < g.cin; ++ci)
+            for (int k = 0; k < 9; ++k) split[k * g.cin + ci] = w[ci * 9 + k];
+        const float* gk = split.data();
+        for (int64_t ci = 0; ci < g.cin; ++ci) {
+            float t[4][3];
+            for (int j = 0; j < 3; ++j) {  // G g: rows
+                const float g0 = gk[j * g.cin + ci], g1 = gk[(3 + j) * g.cin + ci], g2 = gk[(6 + j) * g.cin + ci];
+                t[0][j] = g0;
+                t[1][j] = (g0 + g1 + g2) * 0.5f;
+                t[2][j] = (g0 - g1 + g2) * 0.5f;
+                t[3][j] = g2;
+            }
+            for (int i = 0; i < 4; ++i) {  // (G g) G^T: columns
+                dst[(i * 4 + 0) * plane + ci] = t[i][0];
+                dst[(i * 4 + 1) * plane + ci] = (t[i][0] + t[i][1] + t[i][2]) * 0.5f;
+                dst[(i * 4 + 2) * plane + ci] = (t[i][0] - t[i][1] + t[i][2]) * 0.5f;
+                dst[(i * 4 + 3) * plane + ci] = t[i][2];
+            }
+        }
     }
-    pool.parallel_for(g.batch * g.groups * plan.tasks(),
-                      [&](int64_t task) { multiply_task(p, g, plan, packed.get(), kernel, task); });
+}
+
+// V of one input plane for the block's tiles first .. first + count - 1: V[e][panel][ci][nr]
+// at v + ci * nr (the caller offsets to the channel; e and panel strides below). Tiles come in
+// runs along a tile row: the four input rows of a run are copied zero-padded, combined
+// vertically (B^T's rows), then horizontally (B's columns) with a stride of two. Missing
+// tiles of a short last block are 0.
+void winograd_input_plane(const Geometry& g, const WinoPlan& plan, const float* plane, int64_t first, int64_t count,
+                          float* v, int64_t e_stride, int64_t panel_stride) {
+    const int nr = plan.ks.nr;
+    constexpr int64_t kMaxRun = kTilesPerBlock;
+    float rows[4][2 * kMaxRun + 2], ev[4][kMaxRun + 1], od[4][kMaxRun + 1];
+    for (int64_t done = 0; done < count;) {
+        const int64_t t = first + done, ty = t / plan.tiles_w, tx0 = t % plan.tiles_w;
+        const int64_t run = std::min(count - done, plan.tiles_w - tx0);
+        const int64_t width = 2 * run + 2, ix0 = 2 * tx0 - g.pw;
+        for (int a = 0; a < 4; ++a) {
+            const int64_t iy = 2 * ty - g.ph + a;
+            float* r = rows[a];
+            if (iy < 0 || iy >= g.h) {
+                std::fill(r, r + width, 0.0f);
+                continue;
+            }
+            const int64_t lo = std::clamp<int64_t>(-ix0, 0, width), hi = std::clamp<int64_t>(g.w - ix0, lo, width);
+            std::fill(r, r + lo, 0.0f);
+            std::memcpy(r + lo, plane + iy * g.w + ix0 + lo, sizeof(float) * (hi - lo));
+            std::fill(r + hi, r + width, 0.0f);
+        }
+        // B^T's rows, split into even and odd columns so that B's columns read contiguously.
+        const int64_t half = run + 1;
+        for (int64_t m = 0; m < half; ++m) {
+            const float r0e = rows[0][2 * m], r1e = rows[1][2 * m], r2e = rows[2][2 * m], r3e = rows[3][2 * m];
+            const float r0o = rows[0][2 * m + 1], r1o = rows[1][2 * m + 1], r2o = rows[2][2 * m + 1];
+            const float r3o = rows[3][2 * m + 1];
+            ev[0][m] = r0e - r2e, ev[1][m] = r1e + r2e, ev[2][m] = r2e - r1e, ev[3][m] = r1e - r3e;
+            od[0][m] = r0o - r2o, od[1][m] = r1o + r2o, od[2][m] = r2o - r1o, od[3][m] = r1o - r3o;
+        }
+        // Tile k's columns are ev[k], od[k], ev[k + 1], od[k + 1]; lanes stay within a panel per
+        // piece so that each of the 16 outputs is one contiguous store stream.
+        for (int64_t k0 = 0; k0 < run;) {
+            const int64_t lane0 = done + k0, in_panel = nr - lane0 % nr, k1 = std::min(run, k0 + in_panel);
+            float* dst = v + (lane0 / nr) * panel_stride + lane0 % nr - k0;
+            for (int i = 0; i < 4; ++i) {
+                const float* __restrict e = ev[i];
+                const float* __restrict o = od[i];
+                float* __restrict d0 = dst + (i * 4 + 0) * e_stride;
+                float* __restrict d1 = dst + (i * 4 + 1) * e_stride;
+                float* __restrict d2 = dst + (i * 4 + 2) * e_stride;
+                float* __restrict d3 = dst + (i * 4 + 3) * e_stride;
+                for (int64_t k = k0; k < k1; ++k) {
+                    d0[k] = e[k] - e[k + 1];
+                    d1[k] = o[k] + e[k + 1];
+                    d2[k] = e[k + 1] - o[k];
+                    d3[k] = o[k] - o[k + 1];
+                }
+            }
+            k0 = k1;
+        }
+        done += run;
+    }
+    for (int64_t lane = count; lane < kTilesPerBlock; ++lane) {
+        float* dst = v + (lane / nr) * panel_stride + lane % nr;
+        for (int e = 0; e < 16; ++e) dst[e * e_stride] = 0.0f;
+    }
+}
+
+// Per-thread scratch of one block: V (16 x cin x kTilesPerBlock) and M (16 x rows x
+// kTilesPerBlock), reused across calls.
+float* wino_scratch(std::vector<float>& buffer, int64_t floats) {
+    if (int64_t(buffer.size()) < floats) buffer.resize(size_t(floats));
+    return buffer.data();
+}
+
+void winograd_task(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, const float* u,
+                   int64_t task) {
+    const int64_t image = task / plan.blocks, block = task % plan.blocks;
+    const int64_t first = block * kTilesPerBlock, count = std::min(kTilesPerBlock, plan.tiles - first);
+    const int mr = plan.ks.mr, nr = plan.ks.nr;
+    const int64_t panels = plan.panels();
+    thread_local std::vector<float> v_buffer, m_buffer;
+    // V[e][panel][ci][nr]
+    const int64_t panel_stride = g.cin * nr, v_e_stride = panels * panel_stride;
+    float* v = wino_scratch(v_buffer, 16 * v_e_stride);
+    // M[e][co][tile]
+    const int64_t m_e_stride = plan.rows * kTilesPerBlock;
+    float* m = wino_scratch(m_buffer, 16 * m_e_stride);
+
+    const float* x = input_of(p) + image * g.cin * g.h * g.w;
+    for (int64_t ci = 0; ci < g.cin; ++ci)
+        winograd_input_plane(g, plan, x + ci * g.h * g.w, first, count, v + ci * nr, v_e_stride, panel_stride);
+
+    for (int e = 0; e < 16; ++e) {
+        const float* u_e = u + e * plan.rows * g.cin;
+        float* m_e = m + e * m_e_stride;
+        for (int64_t b = 0; b < plan.kb.count; ++b) {
+            const int64_t k0 = plan.kb.begin(b), kc = plan.kb.size(b, g.cin);
+            for (int64_t pn = 0; pn < panels; ++pn) {
+                const float* panel = v + e * v_e_stride + pn * panel_stride + k0 * nr;
+                for (int64_t r = 0; r < plan.rows; r += mr)
+                    plan.ks.fn(MicroTile{u_e + r * g.cin + k0, g.cin, panel, kc, m_e + r * kTilesPerBlock + pn * nr,
+                                         kTilesPerBlock, b > 0});
+            }
+        }
+    }
+
+    // Output transform: A^T M (rows), then (.) A (columns), then bias and SiLU.
+    const bool silu_on = p.activation == INKWELL_ACTIVATION_SILU;
+    float* out = output_of(p) + image * g.cout * g.pixels;
+    float y[4][kTilesPerBlock];
+    for (int64_t co = 0; co < g.cout; ++co) {
+        const float* __restrict mc = m + co * kTilesPerBlock;
+        for (int64_t t = 0; t < count; ++t) {
+            float s0[4], s1[4];
+            for (int j = 0; j < 4; ++j) {
+                const float m0 = mc[j * m_e_stride + t], m1 = mc[(4 + j) * m_e_stride + t];
+                const float m2 = mc[(8 + j) * m_e_stride + t], m3 = mc[(12 + j) * m_e_stride + t];
+                s0[j] = m0 + m1 + m2;
+                s1[j] = m1 - m2 - m3;
+            }
+            y[0][t] = s0[0] + s0[1] + s0[2];
+            y[1][t] = s0[1] - s0[2] - s0[3];
+            y[2][t] = s1[0] + s1[1] + s1[2];
+            y[3][t] = s1[1] - s1[2] - s1[3];
+        }
+        const float bias = p.bias != nullptr ? bias_of(p)[co] : 0.0f;
+        float* o = out + co * g.pixels;
+        for (int64_t t = 0; t < count; ++t) {
+            const int64_t tile = first + t, oy = 2 * (tile / plan.tiles_w), ox = 2 * (tile % plan.tiles_w);
+            for (int i = 0; i < 2; ++i) {
+                if (oy + i >= g.oh) break;
+                for (int j = 0; j < 2; ++j) {
+                    if (ox + j >= g.ow) break;
+                    float val = y[2 * i + j][t];
+                    if (p.bias != nullptr) val += bias;
+                    if (silu_on) val = silu(val);
+                    o[(oy + i) * g.ow + ox + j] = val;
+                }
+            }
+        }
+    }
+}
+
+void conv2d_winograd(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometry& g, const KernelSpec& ks) {
+    WinoPlan plan{ks, KBlocks(g.cin), ceil_div(g.oh, 2), ceil_div(g.ow, 2), 0, 0, 0};
+    plan.tiles = plan.tiles_h * plan.tiles_w;
+    plan.blocks = ceil_div(plan.tiles, kTilesPerBlock);
+    plan.rows = ceil_div(g.cout, kWinoRowPad) * kWinoRowPad;
+    // Uninitialised: winograd_weights writes every float (the padding rows as 0).
+    std::unique_ptr<float[]> u(new float[size_t(16 * plan.rows * g.cin)]);
+    constexpr int64_t kRowsPerTask = 16;
+    pool.parallel_for(ceil_div(plan.rows, kRowsPerTask), [&](int64_t task) {
+        const int64_t co0 = task * kRowsPerTask;
+        winograd_weights(p, g, plan, co0, std::min(plan.rows, co0 + kRowsPerTask), u.get());
+    });
+    pool.parallel_for(g.batch * plan.blocks, [&](int64_t task) { winograd_task(p, g, plan, u.get(), task); });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -470,15 +636,34 @@ void direct_plane(const inkwell_conv2d_params& p, const Geometry& g, int64_t pla
 // Launcher
 // ---------------------------------------------------------------------------------------
 
-bool conv2d_has_avx2() { return cpu_has_avx2_fma(); }
+bool conv2d_isa_available(Conv2dIsa isa) {
+#ifdef INKWELL_GEMM_X86
+    if (isa == Conv2dIsa::kAvx2) return simd_avx2();
+    if (isa == Conv2dIsa::kAvx512) return simd_avx512();
+#endif
+    return isa == Conv2dIsa::kAuto || isa == Conv2dIsa::kPortable;
+}
 
-void conv2d_fast(ThreadPool& pool, const inkwell_conv2d_params& p, Conv2dIsa isa) {
+bool conv2d_uses_winograd(const inkwell_conv2d_params& p, Conv2dAlgo algo) {
+    const Geometry g(p);
+    if (g.cout_g < kMinGemmRows || !winograd_eligible(g)) return false;
+    if (algo != Conv2dAlgo::kAuto) return algo == Conv2dAlgo::kWinograd;
+    // Where it pays, measured (see the Winograd section): enough tiles per call that the
+    // weight transform is small beside the GEMMs, and channels enough to fill the tiles.
+    return g.oh * g.ow >= kWinogradMinPixels && g.cin >= kWinogradMinChannels && g.cout >= kWinogradMinChannels;
+}
+
+void conv2d_fast(ThreadPool& pool, const inkwell_conv2d_params& p, Conv2dIsa isa, Conv2dAlgo algo) {
     const Geometry g(p);
     if (g.cout_g < kMinGemmRows) {
         pool.parallel_for(g.batch * g.cout, [&](int64_t plane) { direct_plane(p, g, plane); });
         return;
     }
-    conv2d_gemm(pool, p, g, select_micro_kernel(isa));
+    if (conv2d_uses_winograd(p, algo)) {
+        conv2d_winograd(pool, p, g, select_kernel(isa));
+        return;
+    }
+    conv2d_gemm(pool, p, g, select_kernel(isa));
 }
 
 }  // namespace inkwell::cpu

@@ -11,6 +11,7 @@
 #endif
 
 #include "parallel_chunks.hpp"
+#include "simd_dispatch.hpp"
 
 namespace inkwell::cpu {
 
@@ -208,10 +209,7 @@ __attribute__((target("avx2"))) void vector_loop_avx2(const Kernel kernel, int64
     vector_loop<Kernel, WideLanes>(kernel, begin, end, nullptr, false);
 }
 
-bool cpu_has_avx2() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
-}
+bool cpu_has_avx2() { return simd_avx2(); }  // the level in effect (simd_dispatch.hpp)
 #else
 bool cpu_has_avx2() { return false; }
 #endif

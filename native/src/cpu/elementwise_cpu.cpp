@@ -13,6 +13,7 @@
 
 #include "activations.hpp"
 #include "parallel_chunks.hpp"
+#include "simd_dispatch.hpp"
 
 namespace inkwell::cpu {
 
@@ -28,10 +29,7 @@ inline float max_update(float best, float v) { return (v > best || std::isnan(v)
 }  // namespace
 
 #if defined(__x86_64__)
-bool elementwise_has_avx2() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
-}
+bool elementwise_has_avx2() { return simd_avx2(); }  // the level in effect (simd_dispatch.hpp)
 #else
 bool elementwise_has_avx2() { return false; }
 #endif

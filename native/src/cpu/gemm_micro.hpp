@@ -23,6 +23,8 @@
 
 #include <cstdint>
 
+#include "simd_dispatch.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define INKWELL_GEMM_X86 1
@@ -135,16 +137,9 @@ __attribute__((target("avx512f"))) inline void micro_avx512_12x32(const MicroTil
     }
 }
 
-// __builtin_cpu_supports also checks that the OS saves the wider registers (XCR0).
-inline bool cpu_has_avx2_fma() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-inline bool cpu_has_avx512f() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-}
+// The level in effect (simd_dispatch.hpp: the CPU's, or a lower forced one).
+inline bool cpu_has_avx2_fma() { return simd_avx2(); }
+inline bool cpu_has_avx512f() { return simd_avx512(); }
 
 #else
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "parallel_chunks.hpp"
+#include "simd_dispatch.hpp"
 
 namespace inkwell::cpu {
 
@@ -189,18 +190,16 @@ __attribute__((target("fma"))) void randn_span_fma(float* out, int64_t count, ui
     randn_span(out, count, seed, first);
 }
 
-bool cpu_has_fma() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("fma");
-}
+// The AVX2 level includes FMA (simd_dispatch.hpp); the portable path's libm fmaf gives the
+// same bits, only slower.
+bool cpu_has_fma() { return simd_avx2(); }
 #endif
 
 using RandnSpan = void (*)(float*, int64_t, uint64_t, uint64_t);
 
 RandnSpan best_randn_span() {
 #if defined(__x86_64__) && defined(__GNUC__)
-    static const bool fma = cpu_has_fma();
-    if (fma) return randn_span_fma;
+    if (cpu_has_fma()) return randn_span_fma;
 #endif
     return randn_span_portable;
 }

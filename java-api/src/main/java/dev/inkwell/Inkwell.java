@@ -157,14 +157,36 @@ public final class Inkwell implements AutoCloseable {
     }
 
     /**
-     * Widest SIMD instruction set the CPU kernels use here.
+     * Widest SIMD instruction set the CPU kernels use now: the CPU's own
+     * ({@link #cpuSimdLevelSupported()}) unless a lower level is forced, by the system property
+     * {@code inkwell.simd} (read when the native library loads, see {@link NativeLibrary#SIMD_PROPERTY})
+     * or the environment variable {@code INKWELL_SIMD}; both take {@code scalar}, {@code sse4.1},
+     * {@code avx2} or {@code avx512}. SSE4_1 runs the portable code (no kernel has an SSE4.1
+     * variant); AVX2 means AVX2 + FMA; AVX512 means AVX-512 F, BW and VL besides. Results are
+     * bit-identical between AVX2 and AVX512 where the kernels' multiply-add order is the same
+     * (conv2d, linear) and may differ in the last bits from the portable code.
      *
      * @return SCALAR, SSE4_1, AVX2 or AVX512
      * @throws InkwellException with {@link Status#UNSUPPORTED} if the library cannot be loaded
      */
     public static String cpuSimdLevel() {
         NativeLibrary.ensureLoaded();
-        return switch (InkwellNative.inkwell_cpu_simd_level()) {
+        return simdLevelName(InkwellNative.inkwell_cpu_simd_level());
+    }
+
+    /**
+     * Widest SIMD instruction set this CPU (and OS) supports, whatever level is forced.
+     *
+     * @return SCALAR, SSE4_1, AVX2 or AVX512
+     * @throws InkwellException with {@link Status#UNSUPPORTED} if the library cannot be loaded
+     */
+    public static String cpuSimdLevelSupported() {
+        NativeLibrary.ensureLoaded();
+        return simdLevelName(InkwellNative.inkwell_cpu_simd_level_supported());
+    }
+
+    private static String simdLevelName(int level) {
+        return switch (level) {
             case 1 -> "SSE4_1";
             case 2 -> "AVX2";
             case 3 -> "AVX512";

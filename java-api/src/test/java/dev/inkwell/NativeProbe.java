@@ -39,6 +39,19 @@ public final class NativeProbe {
                     System.out.println("LOAD-ERROR: " + e.getMessage());
                 }
             }
+            case "simd" -> { // the SIMD level in effect and the CPU's, then one dispatched kernel
+                try {
+                    System.out.println("SIMD: " + Inkwell.cpuSimdLevel());
+                    System.out.println("SUPPORTED: " + Inkwell.cpuSimdLevelSupported());
+                    try (Inkwell inkwell = Inkwell.builder().threads(1).build();
+                            Image img = Image.allocate(16, 16, 1);
+                            Image edges = inkwell.canny(img)) {
+                        System.out.println("CANNY: " + edges.width() + "x" + edges.height());
+                    }
+                } catch (InkwellException e) {
+                    System.out.println("LOAD-ERROR: " + e.getMessage());
+                }
+            }
             case "sleep" -> { // loaded, then waits to be killed
                 System.out.println("LIBRARY: " + NativeLibrary.ensureLoaded());
                 System.out.flush();

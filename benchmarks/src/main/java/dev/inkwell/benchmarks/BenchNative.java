@@ -30,8 +30,8 @@ final class BenchNative {
     static final MethodHandle FMA_CRITICAL;
     /** int64_t inkwell_bench_fma_flops(int64_t iterations). */
     static final MethodHandle FMA_FLOPS;
-    /** int32_t inkwell_bench_has_fma(void). */
-    static final MethodHandle HAS_FMA;
+    /** int32_t inkwell_bench_fma_isa(void): 3 AVX-512, 2 AVX2+FMA, 0 scalar. */
+    static final MethodHandle FMA_ISA;
 
     static {
         try {
@@ -46,7 +46,7 @@ final class BenchNative {
                     FunctionDescriptor.of(ValueLayout.JAVA_FLOAT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_FLOAT), critical);
             FMA_FLOPS = linker.downcallHandle(lib.findOrThrow("inkwell_bench_fma_flops"),
                     FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-            HAS_FMA = linker.downcallHandle(lib.findOrThrow("inkwell_bench_has_fma"),
+            FMA_ISA = linker.downcallHandle(lib.findOrThrow("inkwell_bench_fma_isa"),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT));
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
@@ -56,7 +56,7 @@ final class BenchNative {
     /** JNI: returns 0. Same shape as inkwell_noop. */
     static native int noop();
 
-    /** JNI: iterations x 12 independent 8-wide FMA chains; returns their sum. */
+    /** JNI: iterations x 12 independent FMA chains, as wide as the CPU has ({@link #fmaKernel()}); returns their sum. */
     static native float fma(long iterations, float seed);
 
     /** Loads the library, or throws {@link AnchorUnavailableException}. */
@@ -76,12 +76,19 @@ final class BenchNative {
         }
     }
 
-    static boolean hasFma() {
+    /** The FMA kernel {@link #fma} runs: "AVX-512", "AVX2+FMA" or "scalar fallback (no AVX2/FMA here)". */
+    static String fmaKernel() {
+        int isa;
         try {
-            return (int) HAS_FMA.invokeExact() != 0;
+            isa = (int) FMA_ISA.invokeExact();
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
+        return switch (isa) {
+            case 3 -> "AVX-512";
+            case 2 -> "AVX2+FMA";
+            default -> "scalar fallback (no AVX2/FMA here)";
+        };
     }
 
     private static Path locate() throws Exception {

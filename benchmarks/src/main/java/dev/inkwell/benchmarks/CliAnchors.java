@@ -188,8 +188,8 @@ final class CliAnchors {
         public String load(int threads) {
             useThreads(threads);
             BenchNative.require();
-            return "libinkwellbench: a JNI noop, and an AVX2 FMA kernel for the peak ("
-                    + (BenchNative.hasFma() ? "AVX2+FMA" : "scalar fallback") + ")";
+            return "libinkwellbench: a JNI noop, and an FMA kernel for the peak as wide as the CPU has ("
+                    + BenchNative.fmaKernel() + ")";
         }
 
         @Override

@@ -26,8 +26,7 @@ public final class TorchCheck {
         });
         ok &= step("JNI/FFM helper", () -> {
             BenchNative.require();
-            return BenchNative.PATH + ", JNI noop " + BenchNative.noop() + ", FMA kernel "
-                    + (BenchNative.hasFma() ? "AVX2+FMA" : "scalar");
+            return BenchNative.PATH + ", JNI noop " + BenchNative.noop() + ", FMA kernel " + BenchNative.fmaKernel();
         });
         System.out.println(ok ? "all anchors OK" : "some anchors are unavailable (see above)");
         System.exit(ok ? 0 : 1);

@@ -366,6 +366,124 @@ public class InkwellNative extends InkwellNative$shared {
         }
     }
 
+    private static class inkwell_cpu_simd_level_supported {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_cpu_simd_level_supported");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cpu_simd_level_supported()
+     * }
+     */
+    public static FunctionDescriptor inkwell_cpu_simd_level_supported$descriptor() {
+        return inkwell_cpu_simd_level_supported.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cpu_simd_level_supported()
+     * }
+     */
+    public static MethodHandle inkwell_cpu_simd_level_supported$handle() {
+        return inkwell_cpu_simd_level_supported.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cpu_simd_level_supported()
+     * }
+     */
+    public static MemorySegment inkwell_cpu_simd_level_supported$address() {
+        return inkwell_cpu_simd_level_supported.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_cpu_simd_level_supported()
+     * }
+     */
+    public static int inkwell_cpu_simd_level_supported() {
+        var mh$ = inkwell_cpu_simd_level_supported.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_cpu_simd_level_supported");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_cpu_set_simd_level {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_cpu_set_simd_level");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cpu_set_simd_level(int32_t level)
+     * }
+     */
+    public static FunctionDescriptor inkwell_cpu_set_simd_level$descriptor() {
+        return inkwell_cpu_set_simd_level.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cpu_set_simd_level(int32_t level)
+     * }
+     */
+    public static MethodHandle inkwell_cpu_set_simd_level$handle() {
+        return inkwell_cpu_set_simd_level.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_cpu_set_simd_level(int32_t level)
+     * }
+     */
+    public static MemorySegment inkwell_cpu_set_simd_level$address() {
+        return inkwell_cpu_set_simd_level.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_cpu_set_simd_level(int32_t level)
+     * }
+     */
+    public static int inkwell_cpu_set_simd_level(int level) {
+        var mh$ = inkwell_cpu_set_simd_level.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_cpu_set_simd_level", level);
+            }
+            return (int)mh$.invokeExact(level);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class inkwell_hardware_threads {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             InkwellNative.C_INT    );

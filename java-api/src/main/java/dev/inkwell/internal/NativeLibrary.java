@@ -28,6 +28,14 @@ import java.util.Locale;
 public final class NativeLibrary {
     /** System property naming the library file to load instead of the one in the jar. */
     public static final String PATH_PROPERTY = "inkwell.library.path";
+    /**
+     * System property forcing the CPU kernels' SIMD level: {@code scalar}, {@code sse4.1},
+     * {@code avx2} or {@code avx512} (any case), applied when the library loads, before any
+     * kernel runs; it overrides the environment variable {@code INKWELL_SIMD}. An unknown
+     * name, or a level this CPU lacks, makes the load fail with a message saying so (unlike the
+     * environment variable, which only warns: the native side has no call to fail there).
+     */
+    public static final String SIMD_PROPERTY = "inkwell.simd";
     /** System property naming the folder native libraries are extracted to (default: a per-user cache). */
     public static final String CACHE_PROPERTY = NativeCache.DIR_PROPERTY;
 
@@ -133,6 +141,7 @@ public final class NativeLibrary {
                 path = loadPrivateCopy();
             }
             checkVersion();
+            applySimdProperty();
             return path;
         } catch (Throwable t) { // UnsatisfiedLinkError, IllegalCallerException included: keep it as the cause
             return t;
@@ -184,6 +193,26 @@ public final class NativeLibrary {
         pendingCuda = cuda;
         fromJar = true;
         return dir.resolve(LIBRARY_FILE);
+    }
+
+    /** Passes {@value #SIMD_PROPERTY} to the native side; an unknown or unsupported level fails the load. */
+    private static void applySimdProperty() {
+        String name = System.getProperty(SIMD_PROPERTY);
+        if (name == null || name.isBlank()) {
+            return;
+        }
+        int level = switch (name.trim().toLowerCase(Locale.ROOT)) {
+            case "scalar" -> InkwellNative.INKWELL_SIMD_SCALAR();
+            case "sse4.1", "sse4_1" -> InkwellNative.INKWELL_SIMD_SSE4_1();
+            case "avx2" -> InkwellNative.INKWELL_SIMD_AVX2();
+            case "avx512" -> InkwellNative.INKWELL_SIMD_AVX512();
+            default -> throw new IllegalArgumentException(
+                    "-D" + SIMD_PROPERTY + "=" + name + " is not one of scalar, sse4.1, avx2, avx512");
+        };
+        if (InkwellNative.inkwell_cpu_set_simd_level(level) != InkwellNative.INKWELL_OK()) {
+            throw new IllegalArgumentException("-D" + SIMD_PROPERTY + "=" + name + ": "
+                    + InkwellNative.inkwell_last_error_message().reinterpret(Integer.MAX_VALUE).getString(0));
+        }
     }
 
     private static void checkVersion() {

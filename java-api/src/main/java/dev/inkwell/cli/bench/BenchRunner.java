@@ -280,7 +280,8 @@ public final class BenchRunner {
         StringBuilder s = new StringBuilder("{\n");
         s.append("  \"machine\": {\"cpu\": ").append(quote(m.cpu())).append(", \"cores\": ").append(m.cores())
                 .append(", \"hardware_threads\": ").append(m.hardwareThreads()).append(", \"simd\": ")
-                .append(quote(m.simd())).append(", \"simd_bits\": ").append(m.simdBits()).append(", \"gpu\": ")
+                .append(quote(m.simd())).append(", \"simd_bits\": ").append(m.simdBits())
+                .append(", \"simd_supported\": ").append(quote(m.simdSupported())).append(", \"gpu\": ")
                 .append(quote(m.gpu())).append(", \"java\": ").append(quote(m.java())).append("},\n");
         s.append("  \"threads\": ").append(threads).append(", \"runs\": ").append(o.runs()).append(", \"warmup\": ")
                 .append(o.warmup()).append(", \"fma_peak_gflops\": ").append(number(peak)).append(",\n");

@@ -12,9 +12,11 @@ import java.util.Set;
 /**
  * The machine a run measured: CPU model and physical cores (from /proc/cpuinfo), hardware
  * threads and SIMD level (as Inkwell's native library sees them: what {@code Inkwell.create()}
- * uses), GPU, Java.
+ * uses; the level the kernels run at, and the CPU's own, which differ when -Dinkwell.simd or
+ * INKWELL_SIMD forces a lower one), GPU, Java.
  */
-record MachineInfo(String cpu, int cores, int hardwareThreads, String simd, int simdBits, String gpu, String java) {
+record MachineInfo(String cpu, int cores, int hardwareThreads, String simd, int simdBits, String simdSupported, String gpu,
+        String java) {
 
     static MachineInfo here() {
         List<String> cpuinfo;
@@ -31,6 +33,7 @@ record MachineInfo(String cpu, int cores, int hardwareThreads, String simd, int 
             default -> 32;
         };
         return new MachineInfo(model(cpuinfo), cores(cpuinfo), InkwellNative.inkwell_hardware_threads(), simd, bits,
+                Inkwell.cpuSimdLevelSupported(),
                 "none (CPU backend)", Runtime.version().toString());
     }
 
@@ -63,6 +66,7 @@ record MachineInfo(String cpu, int cores, int hardwareThreads, String simd, int 
 
     String describe() {
         return cpu + ", " + (cores > 0 ? cores + " cores / " : "") + hardwareThreads + " hardware threads, SIMD " + simd
-                + " (" + simdBits + "-bit), GPU: " + gpu + ", Java " + java;
+                + " (" + simdBits + "-bit" + (simd.equals(simdSupported) ? "" : ", forced; the CPU has " + simdSupported)
+                + "), GPU: " + gpu + ", Java " + java;
     }
 }
