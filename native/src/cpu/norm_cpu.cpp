@@ -9,6 +9,7 @@
 
 #include "activations.hpp"
 #include "parallel_chunks.hpp"
+#include "simd_dispatch.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -355,21 +356,6 @@ __attribute__((target("avx512f"))) void apply_avx512(const float* __restrict x, 
     }
 }
 
-bool cpu_has_avx2_fma() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-bool cpu_has_avx512f() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-}
-
-#else
-
-bool cpu_has_avx2_fma() { return false; }
-bool cpu_has_avx512f() { return false; }
-
 #endif
 
 // Segments normalised in double (see Stats::in_float): the reference's formula.
@@ -403,12 +389,12 @@ constexpr Kernels kAvx512{chunk_sum_avx512,
 constexpr ApplyFn kApplyDouble[2][2] = {{apply_double<false, false>, apply_double<false, true>},
                                         {apply_double<true, false>, apply_double<true, true>}};
 
-// The widest loops the CPU has, at most the level asked for.
+// The widest loops the SIMD level in effect allows (simd_dispatch.hpp: the CPU's, or the
+// forced INKWELL_SIMD level), at most the level asked for; asked at every call.
 const Kernels& kernels(NormIsa isa) {
 #if INKWELL_NORM_X86
-    static const bool avx2 = cpu_has_avx2_fma(), avx512 = avx2 && cpu_has_avx512f();
-    if (isa == NormIsa::kAuto && avx512) return kAvx512;
-    if ((isa == NormIsa::kAuto || isa == NormIsa::kAvx2) && avx2) return kAvx2;
+    if (isa == NormIsa::kAuto && simd_avx512()) return kAvx512;
+    if ((isa == NormIsa::kAuto || isa == NormIsa::kAvx2) && simd_avx2()) return kAvx2;
 #endif
     (void)isa;
     return kPortable;
