@@ -55,7 +55,8 @@ class CliTest {
 
     @Test
     void helpOnEveryCommand() {
-        for (String c : new String[] {"demo", "canny", "blur", "verify", "version", "bench"}) {
+        for (String c : new String[] {"demo", "canny", "blur", "annotate", "colorize", "lpips", "verify", "version", "bench",
+            "unet-bench", "crosscheck"}) {
             Run r = run(c, "--help");
             assertEquals(0, r.status(), c);
             assertTrue(r.out().startsWith("usage: inkwell " + c), r.out());

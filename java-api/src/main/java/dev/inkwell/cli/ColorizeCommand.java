@@ -34,7 +34,7 @@ final class ColorizeCommand implements Main.Command {
     @Override
     public String help() {
         return """
-                usage: inkwell colorize DRAWING --model DIR --controlnet DIR --prompt TEXT [options]
+                usage: inkwell colorize DRAWING --model DIR --controlnet DIR --prompt TEXT [--added-prompt TEXT] [--negative-prompt TEXT] [--steps N] [--guidance G] [--eta E] [--seed S] [--low L] [--high H] [--resolution R] [--strength S] [--guess-mode] [--control-start F] [--control-end F] [--latents FILE.npy] [--threads N] [--device cpu|cuda] [--out FILE.png] [--save-control FILE.png] [--json]
 
                 Colors a line drawing as ControlNet's Canny demo does, with diffusers'
                 StableDiffusionControlNetPipeline and DDIM: the drawing's Canny control map (HWC3,

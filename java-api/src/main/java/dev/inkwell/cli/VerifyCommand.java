@@ -16,6 +16,9 @@ import java.util.Set;
  * version supports through the public Java API and compares with the expected output.
  */
 final class VerifyCommand implements Main.Command {
+    /** Top-level manifest keys that describe the vectors rather than hold cases. */
+    private static final Set<String> METADATA = Set.of("generated_with", "notes", "model_dirs");
+
     @Override
     public String help() {
         return """
@@ -24,7 +27,9 @@ final class VerifyCommand implements Main.Command {
                 Runs every case of DIR/manifest.json that this version supports through the Java API,
                 prints one line per case (PASS/FAIL, worst error) and a summary, and exits with 1 if
                 any case fails. Kinds this version does not implement yet are listed as skipped.
-                  --save OUT     write each computed output under OUT at the expected file's path
+                  --save OUT     write each computed array under OUT at its expected file's path
+                                 (every ControlNet residual too), and scalars (LPIPS) to
+                                 OUT/scalars.json by case name
                   --filter TEXT  only cases whose name contains TEXT
                   --threads N    worker threads (default: all)
                   --device D     cpu (default) or cuda""";
@@ -58,7 +63,7 @@ final class VerifyCommand implements Main.Command {
             GoldenCases cases = new GoldenCases(inkwell, golden, save);
             for (Map.Entry<?, ?> kind : manifest.entrySet()) {
                 String name = String.valueOf(kind.getKey());
-                if (name.equals("generated_with")) {
+                if (METADATA.contains(name)) { // descriptions of the manifest, not cases
                     continue;
                 }
                 if (!GoldenCases.SUPPORTED.contains(name)) {

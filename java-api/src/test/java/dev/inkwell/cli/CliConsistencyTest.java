@@ -34,7 +34,8 @@ class CliConsistencyTest {
         return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
-    private static final String[] COMMANDS = {"demo", "canny", "blur", "annotate", "verify", "crosscheck", "bench", "version"};
+    private static final String[] COMMANDS = {"demo", "canny", "blur", "annotate", "colorize", "lpips", "verify", "crosscheck",
+        "bench", "unet-bench", "version"};
 
     @Test
     void noArgumentsRunsTheCommandHelpCallsTheDefault() {
