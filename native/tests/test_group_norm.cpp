@@ -195,6 +195,25 @@ TEST(group_norm_is_accurate_with_a_large_mean_offset) {
     }
 }
 
+TEST(group_norm_one_pass_statistics_with_an_outlier_shift) {
+    // Segments of one statistics chunk (here 40 x 64 = 2560 and 8192 elements) take one pass
+    // shifted by their first element; the worst shift is an outlier far from the mean, with a
+    // large common offset on top (3e6 / spread 1: an unshifted one-pass sum of squares would
+    // lose ~1e-3 of the variance to cancellation). Still within the reference's tolerance on every ISA.
+    std::mt19937 rng(31);
+    for (const Case& c : {Case{2, 1280, 64, 32, INKWELL_ACTIVATION_NONE, true, true, 1e-5},
+                          Case{1, 2, 8192, 2, INKWELL_ACTIVATION_NONE, false, false, 1e-5}}) {
+        for (float offset : {0.0f, 1e4f, 3e6f}) {  // unshifted, 3e6 would cost ~1e-3 of the variance
+            Tensors t = random_tensors(rng, c, offset, 1.0f);
+            const int64_t length = c.channels / c.groups * c.spatial;
+            for (size_t s = 0; s < t.x.size(); s += size_t(length)) t.x[s] = offset + (s % 2 ? -3e3f : 3e3f);
+            char label[64];
+            std::snprintf(label, sizeof label, "length %lld offset %g", (long long)length, double(offset));
+            CHECK_MSG(check_case(c, t, label) == 0, "%s", label);
+        }
+    }
+}
+
 TEST(group_norm_of_constant_groups) {
     // Variance 0: y = bias with eps > 0 (the deviation is exactly 0). With eps 0, rstd is
     // inf and 0 * inf is NaN, as in torch and the reference.

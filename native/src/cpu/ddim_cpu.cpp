@@ -133,6 +133,9 @@ constexpr int64_t kLanes = sizeof(Lanes) / sizeof(float);
 // on both widths, and the file is built with -ffp-contract=off (CMakeLists.txt), so no
 // multiply-add is fused on either: the two give identical bits.
 typedef float WideLanes __attribute__((vector_size(32)));
+// Sixteen floats, for CPUs with AVX-512: the same operations again (the same bits), half the
+// instructions of the eight-lane body.
+typedef float Wide512Lanes __attribute__((vector_size(64)));
 
 // Elements per task: 32 KiB per stream keeps a task's six streams in L2 and makes the
 // per-task cost of the pool (a lock and a wake-up) negligible.
@@ -183,8 +186,9 @@ constexpr int64_t kLineLanes = 64 / sizeof(Lanes);
 // scalar head first brings `aligned` (the outputs all share its alignment) to 16 bytes.
 // The kernel is taken by value: a local copy cannot alias the float outputs, so its
 // pointers and coefficients stay in registers instead of being reloaded after each store.
+// Always inlined: the wide callers below must compile the body for their own target.
 template <class Kernel, class Body = Lanes>
-void vector_loop(const Kernel kernel, int64_t begin, int64_t end, const float* aligned, bool streaming) {
+inline __attribute__((always_inline)) void vector_loop(const Kernel kernel, int64_t begin, int64_t end, const float* aligned, bool streaming) {
     int64_t i = begin;
     constexpr int64_t body_lanes = sizeof(Body) / sizeof(float);
     if (streaming) {
@@ -209,9 +213,17 @@ __attribute__((target("avx2"))) void vector_loop_avx2(const Kernel kernel, int64
     vector_loop<Kernel, WideLanes>(kernel, begin, end, nullptr, false);
 }
 
+// The same on sixteen lanes.
+template <class Kernel>
+__attribute__((target("avx512f"))) void vector_loop_avx512(const Kernel kernel, int64_t begin, int64_t end) {
+    vector_loop<Kernel, Wide512Lanes>(kernel, begin, end, nullptr, false);
+}
+
 bool cpu_has_avx2() { return simd_avx2(); }  // the level in effect (simd_dispatch.hpp)
+bool cpu_has_avx512() { return simd_avx512(); }
 #else
 bool cpu_has_avx2() { return false; }
+bool cpu_has_avx512() { return false; }
 #endif
 
 // Runs the kernel over [0, count) in fixed chunks: on the pool, or on the calling thread
@@ -220,8 +232,13 @@ template <class Kernel>
 void run_chunks(ThreadPool& pool, int64_t count, const Kernel& kernel, const float* aligned, bool streaming,
                 bool allow_avx2) {
     const bool wide = allow_avx2 && !streaming && cpu_has_avx2();
+    const bool wide512 = wide && cpu_has_avx512();
     auto body = [&](int64_t begin, int64_t end) {
 #if defined(__x86_64__)
+        if (wide512) {
+            vector_loop_avx512(kernel, begin, end);
+            return;
+        }
         if (wide) {
             vector_loop_avx2(kernel, begin, end);
             return;

@@ -38,7 +38,8 @@ double ddim_variance(double alpha_prod_t, double alpha_prod_t_prev);
 DdimCoefficients ddim_coefficients(const inkwell_ddim_step_params& p);
 
 void ddim_step_reference(const inkwell_ddim_step_params& p);
-// allow_avx2 = false keeps the 4-lane body (tests compare the two: they give the same bits).
+// allow_avx2 = false keeps the 4-lane body; true runs the widest the SIMD level allows (8 lanes
+// with AVX2, 16 with AVX-512). Tests compare them: they give the same bits.
 void ddim_step_fast(ThreadPool& pool, const inkwell_ddim_step_params& p, bool allow_avx2 = true);
 
 void add_noise_reference(const inkwell_add_noise_params& p);

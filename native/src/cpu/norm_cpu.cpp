@@ -95,6 +95,9 @@ constexpr int64_t kTaskElements = int64_t(1) << 16;
 constexpr int64_t kTaskChunks = 4;
 // Elements of the short segments a task takes pass by pass (16 kB: they stay in L1).
 constexpr int64_t kBatchElements = 4096;
+// Segments of one batch at most (their statistics live on the task's stack); the batch size
+// only orders the passes, never changes a segment's arithmetic.
+constexpr int64_t kMaxBatch = 256;
 
 // The lanes added in a fixed tree.
 inline double add_lanes(const double* l) {
@@ -154,6 +157,32 @@ double chunk_squares_portable(const float* x, int64_t n, double mean) {
         l[j] += e * e;
     }
     return add_lanes(l);
+}
+
+// One-pass statistics of a segment that is one chunk (n <= kStatChunk), shifted by its first
+// element c: sum = sum(x - c) and squares = sum((x - c)^2), lane j taking elements j, j + 32,
+// ... in order, the lanes added in add_lanes' tree (the same on every ISA). See
+// shifted_stats() for why this is as safe as the two-pass statistics at these lengths.
+struct ShiftedSums {
+    double sum, squares;
+};
+
+ShiftedSums chunk_shifted_portable(const float* x, int64_t n) {
+    const double c = double(x[0]);
+    double l[kLanes] = {}, q[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int j = 0; j < kLanes; ++j) {
+            const double d = double(x[i + j]) - c;
+            l[j] += d;
+            q[j] += d * d;
+        }
+    for (int j = 0; i + j < n; ++j) {
+        const double d = double(x[i + j]) - c;
+        l[j] += d;
+        q[j] += d * d;
+    }
+    return {add_lanes(l), add_lanes(q)};
 }
 
 // y = (d * rstd) * w + b with d = (x - mean_hi) - mean_lo; w and b per element (kVecW,
@@ -356,6 +385,57 @@ __attribute__((target("avx512f"))) void apply_avx512(const float* __restrict x, 
     }
 }
 
+// One-pass shifted statistics: lanes as in chunk_sum_avx2 (s[k] and q[k] hold lanes 4k..4k+3),
+// the squares fused as in chunk_squares_avx2, the tail and the lane tree as in finish_acc8.
+__attribute__((target("avx2,fma"))) ShiftedSums chunk_shifted_avx2(const float* x, int64_t n) {
+    const double c = double(x[0]);
+    const __m256d cv = _mm256_set1_pd(c);
+    __m256d s[8], q[8];
+    for (int k = 0; k < 8; ++k) s[k] = q[k] = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int k = 0; k < 8; ++k) {
+            const __m256d d = _mm256_sub_pd(widen4(x + i + 4 * k), cv);
+            s[k] = _mm256_add_pd(s[k], d);
+            q[k] = _mm256_fmadd_pd(d, d, q[k]);
+        }
+    alignas(32) double ls[kLanes], lq[kLanes];
+    for (int k = 0; k < 8; ++k) {
+        _mm256_store_pd(ls + 4 * k, s[k]);
+        _mm256_store_pd(lq + 4 * k, q[k]);
+    }
+    for (int64_t j = 0; i + j < n; ++j) {
+        const double d = double(x[i + j]) - c;
+        ls[j] += d;
+        lq[j] = std::fma(d, d, lq[j]);
+    }
+    return {add_lanes(ls), add_lanes(lq)};
+}
+
+// The same lanes and operations eight at a time (s[k], q[k]: lanes 8k..8k+7): the same bits.
+__attribute__((target("avx512f"))) ShiftedSums chunk_shifted_avx512(const float* x, int64_t n) {
+    const double c = double(x[0]);
+    const __m512d cv = _mm512_set1_pd(c), z = _mm512_setzero_pd();
+    __m512d s0 = z, s1 = z, s2 = z, s3 = z, q0 = z, q1 = z, q2 = z, q3 = z;
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+        const __m512d d0 = _mm512_sub_pd(widen8(x + i), cv), d1 = _mm512_sub_pd(widen8(x + i + 8), cv);
+        const __m512d d2 = _mm512_sub_pd(widen8(x + i + 16), cv), d3 = _mm512_sub_pd(widen8(x + i + 24), cv);
+        s0 = _mm512_add_pd(s0, d0), s1 = _mm512_add_pd(s1, d1), s2 = _mm512_add_pd(s2, d2), s3 = _mm512_add_pd(s3, d3);
+        q0 = _mm512_fmadd_pd(d0, d0, q0), q1 = _mm512_fmadd_pd(d1, d1, q1);
+        q2 = _mm512_fmadd_pd(d2, d2, q2), q3 = _mm512_fmadd_pd(d3, d3, q3);
+    }
+    alignas(64) double ls[kLanes], lq[kLanes];
+    _mm512_store_pd(ls, s0), _mm512_store_pd(ls + 8, s1), _mm512_store_pd(ls + 16, s2), _mm512_store_pd(ls + 24, s3);
+    _mm512_store_pd(lq, q0), _mm512_store_pd(lq + 8, q1), _mm512_store_pd(lq + 16, q2), _mm512_store_pd(lq + 24, q3);
+    for (int64_t j = 0; i + j < n; ++j) {
+        const double d = double(x[i + j]) - c;
+        ls[j] += d;
+        lq[j] = std::fma(d, d, lq[j]);
+    }
+    return {add_lanes(ls), add_lanes(lq)};
+}
+
 #endif
 
 // Segments normalised in double (see Stats::in_float): the reference's formula.
@@ -370,24 +450,62 @@ using ApplyFn = void (*)(const float*, float*, int64_t, const Stats&, const floa
 struct Kernels {
     double (*sum)(const float*, int64_t);
     double (*squares)(const float*, int64_t, double);
+    ShiftedSums (*shifted)(const float*, int64_t);
     ApplyFn apply[2][2];  // [per-element weight][per-element bias]
 };
 
 constexpr Kernels kPortable{chunk_sum_portable,
                             chunk_squares_portable,
+                            chunk_shifted_portable,
                             {{apply_portable<false, false>, apply_portable<false, true>},
                              {apply_portable<true, false>, apply_portable<true, true>}}};
 #if INKWELL_NORM_X86
 constexpr Kernels kAvx2{chunk_sum_avx2,
                         chunk_squares_avx2,
+                        chunk_shifted_avx2,
                         {{apply_avx2<false, false>, apply_avx2<false, true>}, {apply_avx2<true, false>, apply_avx2<true, true>}}};
 constexpr Kernels kAvx512{chunk_sum_avx512,
                           chunk_squares_avx512,
+                          chunk_shifted_avx512,
                           {{apply_avx512<false, false>, apply_avx512<false, true>},
                            {apply_avx512<true, false>, apply_avx512<true, true>}}};
 #endif
 constexpr ApplyFn kApplyDouble[2][2] = {{apply_double<false, false>, apply_double<false, true>},
                                         {apply_double<true, false>, apply_double<true, true>}};
+
+// group_norm's apply over elements [begin, end) of a segment whose channels have `spatial`
+// elements each, the first being channel c0: one run per channel, its weight and bias
+// broadcast. One function per ISA so that the per-run apply is inlined (no indirect call and
+// reload per run of 64 elements at 8x8); each element gets the same operations as before.
+#define INKWELL_CHANNEL_RUNS(NAME, TARGET, APPLY)                                                                   \
+    TARGET void NAME(const float* x, float* y, int64_t begin, int64_t end, int64_t spatial, int64_t c0,          \
+                     const Stats& s, const float* w, const float* b) {                                          \
+        int64_t c = c0 + begin / spatial;                                                                       \
+        for (int64_t i = begin; i < end; ++c) {                                                                 \
+            const int64_t stop = std::min(end, (c - c0 + 1) * spatial);                                         \
+            const float wc = w != nullptr ? w[c] : 1.0f, bc = b != nullptr ? b[c] : 0.0f;                       \
+            APPLY(x + i, y + i, stop - i, s, &wc, &bc);                                                         \
+            i = stop;                                                                                           \
+        }                                                                                                       \
+    }
+INKWELL_CHANNEL_RUNS(channel_runs_portable, , (apply_portable<false, false>))
+INKWELL_CHANNEL_RUNS(channel_runs_double, , (apply_double<false, false>))
+#if INKWELL_NORM_X86
+INKWELL_CHANNEL_RUNS(channel_runs_avx2, __attribute__((target("avx2,fma"))), (apply_avx2<false, false>))
+INKWELL_CHANNEL_RUNS(channel_runs_avx512, __attribute__((target("avx512f"))), (apply_avx512<false, false>))
+#endif
+#undef INKWELL_CHANNEL_RUNS
+
+using ChannelRunsFn = void (*)(const float*, float*, int64_t, int64_t, int64_t, int64_t, const Stats&, const float*,
+                               const float*);
+
+ChannelRunsFn channel_runs(const Kernels& k) {
+#if INKWELL_NORM_X86
+    if (&k == &kAvx512) return channel_runs_avx512;
+    if (&k == &kAvx2) return channel_runs_avx2;
+#endif
+    return channel_runs_portable;
+}
 
 // The widest loops the SIMD level in effect allows (simd_dispatch.hpp: the CPU's, or the
 // forced INKWELL_SIMD level), at most the level asked for; asked at every call.
@@ -411,6 +529,25 @@ const Kernels& kernels(NormIsa isa) {
 // apply(segment, begin, end, stats) normalises elements [begin, end) of a segment.
 // ---------------------------------------------------------------------------------------
 
+// Statistics of a segment of n <= kStatChunk elements in one pass: with S1 = sum(x - c),
+// S2 = sum((x - c)^2) and c = x[0], mean = c + S1 / n and the sum of squared deviations is
+// M2 = S2 - S1^2 / n. The shift bounds the cancellation: c is one of the elements, so
+// (mean - c)^2 <= M2 and S2 = M2 + n (mean - c)^2 <= (n + 1) M2. Each lane adds at most
+// n / 32 terms and the tree five more, so S2 carries a relative error of about (n / 32 + 6) u
+// (u = 2^-53) and S1^2 / n <= n (mean - c)^2 <= n M2 twice that; M2 is then off by at most
+// about 3 (n + 1)(n / 32 + 6) u, below 2^-30 for n <= 8192: far below float's 2^-24, whatever
+// the mean (a large mean cancels in x - c, exactly for floats within 2^29 of each other; it is
+// never squared, which is what costs the unshifted one-pass formula everything).
+// Longer segments keep the two passes. Non-finite inputs give a NaN M2 (inf - inf), as the
+// two passes do.
+Stats shifted_stats(const Kernels& k, const float* x, int64_t n, double eps) {
+    const ShiftedSums t = k.shifted(x, n);
+    const double mean = double(x[0]) + t.sum / double(n);
+    const double squares = t.squares - t.sum * (t.sum / double(n));
+    // Rounding can leave a constant-ish segment's M2 a hair below 0; NaN passes through.
+    return finish_stats(mean, squares < 0 ? 0.0 : squares, n, eps);
+}
+
 template <class Apply>
 void normalize_segments(ThreadPool& pool, const Kernels& k, const float* x, int64_t segments, int64_t length,
                         double eps, const Apply& apply) {
@@ -427,11 +564,16 @@ void normalize_segments(ThreadPool& pool, const Kernels& k, const float* x, int6
         const int64_t per_task = (segments + tasks - 1) / tasks;
         // Short segments (rows) go pass by pass in batches that stay in L1: the sums of
         // consecutive rows do not wait for each other's divisions and square roots.
-        const int64_t batch = std::max<int64_t>(1, kBatchElements / length);
+        const int64_t batch = std::clamp<int64_t>(kBatchElements / length, 1, kMaxBatch);
         parallel_chunks(pool, segments, per_task, [&](int64_t first, int64_t last) {
-            std::vector<Stats> stats(static_cast<size_t>(std::min(batch, last - first)));
+            Stats stats[kMaxBatch];  // on the stack: no allocation per task
             for (int64_t b = first; b < last; b += batch) {
                 const int64_t e = std::min(last, b + batch);
+                if (chunks == 1) {  // one pass (shifted_stats)
+                    for (int64_t s = b; s < e; ++s) stats[s - b] = shifted_stats(k, x + s * length, length, eps);
+                    for (int64_t s = b; s < e; ++s) apply(s, int64_t(0), length, stats[s - b]);
+                    continue;
+                }
                 for (int64_t s = b; s < e; ++s) {
                     double sum = 0;
                     for (int64_t c = 0; c < chunks; ++c) sum += k.sum(x + s * length + c * kStatChunk, chunk_length(c));
@@ -502,20 +644,21 @@ void group_norm_fast(ThreadPool& pool, const inkwell_group_norm_params& p, NormI
     const ActivationIsa act_isa = isa == NormIsa::kAuto   ? ActivationIsa::kAuto
                                   : isa == NormIsa::kAvx2 ? ActivationIsa::kAvx2
                                                           : ActivationIsa::kPortable;
+    const ChannelRunsFn runs = channel_runs(k);
     normalize_segments(pool, k, x, p.batch * p.groups, length, p.eps,
                        [&](int64_t segment, int64_t begin, int64_t end, const Stats& s) {
                            const int64_t base = segment * length, first_channel = (segment % p.groups) * per_group;
-                           const ApplyFn fn = s.in_float ? k.apply[0][0] : kApplyDouble[0][0];
-                           // One run per channel: its weight and bias are broadcast.
-                           int64_t c = first_channel + begin / p.spatial;
-                           for (int64_t i = begin; i < end; ++c) {
-                               const int64_t stop = std::min(end, (c - first_channel + 1) * p.spatial);
-                               const float wc = w != nullptr ? w[c] : 1.0f, bc = b != nullptr ? b[c] : 0.0f;
-                               fn(x + base + i, y + base + i, stop - i, s, &wc, &bc);
-                               // In place, while the run is in L1; the same bits on every path.
-                               if (p.activation != INKWELL_ACTIVATION_NONE)
-                                   apply_activation_span(p.activation, y + base + i, y + base + i, stop - i, act_isa);
-                               i = stop;
+                           const ChannelRunsFn fn = s.in_float ? runs : channel_runs_double;
+                           if (p.activation == INKWELL_ACTIVATION_NONE) {
+                               fn(x + base, y + base, begin, end, p.spatial, first_channel, s, w, b);
+                               return;
+                           }
+                           // The activation in place, piece by piece while each is in L1
+                           // (elementwise: the same bits however the span is cut).
+                           for (int64_t i = begin; i < end; i += kBatchElements) {
+                               const int64_t stop = std::min(end, i + kBatchElements);
+                               fn(x + base, y + base, i, stop, p.spatial, first_channel, s, w, b);
+                               apply_activation_span(p.activation, y + base + i, y + base + i, stop - i, act_isa);
                            }
                        });
 }

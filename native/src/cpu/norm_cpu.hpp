@@ -1,6 +1,6 @@
 // GroupNorm and LayerNorm of float32 tensors on the CPU, as torch.nn.functional.group_norm
-// and layer_norm compute them (biased variance, two passes: the mean first, then the sum of
-// squared deviations from it; never E[x^2] - E[x]^2):
+// and layer_norm compute them (biased variance: the mean first, then the sum of squared
+// deviations from it, or from a shift inside the data; never an unshifted E[x^2] - E[x]^2):
 //   group_norm  per (sample, group) of channels / groups channels x spatial elements,
 //               y = (x - mean) / sqrt(var + eps) * weight[c] + bias[c], then the activation
 //   layer_norm  per row of dim elements, y = (x - mean) / sqrt(var + eps) * weight[i] + bias[i]
@@ -11,7 +11,10 @@
 //   *_reference  plain loops, everything in double (sequential sums), the output rounded once.
 //   *_fast       statistics in double over fixed chunks of kStatChunk elements (32 lanes per
 //                chunk, the lanes and then the chunks added in a fixed order: the bits depend
-//                on the sizes only, never on the thread count or the split of the work); the
+//                on the sizes only, never on the thread count or the split of the work); a
+//                segment of one chunk (<= kStatChunk elements) takes them in one pass of
+//                (x - c) and (x - c)^2 with c its first element (the shift bounds the
+//                cancellation: see shifted_stats in norm_cpu.cpp), longer ones in two; the
 //                normalisation in float: d = (x - mean_hi) - mean_lo with the mean split into
 //                two floats (exact for x near the mean, so an offset of 1e4 with a spread of
 //                0.1 costs nothing), y = fma(d * rstd, w, b). Groups whose statistics fall
