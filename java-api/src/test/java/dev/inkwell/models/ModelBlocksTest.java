@@ -84,7 +84,7 @@ class ModelBlocksTest {
             assertEquals(2 * 4 * dim * dim, w.get("ff.net.0.proj.weight").length);
             assertEquals(dim * 4 * dim, w.get("ff.net.2.weight").length);
             assertFalse(w.containsKey("attn1.to_q.bias"), "diffusers' q, k, v have no bias");
-            assertEquals(18, w.size(), w.keySet().toString());
+            assertEquals(20, w.size(), w.keySet().toString()); // 3 norms x 2, 2 attentions x 5, ff x 4
             assertArrayEquals(new long[] {2, 5, dim}, ya.shape());
             assertArrayEquals(ya.toArray(), yb.toArray(), "same seed, same bits");
             assertFalse(Arrays.equals(ya.toArray(), yo.toArray()), "another seed, other weights");
