@@ -112,7 +112,8 @@ final class CliAnchors {
             return "org.bytedeco:pytorch " + Anchors.mavenVersion("org.bytedeco", "pytorch") + ", "
                     + torch.get_num_threads() + " threads, OpenBLAS "
                     + org.bytedeco.openblas.global.openblas.blas_get_num_threads() + " (conv2d, scaled_dot_product_attention, linear, GEGLU as linear + chunk +"
-                    + " gelu + mul, group_norm, layer_norm, DDIM as tensor ops)";
+                    + " gelu + mul, group_norm, layer_norm, DDIM as tensor ops; the U-Net blocks as diffusers' modules"
+                    + " call these ops)";
         }
 
         @Override
@@ -172,8 +173,27 @@ final class CliAnchors {
                             d.alpha(), d.alphaPrev());
                     yield closing(step::eagerScoped, step);
                 }
+                case BenchSpec.ResnetBlock r -> {
+                    TorchBlocks.ResnetBlock block = new TorchBlocks.ResnetBlock(r.input(), r.inputShape(), r.temb(),
+                            r.tembChannels(), r.groups(), r.eps(), r.weights(), r.expected(), r.tolerance());
+                    agreement("ResnetBlock2D", block.worst, r.tolerance());
+                    yield closing(block::runScoped, block);
+                }
+                case BenchSpec.TransformerBlock t -> {
+                    TorchBlocks.TransformerBlock block = new TorchBlocks.TransformerBlock(t.input(), t.inputShape(),
+                            t.context(), t.contextShape(), t.heads(), t.headDim(), t.weights(), t.expected(),
+                            t.tolerance());
+                    agreement("BasicTransformerBlock", block.worst, t.tolerance());
+                    yield closing(block::runScoped, block);
+                }
                 default -> null;
             };
+        }
+
+        /** The blocks' one check before timing, on stderr with the progress lines (a mismatch throws instead). */
+        private static void agreement(String block, double worst, double tolerance) {
+            System.err.printf("libtorch %s matches Inkwell's: max |diff| %.3g (tolerance %.3g)%n", block, worst,
+                    tolerance);
         }
     }
 

@@ -3,6 +3,8 @@ package dev.inkwell.cli.bench;
 import dev.inkwell.BlurOptions;
 import dev.inkwell.DdimScheduler;
 import dev.inkwell.Image;
+import dev.inkwell.Tensor;
+import dev.inkwell.models.ModelBlocks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -37,6 +39,8 @@ final class BenchCases {
             groupNorm(out, new long[] {2, 64, 8, 8}, 32);
             layerNorm(out, new long[] {2, 16, 40});
             ddim(out, new long[] {2, 4, 8, 8});
+            resnetBlock(out, new long[] {2, 64, 8, 8}, 32, 32);
+            transformerBlock(out, 2, 16, 2, 8, 7, 24);
             out.add(new BenchCase("ffm noop call", BenchCase.Unit.TIME, 0, () -> new BenchSpec.NativeCall(NOOP_CALLS)));
             return out;
         }
@@ -72,6 +76,11 @@ final class BenchCases {
         groupNorm(out, new long[] {2, 1280, 8, 8}, 32);
         layerNorm(out, new long[] {2, 4096, 320});
         ddim(out, new long[] {2, 4, 64, 64});
+        // The U-Net's own blocks at the top level of 512x512 (CFG batch 2): a ResnetBlock2D
+        // 320 -> 320 with SD's 1280-wide time embedding, and a BasicTransformerBlock on 4096
+        // tokens of 320 (8 heads of 40) attending to 77 CLIP tokens of 768.
+        resnetBlock(out, new long[] {2, 320, 64, 64}, 1280, 32);
+        transformerBlock(out, 2, 4096, 8, 40, 77, 768);
         out.add(new BenchCase("ffm noop call", BenchCase.Unit.TIME, 0, () -> new BenchSpec.NativeCall(NOOP_CALLS)));
         return out;
     }
@@ -203,6 +212,60 @@ final class BenchCases {
                     Random rnd = new Random(21);
                     return new BenchSpec.DdimStep(gaussian(rnd, count, 1), gaussian(rnd, count, 1), gaussian(rnd, count, 1),
                             shape, 7.5, scheduler.alphaCumprod(DDIM_T), scheduler.alphaCumprod(DDIM_PREV));
+                }));
+    }
+
+    /** Seed of the blocks' weights (the Inkwell side rebuilds them from it). */
+    private static final long BLOCK_SEED = 1234;
+
+    /**
+     * The model's ResnetBlock2D (in == out channels, eps 1e-5) on random weights; the rate
+     * counts its two 3x3 convolutions. Inkwell's output is computed here once, on the CPU,
+     * so that anchors can check theirs against it.
+     */
+    private static void resnetBlock(List<BenchCase> out, long[] shape, int tembChannels, int groups) {
+        int c = Math.toIntExact(shape[1]);
+        double flops = 2 * 2.0 * shape[0] * c * c * 9 * shape[2] * shape[3];
+        out.add(new BenchCase(String.format("resnet block %s temb %d G%d", dims(shape), tembChannels, groups),
+                BenchCase.Unit.GFLOPS, flops, () -> {
+                    Random rnd = new Random(c * 13L + tembChannels);
+                    float[] x = gaussian(rnd, count(shape), 1), temb = gaussian(rnd, shape[0] * (long) tembChannels, 1);
+                    try (dev.inkwell.Inkwell cpu = dev.inkwell.Inkwell.create();
+                            ModelBlocks block = ModelBlocks.resnetBlock2D(cpu, BLOCK_SEED, c, c, tembChannels, groups, 1e-5);
+                            Tensor xt = Tensor.fromArray(x, shape);
+                            Tensor tt = Tensor.fromArray(temb, shape[0], tembChannels);
+                            Tensor y = block.forward(xt, tt)) {
+                        return new BenchSpec.ResnetBlock(x, shape, temb, tembChannels, groups, 1e-5, BLOCK_SEED,
+                                block.stateDict(), y.toArray());
+                    }
+                }));
+    }
+
+    /**
+     * The model's BasicTransformerBlock on random weights; the rate counts its linear layers
+     * (GEGLU's projection whole) and both attentions' two matrix products.
+     */
+    private static void transformerBlock(List<BenchCase> out, int batch, int tokens, int heads, int headDim,
+            int contextTokens, int contextDim) {
+        long dim = (long) heads * headDim, n = batch, l = tokens, s = contextTokens;
+        double flops = 2.0 * n * l * dim * dim * 4 // attn1 q, k, v, out
+                + 4.0 * n * l * l * dim // attn1 q k^T and p v
+                + 2.0 * n * l * dim * dim * 2 + 2.0 * n * s * contextDim * dim * 2 // attn2 q, out; k, v
+                + 4.0 * n * l * s * dim // attn2
+                + 2.0 * n * l * dim * 8 * dim + 2.0 * n * l * 4 * dim * dim; // GEGLU proj, down projection
+        long[] shape = {batch, tokens, dim}, contextShape = {batch, contextTokens, contextDim};
+        out.add(new BenchCase(String.format("transformer block %s H%d D%d context %s", dims(shape), heads, headDim,
+                dims(contextShape)), BenchCase.Unit.GFLOPS, flops, () -> {
+                    Random rnd = new Random(tokens * 11L + dim);
+                    float[] x = gaussian(rnd, count(shape), 1), context = gaussian(rnd, count(contextShape), 1);
+                    try (dev.inkwell.Inkwell cpu = dev.inkwell.Inkwell.create();
+                            ModelBlocks block = ModelBlocks.basicTransformerBlock(cpu, BLOCK_SEED, heads, headDim, contextDim);
+                            Tensor xt = Tensor.fromArray(x, shape);
+                            Tensor ct = Tensor.fromArray(context, contextShape);
+                            Tensor y = block.forward(xt, ct)) {
+                        return new BenchSpec.TransformerBlock(x, shape, context, contextShape, heads, headDim, BLOCK_SEED,
+                                block.stateDict(), y.toArray());
+                    }
                 }));
     }
 

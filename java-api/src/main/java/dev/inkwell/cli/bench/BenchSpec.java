@@ -62,6 +62,62 @@ public sealed interface BenchSpec {
     record LayerNorm(float[] input, long[] shape, float[] weight, float[] bias, double eps) implements BenchSpec {}
 
     /**
+     * The U-Net's {@code ResnetBlock2D} with a time embedding (diffusers' resnet.py, SD 1.5's
+     * settings): {@code h = conv1(silu(group_norm1(x))) + time_emb_proj(silu(temb))[:, :, None, None];
+     * out = x + conv2(silu(group_norm2(h)))} (in == out channels: no conv_shortcut), 3x3 convs
+     * with padding 1. {@code weights} is the block's state dict (diffusers' names, PyTorch
+     * layouts), {@code expected} Inkwell's output on these inputs, for an anchor to check once
+     * that it computes the same thing before it is timed.
+     */
+    record ResnetBlock(float[] input, long[] inputShape, float[] temb, int tembChannels, int groups, double eps,
+            long seed, java.util.Map<String, float[]> weights, float[] expected) implements BenchSpec {
+        /** Channels, in and out. */
+        public int channels() {
+            return Math.toIntExact(inputShape[1]);
+        }
+
+        /**
+         * The largest |difference| from {@link #expected} a float32 implementation may show:
+         * rounding error grows as sqrt(K) u for a sum of K terms (u = 2^-24), K here the group
+         * norm's group (C/G H W) or the conv's 9 C, whichever is longer; 16 covers the block's
+         * chain of reductions on both sides, scaled by the output's magnitude.
+         */
+        public double tolerance() {
+            long k = Math.max(9L * channels(), channels() / groups * inputShape[2] * inputShape[3]);
+            return BenchSpec.tolerance(k, expected);
+        }
+    }
+
+    /**
+     * The U-Net's {@code BasicTransformerBlock} (diffusers' attention.py, SD 1.5's settings):
+     * {@code h = x + attn1(layer_norm1(x)); h = h + attn2(layer_norm2(h), context);
+     * out = h + ff(layer_norm3(h))}, layer norm eps 1e-5, attention with {@code heads} heads of
+     * {@code headDim} (to_q/to_k/to_v without bias, to_out.0 with), ff GEGLU to 4 dim then a
+     * linear back. {@code weights} is the block's state dict, {@code expected} Inkwell's output
+     * (see {@link ResnetBlock}).
+     */
+    record TransformerBlock(float[] input, long[] inputShape, float[] context, long[] contextShape, int heads,
+            int headDim, long seed, java.util.Map<String, float[]> weights, float[] expected) implements BenchSpec {
+        /**
+         * As {@link ResnetBlock#tolerance}, K the longest sum: the attention over the tokens,
+         * or the feed-forward's 4 dim.
+         */
+        public double tolerance() {
+            long k = Math.max(Math.max(inputShape[1], contextShape[1]), 4L * heads * headDim);
+            return BenchSpec.tolerance(k, expected);
+        }
+    }
+
+    /** 16 sqrt(k) 2^-24 max(1, max |expected|): see {@link ResnetBlock#tolerance}. */
+    private static double tolerance(long k, float[] expected) {
+        double scale = 1;
+        for (float e : expected) {
+            scale = Math.max(scale, Math.abs(e));
+        }
+        return 16 * Math.sqrt(k) * Math.ulp(1f) / 2 * scale;
+    }
+
+    /**
      * {@code callsPerRun} empty native calls, in a loop of the run's own: a call costs
      * nanoseconds, less than the harness's own call of the run through {@code Runnable}
      * (and its JIT state), so each run makes many and the times are per call.

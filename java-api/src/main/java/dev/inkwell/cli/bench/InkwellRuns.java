@@ -10,6 +10,7 @@ import dev.inkwell.Inkwell;
 import dev.inkwell.Layers;
 import dev.inkwell.Tensor;
 import dev.inkwell.bindings.InkwellNative;
+import dev.inkwell.models.ModelBlocks;
 import java.util.List;
 
 /** Inkwell's side of each case: inputs copied into Inkwell objects once, then one call per run. */
@@ -80,6 +81,20 @@ final class InkwellRuns {
                 DdimScheduler s = DdimScheduler.stableDiffusion();
                 yield () -> inkwell.ddimStepGuided(s, BenchCases.DDIM_T, BenchCases.DDIM_PREV, x, cond, uncond, d.guidance(),
                         0.0, null, prev, null);
+            }
+            case BenchSpec.ResnetBlock r -> {
+                ModelBlocks block = keep(owned, ModelBlocks.resnetBlock2D(inkwell, r.seed(), r.channels(), r.channels(),
+                        r.tembChannels(), r.groups(), r.eps()));
+                Tensor x = keep(owned, Tensor.fromArray(r.input(), r.inputShape()));
+                Tensor temb = keep(owned, Tensor.fromArray(r.temb(), r.inputShape()[0], r.tembChannels()));
+                yield () -> block.forward(x, temb).close();
+            }
+            case BenchSpec.TransformerBlock t -> {
+                ModelBlocks block = keep(owned, ModelBlocks.basicTransformerBlock(inkwell, t.seed(), t.heads(),
+                        t.headDim(), Math.toIntExact(t.contextShape()[2])));
+                Tensor x = keep(owned, Tensor.fromArray(t.input(), t.inputShape()));
+                Tensor context = keep(owned, Tensor.fromArray(t.context(), t.contextShape()));
+                yield () -> block.forward(x, context).close();
             }
             case BenchSpec.NativeCall n -> () -> {
                 for (int i = 0; i < n.callsPerRun(); i++) {
