@@ -1,12 +1,8 @@
 package dev.inkwell.models;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.inkwell.internal.ConfigJson;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,15 +43,9 @@ import java.util.Objects;
 public record AutoencoderKLConfig(int inChannels, int outChannels, int latentChannels, List<Integer> blockOutChannels,
         List<String> downBlockTypes, List<String> upBlockTypes, int layersPerBlock, int normNumGroups, String actFn,
         double scalingFactor, boolean midBlockAddAttention, boolean useQuantConv, boolean usePostQuantConv) {
-    /** Largest config.json read: configs are a few hundred bytes. */
-    private static final long MAX_CONFIG_BYTES = 1 << 20;
     /** More levels than any VAE has; bounds the work a hostile config can ask for. */
     private static final int MAX_LEVELS = 16;
 
-    /** NaN and Infinity parse (Python's json writes them), so validation can name the field. */
-    private static final ObjectMapper JSON = JsonMapper.builder()
-            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .build();
 
     /**
      * Validates the values (see the class comment) and copies the lists.
@@ -116,20 +106,7 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, int latentCha
      */
     public static AutoencoderKLConfig read(Path configFile) throws IOException {
         Objects.requireNonNull(configFile, "configFile");
-        long size = Files.size(configFile);
-        if (size > MAX_CONFIG_BYTES) {
-            throw new IOException(configFile + ": " + size + " bytes, over the " + MAX_CONFIG_BYTES
-                    + "-byte limit for a config.json");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readAllBytes(configFile));
-        } catch (JacksonException e) {
-            throw new IOException(configFile + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IOException(configFile + ": not a JSON object");
-        }
+        JsonNode root = ConfigJson.readObject(configFile);
         JsonNode type = root.get("_class_name");
         if (type != null && !(type.isTextual() && type.textValue().equals("AutoencoderKL"))) {
             throw new IOException(configFile + ": _class_name " + type + " is not \"AutoencoderKL\"");

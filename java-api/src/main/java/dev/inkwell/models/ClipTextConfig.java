@@ -1,13 +1,9 @@
 package dev.inkwell.models;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.inkwell.Activation;
+import dev.inkwell.internal.ConfigJson;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -40,13 +36,7 @@ import java.util.Objects;
 public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize, int numHiddenLayers,
         int numAttentionHeads, int maxPositionEmbeddings, double layerNormEps, String hiddenAct, int bosTokenId,
         int eosTokenId, int padTokenId) {
-    /** Largest config.json read: configs are a few hundred bytes. */
-    private static final long MAX_CONFIG_BYTES = 1 << 20;
 
-    /** NaN and Infinity parse (Python's json writes them), so validation can name the field. */
-    private static final ObjectMapper JSON = JsonMapper.builder()
-            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .build();
 
     /**
      * Validates the values (see the class comment).
@@ -93,20 +83,7 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
      */
     public static ClipTextConfig read(Path configFile) throws IOException {
         Objects.requireNonNull(configFile, "configFile");
-        long size = Files.size(configFile);
-        if (size > MAX_CONFIG_BYTES) {
-            throw new IOException(configFile + ": " + size + " bytes, over the " + MAX_CONFIG_BYTES
-                    + "-byte limit for a config.json");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readAllBytes(configFile));
-        } catch (JacksonException e) {
-            throw new IOException(configFile + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IOException(configFile + ": not a JSON object");
-        }
+        JsonNode root = ConfigJson.readObject(configFile);
         JsonNode type = root.get("model_type");
         if (type != null && !(type.isTextual() && type.textValue().equals("clip_text_model"))) {
             throw new IOException(configFile + ": model_type " + type + " is not \"clip_text_model\" (for a full "

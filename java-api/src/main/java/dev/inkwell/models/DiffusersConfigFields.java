@@ -1,12 +1,8 @@
 package dev.inkwell.models;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.inkwell.internal.ConfigJson;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -26,15 +22,9 @@ import java.util.Set;
  * is never silently ignored. Fields starting with '_' (diffusers' bookkeeping) are skipped.
  */
 final class DiffusersConfigFields {
-    /** Largest config.json read: configs are a few kilobytes. */
-    private static final long MAX_CONFIG_BYTES = 1 << 20;
     /** More entries than any diffusers list field has; bounds what a hostile config can ask for. */
     static final int MAX_LIST = 16;
 
-    /** NaN and Infinity parse (Python's json writes them), so validation can name the field. */
-    private static final ObjectMapper JSON = JsonMapper.builder()
-            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .build();
 
     private final Path file;
     private final JsonNode root;
@@ -53,20 +43,7 @@ final class DiffusersConfigFields {
      */
     static DiffusersConfigFields open(Path configFile, String className) throws IOException {
         Objects.requireNonNull(configFile, "configFile");
-        long size = Files.size(configFile);
-        if (size > MAX_CONFIG_BYTES) {
-            throw new IOException(configFile + ": " + size + " bytes, over the " + MAX_CONFIG_BYTES
-                    + "-byte limit for a config.json");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readAllBytes(configFile));
-        } catch (JacksonException e) {
-            throw new IOException(configFile + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IOException(configFile + ": not a JSON object");
-        }
+        JsonNode root = ConfigJson.readObject(configFile);
         JsonNode type = root.get("_class_name");
         if (type != null && !(type.isTextual() && type.textValue().equals(className))) {
             throw new IOException(configFile + ": _class_name " + type + " is not \"" + className + "\"");

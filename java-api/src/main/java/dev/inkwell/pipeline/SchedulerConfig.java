@@ -1,14 +1,11 @@
 package dev.inkwell.pipeline;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.inkwell.BetaSchedule;
 import dev.inkwell.DdimScheduler;
 import dev.inkwell.PredictionType;
 import dev.inkwell.TimestepSpacing;
+import dev.inkwell.internal.ConfigJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,15 +40,11 @@ import java.util.Set;
  * @param notes what the reader assumed, one line each (empty for a plain DDIM config)
  */
 public record SchedulerConfig(DdimScheduler scheduler, String className, List<String> notes) {
-    private static final long MAX_CONFIG_BYTES = 1 << 20;
     private static final Set<String> HANDLED = Set.of("num_train_timesteps", "beta_start", "beta_end",
             "beta_schedule", "trained_betas", "clip_sample", "clip_sample_range", "set_alpha_to_one", "steps_offset",
             "prediction_type", "timestep_spacing", "rescale_betas_zero_snr", "thresholding");
     private static final Set<String> IGNORED = Set.of("_class_name", "_diffusers_version", "skip_prk_steps",
             "dynamic_thresholding_ratio", "sample_max_value");
-    private static final ObjectMapper JSON = JsonMapper.builder()
-            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .build();
 
     /**
      * Copies the notes.
@@ -80,20 +73,7 @@ public record SchedulerConfig(DdimScheduler scheduler, String className, List<St
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": no such file");
         }
-        long size = Files.size(file);
-        if (size > MAX_CONFIG_BYTES) {
-            throw new IOException(file + ": " + size + " bytes, over the " + MAX_CONFIG_BYTES + "-byte limit");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readAllBytes(file));
-        } catch (JacksonException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IOException(file + ": not a JSON object");
-        }
-        return parse(file.toString(), root);
+        return parse(file.toString(), ConfigJson.readObject(file));
     }
 
     /**
@@ -109,15 +89,7 @@ public record SchedulerConfig(DdimScheduler scheduler, String className, List<St
     public static SchedulerConfig parse(String json, String source) throws IOException {
         Objects.requireNonNull(json, "json");
         Objects.requireNonNull(source, "source");
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
-        } catch (JacksonException e) {
-            throw new IOException(source + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IOException(source + ": not a JSON object");
-        }
+        JsonNode root = ConfigJson.parseObject(json.getBytes(java.nio.charset.StandardCharsets.UTF_8), source);
         return parse(source, root);
     }
 
