@@ -1,5 +1,5 @@
 // GroupNorm and LayerNorm, CPU: the plain double references, then the fast path (see the
-// header): chunked double statistics, float normalisation (AVX-512, AVX2 + FMA or portable, the same bits), and the
+// header): float-blocked statistics checked and, where needed, redone in double, float normalisation (AVX-512, AVX2 + FMA or portable, the same bits), and the
 // scheduling that keeps the bits independent of the thread count.
 #include "norm_cpu.hpp"
 
@@ -192,7 +192,7 @@ void apply_portable(const float* __restrict x, float* __restrict y, int64_t n, c
                     const float* b) {
     for (int64_t i = 0; i < n; ++i) {
         const float d = (x[i] - s.mean_hi) - s.mean_lo;
-        y[i] = (d * s.rstd_f) * (kVecW ? w[i] : *w) + (kVecB ? b[i] : *b);
+        y[i] = std::fma(d * s.rstd_f, kVecW ? w[i] : *w, kVecB ? b[i] : *b);  // the SIMD loops' fma
     }
 }
 
@@ -438,6 +438,156 @@ __attribute__((target("avx512f"))) ShiftedSums chunk_shifted_avx512(const float*
 
 #endif
 
+// ---------------------------------------------------------------------------------------
+// Float-blocked shifted sums: S1 = sum(d), S2 = sum(d^2) with d = x - c in float, c a float
+// near the segment's mean. Element i goes to float lane i % 64; every kFlushRows rows of 64
+// the float lanes are added into 64 double lanes and restarted, so a float lane never adds
+// more than kFlushRows terms; the last (partial) row's elements go to lanes 0..t-1 before the
+// final flush; the double lanes are added in add_lanes64's tree. The same operations on every
+// ISA (d = x - c, s += d, q = fma(d, d, q), all float): the same bits. A third of the work
+// of the double statistics per element (no widening), which is what bounded the norms of
+// small groups; shifted_float_stats() says when the result is accurate enough and otherwise
+// falls back to the double statistics.
+// ---------------------------------------------------------------------------------------
+constexpr int kFloatLanes = 64;
+constexpr int64_t kFlushRows = 16;
+
+inline double add_lanes64(const double* l) {
+    double h[kLanes];
+    for (int i = 0; i < kLanes; ++i) h[i] = l[i] + l[i + kLanes];
+    return add_lanes(h);
+}
+
+struct FloatSums {
+    double sum, squares;  // of d = x - c
+};
+
+inline void flush_lanes(float* fs, float* fq, double* ds, double* dq) {
+    for (int j = 0; j < kFloatLanes; ++j) {
+        ds[j] += double(fs[j]);
+        dq[j] += double(fq[j]);
+        fs[j] = 0.0f;
+        fq[j] = 0.0f;
+    }
+}
+
+FloatSums chunk_fsums_portable(const float* x, int64_t n, float c) {
+    float fs[kFloatLanes] = {}, fq[kFloatLanes] = {};
+    double ds[kFloatLanes] = {}, dq[kFloatLanes] = {};
+    const int64_t rows = n / kFloatLanes;
+    for (int64_t r = 0; r < rows; ++r) {
+        for (int j = 0; j < kFloatLanes; ++j) {
+            const float d = x[r * kFloatLanes + j] - c;
+            fs[j] += d;
+            fq[j] = std::fma(d, d, fq[j]);
+        }
+        if ((r + 1) % kFlushRows == 0) flush_lanes(fs, fq, ds, dq);
+    }
+    for (int64_t j = 0; rows * kFloatLanes + j < n; ++j) {
+        const float d = x[rows * kFloatLanes + j] - c;
+        fs[j] += d;
+        fq[j] = std::fma(d, d, fq[j]);
+    }
+    flush_lanes(fs, fq, ds, dq);
+    return {add_lanes64(ds), add_lanes64(dq)};
+}
+
+#if INKWELL_NORM_X86
+// AVX2: the 64 lanes as two halves of 32 (four accumulators of eight each for s and q, which
+// fit the 16 registers), each half over the same rows; the tail row lane by lane.
+__attribute__((target("avx2,fma"))) FloatSums chunk_fsums_avx2(const float* x, int64_t n, float c) {
+    alignas(32) float fs[kFloatLanes] = {}, fq[kFloatLanes] = {};
+    double ds[kFloatLanes] = {}, dq[kFloatLanes] = {};
+    const __m256 cv = _mm256_set1_ps(c);
+    const int64_t rows = n / kFloatLanes;
+    for (int64_t r0 = 0; r0 < rows; r0 += kFlushRows) {
+        const int64_t r1 = std::min(rows, r0 + kFlushRows);
+        for (int half = 0; half < 2; ++half) {
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+            for (int64_t r = r0; r < r1; ++r) {
+                const float* p = x + r * kFloatLanes + half * 32;
+                const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(p), cv), d1 = _mm256_sub_ps(_mm256_loadu_ps(p + 8), cv);
+                const __m256 d2 = _mm256_sub_ps(_mm256_loadu_ps(p + 16), cv), d3 = _mm256_sub_ps(_mm256_loadu_ps(p + 24), cv);
+                s0 = _mm256_add_ps(s0, d0), s1 = _mm256_add_ps(s1, d1), s2 = _mm256_add_ps(s2, d2), s3 = _mm256_add_ps(s3, d3);
+                q0 = _mm256_fmadd_ps(d0, d0, q0), q1 = _mm256_fmadd_ps(d1, d1, q1);
+                q2 = _mm256_fmadd_ps(d2, d2, q2), q3 = _mm256_fmadd_ps(d3, d3, q3);
+            }
+            float* ls = fs + half * 32;
+            float* lq = fq + half * 32;
+            _mm256_store_ps(ls, s0), _mm256_store_ps(ls + 8, s1), _mm256_store_ps(ls + 16, s2), _mm256_store_ps(ls + 24, s3);
+            _mm256_store_ps(lq, q0), _mm256_store_ps(lq + 8, q1), _mm256_store_ps(lq + 16, q2), _mm256_store_ps(lq + 24, q3);
+        }
+        if (r1 - r0 == kFlushRows) flush_lanes(fs, fq, ds, dq);  // a partial block waits for the tail
+    }
+    for (int64_t j = 0; rows * kFloatLanes + j < n; ++j) {
+        const float d = x[rows * kFloatLanes + j] - c;
+        fs[j] += d;
+        fq[j] = std::fma(d, d, fq[j]);
+    }
+    flush_lanes(fs, fq, ds, dq);
+    return {add_lanes64(ds), add_lanes64(dq)};
+}
+
+// AVX-512: four accumulators of sixteen lanes for s and q; the tail row under masks (lanes
+// past the tail keep their sums).
+struct FloatAcc16 {
+    __m512 s0, s1, s2, s3, q0, q1, q2, q3;
+};
+
+__attribute__((target("avx512f"))) inline void flush_acc16(FloatAcc16& a, double* ds, double* dq) {
+    alignas(64) float fs[kFloatLanes], fq[kFloatLanes];
+    _mm512_store_ps(fs, a.s0), _mm512_store_ps(fs + 16, a.s1), _mm512_store_ps(fs + 32, a.s2), _mm512_store_ps(fs + 48, a.s3);
+    _mm512_store_ps(fq, a.q0), _mm512_store_ps(fq + 16, a.q1), _mm512_store_ps(fq + 32, a.q2), _mm512_store_ps(fq + 48, a.q3);
+    for (int j = 0; j < kFloatLanes; j += 8) {
+        _mm512_store_pd(ds + j, _mm512_add_pd(_mm512_load_pd(ds + j),
+                                              _mm512_maskz_cvtps_pd(__mmask8(0xFF), _mm256_load_ps(fs + j))));
+        _mm512_store_pd(dq + j, _mm512_add_pd(_mm512_load_pd(dq + j),
+                                              _mm512_maskz_cvtps_pd(__mmask8(0xFF), _mm256_load_ps(fq + j))));
+    }
+    a.s0 = a.s1 = a.s2 = a.s3 = a.q0 = a.q1 = a.q2 = a.q3 = _mm512_setzero_ps();
+}
+
+// The lanes of accumulator k (lanes 16k..16k+15) that a tail of t elements fills.
+inline __mmask16 tail_lanes(int64_t t, int k) {
+    const int64_t m = std::clamp<int64_t>(t - 16 * k, 0, 16);
+    return static_cast<__mmask16>((uint32_t(1) << m) - 1u);
+}
+
+__attribute__((target("avx512f"))) FloatSums chunk_fsums_avx512(const float* x, int64_t n, float c) {
+    alignas(64) double ds[kFloatLanes] = {}, dq[kFloatLanes] = {};
+    const __m512 cv = _mm512_set1_ps(c);
+    const __m512 z = _mm512_setzero_ps();
+    FloatAcc16 a{z, z, z, z, z, z, z, z};
+    const int64_t rows = n / kFloatLanes;
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* p = x + r * kFloatLanes;
+        const __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(p), cv), d1 = _mm512_sub_ps(_mm512_loadu_ps(p + 16), cv);
+        const __m512 d2 = _mm512_sub_ps(_mm512_loadu_ps(p + 32), cv), d3 = _mm512_sub_ps(_mm512_loadu_ps(p + 48), cv);
+        a.s0 = _mm512_add_ps(a.s0, d0), a.s1 = _mm512_add_ps(a.s1, d1), a.s2 = _mm512_add_ps(a.s2, d2), a.s3 = _mm512_add_ps(a.s3, d3);
+        a.q0 = _mm512_fmadd_ps(d0, d0, a.q0), a.q1 = _mm512_fmadd_ps(d1, d1, a.q1);
+        a.q2 = _mm512_fmadd_ps(d2, d2, a.q2), a.q3 = _mm512_fmadd_ps(d3, d3, a.q3);
+        if ((r + 1) % kFlushRows == 0) {
+            flush_acc16(a, ds, dq);
+        }
+    }
+    const int64_t t = n - rows * kFloatLanes;
+    if (t > 0) {
+        const float* p = x + rows * kFloatLanes;
+        const __mmask16 m0 = tail_lanes(t, 0), m1 = tail_lanes(t, 1), m2 = tail_lanes(t, 2), m3 = tail_lanes(t, 3);
+        const __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m0, p), cv);
+        const __m512 d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m1, p + 16), cv);
+        const __m512 d2 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m2, p + 32), cv);
+        const __m512 d3 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m3, p + 48), cv);
+        a.s0 = _mm512_mask_add_ps(a.s0, m0, a.s0, d0), a.s1 = _mm512_mask_add_ps(a.s1, m1, a.s1, d1);
+        a.s2 = _mm512_mask_add_ps(a.s2, m2, a.s2, d2), a.s3 = _mm512_mask_add_ps(a.s3, m3, a.s3, d3);
+        a.q0 = _mm512_mask3_fmadd_ps(d0, d0, a.q0, m0), a.q1 = _mm512_mask3_fmadd_ps(d1, d1, a.q1, m1);
+        a.q2 = _mm512_mask3_fmadd_ps(d2, d2, a.q2, m2), a.q3 = _mm512_mask3_fmadd_ps(d3, d3, a.q3, m3);
+    }
+    flush_acc16(a, ds, dq);
+    return {add_lanes64(ds), add_lanes64(dq)};
+}
+#endif
+
 // Segments normalised in double (see Stats::in_float): the reference's formula.
 template <bool kVecW, bool kVecB>
 void apply_double(const float* x, float* y, int64_t n, const Stats& s, const float* w, const float* b) {
@@ -451,32 +601,83 @@ struct Kernels {
     double (*sum)(const float*, int64_t);
     double (*squares)(const float*, int64_t, double);
     ShiftedSums (*shifted)(const float*, int64_t);
+    FloatSums (*fsums)(const float*, int64_t, float);
     ApplyFn apply[2][2];  // [per-element weight][per-element bias]
 };
 
 constexpr Kernels kPortable{chunk_sum_portable,
                             chunk_squares_portable,
                             chunk_shifted_portable,
+                            chunk_fsums_portable,
                             {{apply_portable<false, false>, apply_portable<false, true>},
                              {apply_portable<true, false>, apply_portable<true, true>}}};
 #if INKWELL_NORM_X86
 constexpr Kernels kAvx2{chunk_sum_avx2,
                         chunk_squares_avx2,
                         chunk_shifted_avx2,
+                        chunk_fsums_avx2,
                         {{apply_avx2<false, false>, apply_avx2<false, true>}, {apply_avx2<true, false>, apply_avx2<true, true>}}};
 constexpr Kernels kAvx512{chunk_sum_avx512,
                           chunk_squares_avx512,
                           chunk_shifted_avx512,
+                          chunk_fsums_avx512,
                           {{apply_avx512<false, false>, apply_avx512<false, true>},
                            {apply_avx512<true, false>, apply_avx512<true, true>}}};
 #endif
 constexpr ApplyFn kApplyDouble[2][2] = {{apply_double<false, false>, apply_double<false, true>},
                                         {apply_double<true, false>, apply_double<true, true>}};
 
+// group_norm's apply for one channel's run, its weight and bias folded in: y = fma(x -
+// mean_hi, a, b') with a = rstd_f * w and b' = fma(-mean_lo, a, b), each rounded once per
+// channel. Two operations an element instead of four; x - mean_hi is exact for x near the
+// mean (an offset of 1e4 with a spread of 0.1 costs nothing, as before), and mean_lo, below
+// half an ulp of the mean, moves into the bias where its product is small.
+struct ChannelAffine {
+    float hi, a, b;
+};
+
+inline ChannelAffine channel_affine(const Stats& s, float w, float b) {
+    const float a = s.rstd_f * w;
+    return {s.mean_hi, a, std::fma(-s.mean_lo, a, b)};
+}
+
+inline void apply_channel_portable(const float* __restrict x, float* __restrict y, int64_t n, const Stats& s,
+                                   const float* w, const float* b) {
+    const ChannelAffine f = channel_affine(s, *w, *b);
+    for (int64_t i = 0; i < n; ++i) y[i] = std::fma(x[i] - f.hi, f.a, f.b);
+}
+
+#if INKWELL_NORM_X86
+__attribute__((target("avx2,fma"))) inline void apply_channel_avx2(const float* __restrict x, float* __restrict y,
+                                                                   int64_t n, const Stats& s, const float* w,
+                                                                   const float* b) {
+    const ChannelAffine f = channel_affine(s, *w, *b);
+    const __m256 hi = _mm256_set1_ps(f.hi), a = _mm256_set1_ps(f.a), bb = _mm256_set1_ps(f.b);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), hi), a, bb));
+    for (; i < n; ++i) y[i] = std::fma(x[i] - f.hi, f.a, f.b);  // the same operations, one lane
+}
+
+__attribute__((target("avx512f"))) inline void apply_channel_avx512(const float* __restrict x, float* __restrict y,
+                                                                    int64_t n, const Stats& s, const float* w,
+                                                                    const float* b) {
+    const ChannelAffine f = channel_affine(s, *w, *b);
+    const __m512 hi = _mm512_set1_ps(f.hi), a = _mm512_set1_ps(f.a), bb = _mm512_set1_ps(f.b);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), hi), a, bb));
+    if (i < n) {
+        const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), hi), a, bb));
+    }
+}
+#endif
+
 // group_norm's apply over elements [begin, end) of a segment whose channels have `spatial`
 // elements each, the first being channel c0: one run per channel, its weight and bias
 // broadcast. One function per ISA so that the per-run apply is inlined (no indirect call and
-// reload per run of 64 elements at 8x8); each element gets the same operations as before.
+// reload per run of 64 elements at 8x8).
 #define INKWELL_CHANNEL_RUNS(NAME, TARGET, APPLY)                                                                   \
     TARGET void NAME(const float* x, float* y, int64_t begin, int64_t end, int64_t spatial, int64_t c0,          \
                      const Stats& s, const float* w, const float* b) {                                          \
@@ -488,11 +689,11 @@ constexpr ApplyFn kApplyDouble[2][2] = {{apply_double<false, false>, apply_doubl
             i = stop;                                                                                           \
         }                                                                                                       \
     }
-INKWELL_CHANNEL_RUNS(channel_runs_portable, , (apply_portable<false, false>))
+INKWELL_CHANNEL_RUNS(channel_runs_portable, , apply_channel_portable)
 INKWELL_CHANNEL_RUNS(channel_runs_double, , (apply_double<false, false>))
 #if INKWELL_NORM_X86
-INKWELL_CHANNEL_RUNS(channel_runs_avx2, __attribute__((target("avx2,fma"))), (apply_avx2<false, false>))
-INKWELL_CHANNEL_RUNS(channel_runs_avx512, __attribute__((target("avx512f"))), (apply_avx512<false, false>))
+INKWELL_CHANNEL_RUNS(channel_runs_avx2, __attribute__((target("avx2,fma"))), apply_channel_avx2)
+INKWELL_CHANNEL_RUNS(channel_runs_avx512, __attribute__((target("avx512f"))), apply_channel_avx512)
 #endif
 #undef INKWELL_CHANNEL_RUNS
 
@@ -548,6 +749,91 @@ Stats shifted_stats(const Kernels& k, const float* x, int64_t n, double eps) {
     return finish_stats(mean, squares < 0 ? 0.0 : squares, n, eps);
 }
 
+// Statistics from float sums about a shift c (chunk_fsums_*), when they are accurate enough:
+// the sums finite (no float square overflowed; no NaN or infinity in the data), the variance
+// within [2^-80, 2^100] (no deviation that matters lost bits to float underflow), and c within
+// two standard deviations of the mean, (S1 / n)^2 <= 4 var, so S1^2 / n <= 4 M2 and
+// S2 = M2 + S1^2 / n <= 5 M2. A float lane adds at most kFlushRows (16) terms between flushes,
+// so each sum is off by at most 18 u (u = 2^-24) of the sum of its terms' magnitudes
+// (15 for the additions, 3 for d = x - c and its square); the double parts add nothing that
+// matters. Then S1 is off by 18 u sqrt(n S2) <= 40 u sqrt(n M2), the mean by 40 u of a standard
+// deviation, and M2 = S2 - S1^2 / n by 90 u + 161 u of itself, rstd by 126 u: a normalised
+// output moves by at most 40 u + 126 u |y| (2.4e-6 + 7.5e-6 |y|), within the reference
+// tolerances (2e-5 + 1e-4 |y|); errors that add at random are far smaller. kReshift: accurate
+// but for the shift (c far from the mean: the first elements are not typical of the
+// segment); the caller runs the sums again about the mean found. kExact: the double
+// statistics decide.
+enum class Verdict { kAccept, kReshift, kExact };
+
+Verdict judge_float_sums(FloatSums t, int64_t n, float c, double eps, Stats& out, float& reshift) {
+    const double dn = double(n);
+    const double shift = t.sum / dn;
+    const double m2 = t.squares - t.sum * shift;
+    const double var = m2 / dn;
+    if (!(std::isfinite(t.sum) && std::isfinite(t.squares) && var >= 0x1p-80 && var <= 0x1p100)) {
+        return Verdict::kExact;  // NaN compares false
+    }
+    const double mean = double(c) + shift;
+    if (shift * shift > 4.0 * var) {
+        reshift = float(mean);
+        return Verdict::kReshift;
+    }
+    out = finish_stats(mean, m2, n, eps);
+    return Verdict::kAccept;
+}
+
+// The first shift of a segment: the mean of its first (up to) 16 elements, in double, as a
+// float. Near the mean for data in any ordinary order.
+float float_shift(const float* x, int64_t n) {
+    const int64_t m = std::min<int64_t>(n, 16);
+    double sum = 0;
+    for (int64_t i = 0; i < m; ++i) sum += double(x[i]);
+    return float(sum / double(m));
+}
+
+// A segment's float sums about c: its chunks (kStatChunk elements from its start) in order.
+FloatSums segment_fsums(const Kernels& k, const float* x, int64_t length, float c) {
+    FloatSums t{0, 0};
+    for (int64_t i = 0; i < length; i += kStatChunk) {
+        const FloatSums p = k.fsums(x + i, std::min(kStatChunk, length - i), c);
+        t.sum += p.sum;
+        t.squares += p.squares;
+    }
+    return t;
+}
+
+// A segment's statistics in double (the exact path): one shifted pass for one chunk, two
+// passes over its chunks otherwise.
+Stats exact_stats(const Kernels& k, const float* x, int64_t length, double eps) {
+    if (length <= kStatChunk) return shifted_stats(k, x, length, eps);
+    double sum = 0;
+    for (int64_t i = 0; i < length; i += kStatChunk) sum += k.sum(x + i, std::min(kStatChunk, length - i));
+    const double mean = sum / double(length);
+    double squares = 0;
+    for (int64_t i = 0; i < length; i += kStatChunk) squares += k.squares(x + i, std::min(kStatChunk, length - i), mean);
+    return finish_stats(mean, squares, length, eps);
+}
+
+// A segment's statistics after its first float sums t about c: accepted, or the sums again
+// about the mean they found, or the exact path.
+Stats settle_stats(const Kernels& k, const float* x, int64_t length, double eps, FloatSums t, float c) {
+    Stats s;
+    float again = 0;
+    switch (judge_float_sums(t, length, c, eps, s, again)) {
+        case Verdict::kAccept:
+            return s;
+        case Verdict::kReshift: {
+            float unused = 0;
+            if (judge_float_sums(segment_fsums(k, x, length, again), length, again, eps, s, unused) == Verdict::kAccept)
+                return s;
+            break;
+        }
+        case Verdict::kExact:
+            break;
+    }
+    return exact_stats(k, x, length, eps);
+}
+
 template <class Apply>
 void normalize_segments(ThreadPool& pool, const Kernels& k, const float* x, int64_t segments, int64_t length,
                         double eps, const Apply& apply) {
@@ -569,22 +855,10 @@ void normalize_segments(ThreadPool& pool, const Kernels& k, const float* x, int6
             Stats stats[kMaxBatch];  // on the stack: no allocation per task
             for (int64_t b = first; b < last; b += batch) {
                 const int64_t e = std::min(last, b + batch);
-                if (chunks == 1) {  // one pass (shifted_stats)
-                    for (int64_t s = b; s < e; ++s) stats[s - b] = shifted_stats(k, x + s * length, length, eps);
-                    for (int64_t s = b; s < e; ++s) apply(s, int64_t(0), length, stats[s - b]);
-                    continue;
-                }
                 for (int64_t s = b; s < e; ++s) {
-                    double sum = 0;
-                    for (int64_t c = 0; c < chunks; ++c) sum += k.sum(x + s * length + c * kStatChunk, chunk_length(c));
-                    stats[s - b].mean = sum / double(length);
-                }
-                for (int64_t s = b; s < e; ++s) {
-                    const double mean = stats[s - b].mean;
-                    double squares = 0;
-                    for (int64_t c = 0; c < chunks; ++c)
-                        squares += k.squares(x + s * length + c * kStatChunk, chunk_length(c), mean);
-                    stats[s - b] = finish_stats(mean, squares, length, eps);
+                    const float* xs = x + s * length;
+                    const float c = float_shift(xs, length);
+                    stats[s - b] = settle_stats(k, xs, length, eps, segment_fsums(k, xs, length, c), c);
                 }
                 for (int64_t s = b; s < e; ++s) apply(s, int64_t(0), length, stats[s - b]);
             }
@@ -592,30 +866,30 @@ void normalize_segments(ThreadPool& pool, const Kernels& k, const float* x, int6
         return;
     }
 
+    // Fewer segments than threads, each of several chunks: every phase over all chunks of all
+    // segments, the chunks' float sums added in chunk order as segment_fsums adds them.
     const int64_t total = segments * chunks;
-    std::vector<double> partial(static_cast<size_t>(total));
     auto each_chunk = [&](auto&& body) {
         parallel_chunks(pool, total, kTaskChunks, [&](int64_t first, int64_t last) {
             for (int64_t t = first; t < last; ++t) body(t / chunks, t % chunks, t);
         });
     };
+    std::vector<float> shift(static_cast<size_t>(segments));
+    for (int64_t s = 0; s < segments; ++s) shift[s] = float_shift(x + s * length, length);
+    std::vector<FloatSums> partial(static_cast<size_t>(total));
     each_chunk([&](int64_t s, int64_t c, int64_t t) {
-        partial[t] = k.sum(x + s * length + c * kStatChunk, chunk_length(c));
-    });
-    std::vector<double> mean(static_cast<size_t>(segments));
-    for (int64_t s = 0; s < segments; ++s) {
-        double sum = 0;
-        for (int64_t c = 0; c < chunks; ++c) sum += partial[s * chunks + c];
-        mean[s] = sum / double(length);
-    }
-    each_chunk([&](int64_t s, int64_t c, int64_t t) {
-        partial[t] = k.squares(x + s * length + c * kStatChunk, chunk_length(c), mean[s]);
+        partial[t] = k.fsums(x + s * length + c * kStatChunk, chunk_length(c), shift[s]);
     });
     std::vector<Stats> stats(static_cast<size_t>(segments));
     for (int64_t s = 0; s < segments; ++s) {
-        double squares = 0;
-        for (int64_t c = 0; c < chunks; ++c) squares += partial[s * chunks + c];
-        stats[s] = finish_stats(mean[s], squares, length, eps);
+        FloatSums sums{0, 0};
+        for (int64_t c = 0; c < chunks; ++c) {
+            sums.sum += partial[s * chunks + c].sum;
+            sums.squares += partial[s * chunks + c].squares;
+        }
+        // A segment the float sums do not settle (rare: see judge_float_sums) is redone on
+        // this thread; the bits are those of the whole-segment path either way.
+        stats[s] = settle_stats(k, x + s * length, length, eps, sums, shift[s]);
     }
     each_chunk([&](int64_t s, int64_t c, int64_t) {
         apply(s, c * kStatChunk, c * kStatChunk + chunk_length(c), stats[s]);

@@ -9,19 +9,26 @@
 //
 // Variants:
 //   *_reference  plain loops, everything in double (sequential sums), the output rounded once.
-//   *_fast       statistics in double over fixed chunks of kStatChunk elements (32 lanes per
-//                chunk, the lanes and then the chunks added in a fixed order: the bits depend
-//                on the sizes only, never on the thread count or the split of the work); a
-//                segment of one chunk (<= kStatChunk elements) takes them in one pass of
-//                (x - c) and (x - c)^2 with c its first element (the shift bounds the
-//                cancellation: see shifted_stats in norm_cpu.cpp), longer ones in two; the
-//                normalisation in float: d = (x - mean_hi) - mean_lo with the mean split into
-//                two floats (exact for x near the mean, so an offset of 1e4 with a spread of
-//                0.1 costs nothing), y = fma(d * rstd, w, b). Groups whose statistics fall
+//   *_fast       statistics first from float sums of d = x - c and d^2 (c a float near the
+//                mean: that of the first 16 elements), 64 float lanes flushed into double
+//                lanes every 16 rows, over fixed chunks of kStatChunk elements added in chunk
+//                order (the bits depend on the sizes only, never on the thread count or the
+//                split of the work); judge_float_sums (norm_cpu.cpp) accepts them when c is
+//                within two standard deviations of the mean and nothing overflowed or
+//                underflowed (mean off by at most 40 u of a standard deviation, rstd by
+//                126 u, u = 2^-24), retries once about the mean found, and otherwise takes
+//                the double statistics: one pass of (x - c) and (x - c)^2 about the first
+//                element for one chunk (the shift bounds the cancellation: see shifted_stats),
+//                two passes over longer segments. The normalisation in float: group_norm
+//                folds rstd and the channel's weight into a = rstd_f * w and the mean's low
+//                part into b' = b - mean_lo * a, y = fma(x - mean_hi, a, b') (x - mean_hi is
+//                exact for x near the mean, so an offset of 1e4 with a spread of 0.1 costs
+//                nothing); layer_norm (weights per element) d = (x - mean_hi) - mean_lo,
+//                y = fma(d * rstd, w, b). Groups whose statistics fall
 //                outside the range where that float arithmetic is accurate (a spread near
 //                float's overflow or underflow, non-finite statistics) are normalised in
 //                double instead. Parallel over whole groups / rows while there are enough of
-//                them, otherwise over fixed chunks in three phases (sums, squares, apply).
+//                them, otherwise over fixed chunks in two phases (sums, apply).
 //                The loops use AVX-512 or AVX2 + FMA where the CPU has them, all with the same
 //                bits; NormIsa::kAvx2 and kPortable cap the level (tests compare every level
 //                with the reference and with each other).

@@ -132,6 +132,9 @@ final class LayersReference {
      * or double), the scale by the reciprocal standard deviation, a few roundings more; and
      * the mean's own error, summed in double in any order: at most 2^-53 sum |x| (it
      * matters only when the values span the float range, as MAX_VALUE and -MAX_VALUE do).
+     * The native fast path may take its statistics from float sums (norm_cpu.cpp,
+     * judge_float_sums): the mean then errs by up to 40 u of a standard deviation and the
+     * reciprocal standard deviation by 126 u of itself.
      */
     private static void normalise(float[] x, int start, int len, int stride, double eps, double[] y, double[] bound) {
         double mean = 0, sumAbs = 0;
@@ -150,7 +153,8 @@ final class LayersReference {
         for (int i = 0; i < len; i++) {
             int k = start + i * stride;
             y[k] = (x[k] - mean) * rstd;
-            bound[k] = 4 * U * ((Math.abs(x[k]) + Math.abs(mean)) * rstd + Math.abs(y[k])) + 0x1p-52 * sumAbs * rstd;
+            bound[k] = 4 * U * ((Math.abs(x[k]) + Math.abs(mean)) * rstd + Math.abs(y[k])) + 0x1p-52 * sumAbs * rstd
+                    + U * (40 * Math.sqrt(var) * rstd + 126 * Math.abs(y[k]));
         }
     }
 
