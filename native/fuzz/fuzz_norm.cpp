@@ -13,7 +13,8 @@
 // The bound, per output of a segment (group or row) of n elements with mean m, rstd r:
 // the fast path's deviation (x - m_hi) - m_lo errs by 2 ulp, rstd_f and d * rstd_f by one
 // each, the fma by one of y; the double sums by n 2^-53 (|m| + std) each (fast and
-// reference), scaled by r; the float split of m by 2^-48 |m|. Activations: float formulas
+// reference), scaled by r; the float split of m by 2^-48 |m|; the float statistics (when
+// judge_float_sums accepts them) m by 40 u of a standard deviation and r by 126 u of itself. Activations: float formulas
 // a few ulp off (and gelu's 1 + erf cancels, about |y| ulp) on an input already off by the
 // bound, slope below 1.2.
 #include <string>
@@ -69,7 +70,8 @@ std::vector<double> bounds(const Shape& s, const Tensors<float>& t) {
             const int64_t a = s.affine_index(g, i);
             const double w = t.w.empty() ? 1.0 : std::fabs(t.w[size_t(a)]), b = t.b.empty() ? 0.0 : std::fabs(t.b[size_t(a)]);
             const double normed = std::fabs((x[i] - mean) * rstd), y = normed * w + b;
-            double bound = 2.0 * (w * (4.0 * kU * normed + stats) + 1.5 * kU * y) + 1e-37;
+            const double float_stats = kU * (40.0 * std::sqrt(var) * rstd + 126.0 * normed);
+            double bound = 2.0 * (w * (4.0 * kU * normed + stats + float_stats) + 1.5 * kU * y) + 1e-37;
             if (s.activation != INKWELL_ACTIVATION_NONE) bound = 1.2 * bound + 8.0 * kU * y + 1e-37;
             tol[size_t(g * s.n + i)] = bound;
         }
