@@ -17,7 +17,9 @@ import java.util.function.Supplier;
  * {@code close()} frees the memory at once through the owner; if the object becomes
  * unreachable unclosed, the garbage collector finds it and the cleaner thread frees it, and
  * the first time that happens in a process a warning names the kind and size of what was
- * leaked (with {@code -Dinkwell.leakDetection=paranoid}, also where it was allocated).
+ * leaked (with {@code -Dinkwell.leakDetection=paranoid}, also where it was allocated). Memory
+ * lent by a {@link Workspace} goes back to it instead of being freed, on close() or from the
+ * cleaner, unless the workspace is closed (its {@link Recycler} says which).
  *
  * <p>The Java heap does not see native memory: a 16 MB tensor is a small object to the
  * collector, which may then not run for a long time while native memory grows. So owned
@@ -238,7 +240,7 @@ final class NativeMemory {
             if (recycler != null && recycler.takeBack(block)) {
                 // Kept for reuse: still allocated, still counted as owned.
                 if (leaked) {
-                    warnOnce(this);
+                    warnOnce(this, "returned to its workspace");
                     LEAKS.incrementAndGet();
                 }
                 return;
@@ -255,7 +257,7 @@ final class NativeMemory {
             }
             release(bytes, leaked);
             if (leaked) {
-                warnOnce(this);
+                warnOnce(this, "freed");
                 LEAKS.incrementAndGet(); // last: a test that sees the count sees the warning too
             }
         }
@@ -270,12 +272,12 @@ final class NativeMemory {
         }
     }
 
-    private static void warnOnce(Owner owner) {
+    private static void warnOnce(Owner owner, String done) {
         if (leakDetection() == LeakDetection.DISABLED || !WARNED.compareAndSet(false, true)) {
             return;
         }
         String message = "Inkwell: " + owner.description.get() + " (" + sizeText(owner.bytes) + ") was not closed;"
-                + " the garbage collector found it unreachable and its memory has been freed."
+                + " the garbage collector found it unreachable and its memory has been " + done + "."
                 + " Close images and tensors (try-with-resources) so that memory is returned at once."
                 + " This is reported once per process"
                 + (owner.allocatedAt == null ? "; run with -D" + LEAK_DETECTION_PROPERTY

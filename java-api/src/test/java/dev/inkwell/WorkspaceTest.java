@@ -16,6 +16,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -230,14 +233,56 @@ class WorkspaceTest {
 
     @Test
     void theSafetyNetReturnsAnUnclosedTensorsBlock() throws InterruptedException {
+        List<String> warnings = new ArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                synchronized (warnings) {
+                    if (r.getMessage() != null && r.getMessage().contains("was not closed")) {
+                        warnings.add(r.getMessage());
+                    }
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        Logger log = Logger.getLogger("dev.inkwell");
+        collectUntil(() -> { // earlier leaks first, so that the one warning is this test's
+            long seen = NativeMemory.leaksCollected();
+            System.gc();
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return seen == NativeMemory.leaksCollected();
+        });
+        log.addHandler(handler);
+        NativeMemory.resetLeakWarning();
         long live = NativeMemory.liveOwnedBytes();
         try (Workspace ws = Workspace.create(inkwell)) {
             leakAPooledTensor(ws);
             assertEquals(1, ws.stats().blocksLent());
             collectUntil(() -> ws.stats().blocksLent() == 0);
             assertEquals(new Workspace.Stats(1, 0, 0, 1, 4000, 4000), ws.stats(), "back in the free list");
+            collectUntil(() -> {
+                synchronized (warnings) {
+                    return !warnings.isEmpty();
+                }
+            });
+            synchronized (warnings) {
+                assertEquals(1, warnings.size());
+                assertTrue(warnings.get(0).contains("a FLOAT32 tensor [1000] (3.9 KiB) was not closed")
+                        && warnings.get(0).contains("returned to its workspace"), warnings.get(0));
+            }
             ws.run(() -> Tensor.allocate(inkwell, 1000).close());
             assertEquals(1, ws.stats().blocksReused(), "and reused");
+        } finally {
+            log.removeHandler(handler);
         }
         Workspace closed = Workspace.create(inkwell);
         leakAPooledTensor(closed);

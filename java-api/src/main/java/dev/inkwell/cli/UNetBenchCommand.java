@@ -3,6 +3,7 @@ package dev.inkwell.cli;
 import dev.inkwell.Device;
 import dev.inkwell.Inkwell;
 import dev.inkwell.Tensor;
+import dev.inkwell.Workspace;
 import dev.inkwell.models.ControlNetModel;
 import dev.inkwell.models.ControlNetModelConfig;
 import dev.inkwell.models.UNet2DConditionModel;
@@ -59,7 +60,8 @@ final class UNetBenchCommand implements Main.Command {
                 Prints the load time, the median of --runs timed evaluations (after --warmup untimed ones)
                 with each run's time, the operations of one evaluation (convolutions, Linear layers, GEGLU
                 and attention counted from the configuration; norms and adds not) as GFLOP/s, and the peak
-                resident memory of the process (VmHWM).
+                resident memory of the process (VmHWM). The activations live in one workspace: it prints the
+                blocks the first evaluation allocated and those the later ones did (0 when every block is reused).
 
                   --batch N      batch size (default 2: classifier-free guidance)
                   --latent N     latent height and width (default 64), a multiple of 8
@@ -97,22 +99,30 @@ final class UNetBenchCommand implements Main.Command {
                     ControlNetModel controlnet = ControlNetModel.random(cnConfig, 2, inkwell);
                     Tensor sample = input(inkwell, 3, 1, batch, 4, latent, latent);
                     Tensor text = input(inkwell, 4, 1, batch, tokens, 768);
-                    Tensor cond = input(inkwell, 5, 0, batch, 3, 8 * latent, 8 * latent)) {
+                    Tensor cond = input(inkwell, 5, 0, batch, 3, 8 * latent, 8 * latent);
+                    Workspace ws = Workspace.create(inkwell)) { // every evaluation's activations, reused
                 out.printf(Locale.ROOT, "load: %.1f s (weights made up in memory)%n",
                         (System.nanoTime() - start) / 1e9);
                 double[] ms = new double[runs];
+                long[] newBlocks = new long[warmup + runs];
+                Workspace.Stats first = null;
                 for (int i = -warmup; i < runs; i++) {
+                    long before = ws.stats().blocksAllocated();
                     long t0 = System.nanoTime();
-                    try (ControlNetModel.Output control = controlnet.forward(sample, 951, text, cond, 1.0, false);
-                            Tensor noise = unet.forward(sample, 951, text, control.downBlockResSamples(),
-                                    control.midBlockResSample())) {
-                        if (inkwell.device() != Device.CPU) {
-                            inkwell.copyToHost(noise).close(); // the time includes the work, not only its launch
+                    ws.run(() -> {
+                        try (ControlNetModel.Output control = controlnet.forward(sample, 951, text, cond, 1.0, false);
+                                Tensor noise = unet.forward(sample, 951, text, control.downBlockResSamples(),
+                                        control.midBlockResSample())) {
+                            if (inkwell.device() != Device.CPU) {
+                                inkwell.copyToHost(noise).close(); // the time includes the work, not only its launch
+                            }
                         }
-                    }
+                    });
                     double t = (System.nanoTime() - t0) / 1e6;
-                    err.printf(Locale.ROOT, "  %s %d: %.0f ms%n", i < 0 ? "warmup" : "run",
-                            i < 0 ? i + warmup + 1 : i + 1, t);
+                    newBlocks[i + warmup] = ws.stats().blocksAllocated() - before;
+                    first = first == null ? ws.stats() : first;
+                    err.printf(Locale.ROOT, "  %s %d: %.0f ms, %d new workspace blocks%n", i < 0 ? "warmup" : "run",
+                            i < 0 ? i + warmup + 1 : i + 1, t, newBlocks[i + warmup]);
                     if (i >= 0) {
                         ms[i] = t;
                     }
@@ -124,6 +134,10 @@ final class UNetBenchCommand implements Main.Command {
                 out.printf(Locale.ROOT, "ControlNet + U-Net: median %.0f ms of %d runs %s, %.1f GFLOP per evaluation, "
                         + "%.1f GFLOP/s%n", median, runs, Arrays.toString(Arrays.stream(ms).mapToLong(Math::round)
                                 .toArray()), flops / 1e9, flops / (median * 1e-3) / 1e9);
+                long later = Arrays.stream(newBlocks, 1, newBlocks.length).sum();
+                out.printf(Locale.ROOT, "workspace: the first evaluation allocated %d blocks (%.1f MiB), the %d later"
+                        + " ones %d; %d reuses in all%n", first.blocksAllocated(), first.bytesHeld() / 1048576.0,
+                        newBlocks.length - 1, later, ws.stats().blocksReused());
                 out.printf(Locale.ROOT, "peak resident memory: %s%n", peakRss());
             }
         }
