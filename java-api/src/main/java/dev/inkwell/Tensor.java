@@ -27,8 +27,8 @@ import java.util.function.Supplier;
  * results of {@link Inkwell} kernels own their memory and {@link #close()} frees it;
  * {@link #allocate(Arena, long...)} and {@link #wrap} borrow it. Kernel results and
  * {@link #allocate(Inkwell, long...)} take their memory from a {@link Workspace} where one is
- * bound, and close() returns it there; to their user they are owned tensors as any other. Using a closed tensor throws
- * {@link IllegalStateException}. {@link #view} gives another shape of the same memory,
+ * bound, and close() returns it there; to their user they are owned tensors as any other.
+ * Using a closed tensor throws {@link IllegalStateException}. {@link #view} gives another shape of the same memory,
  * borrowed from this tensor. An owned tensor that becomes unreachable unclosed is freed by
  * the garbage collector's cleaner, with a warning (see {@link Image} on the safety net); close
  * tensors all the same, since the collector runs when it will.

@@ -48,7 +48,7 @@ final class UNetBenchCommand implements Main.Command {
     @Override
     public String help() {
         return """
-                usage: inkwell unet-bench [--batch 2] [--latent 64] [--tokens 77] [--runs 3] [--warmup 1] [--threads N] [--device cpu|cuda]
+                usage: inkwell unet-bench [--batch 2] [--latent 64] [--tokens 77] [--runs 3] [--warmup 1] [--threads N] [--device cpu|cuda] [--no-workspace]
 
                 Times one ControlNet + U-Net evaluation at Stable Diffusion 1.5 size: the real SD 1.5 unet
                 and sd-controlnet-canny configurations (860M + 361M parameters) with weights made up in
@@ -69,13 +69,14 @@ final class UNetBenchCommand implements Main.Command {
                   --runs N       timed evaluations (default 3)
                   --warmup N     untimed evaluations first (default 1)
                   --threads N    worker threads (default: all)
-                  --device D     cpu (default) or cuda: the weights are copied to the device once""";
+                  --device D     cpu (default) or cuda: the weights are copied to the device once
+                  --no-workspace every result a fresh allocation, freed on close (the anchor to compare with)""";
     }
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         Args args = Args.parse("unet-bench", argv, Set.of("--batch", "--latent", "--tokens", "--runs", "--warmup",
-                "--threads", "--device"), Set.of());
+                "--threads", "--device"), Set.of("--no-workspace"));
         if (!args.positional().isEmpty()) {
             throw args.usage("takes no positional arguments, got " + args.positional());
         }
@@ -100,16 +101,16 @@ final class UNetBenchCommand implements Main.Command {
                     Tensor sample = input(inkwell, 3, 1, batch, 4, latent, latent);
                     Tensor text = input(inkwell, 4, 1, batch, tokens, 768);
                     Tensor cond = input(inkwell, 5, 0, batch, 3, 8 * latent, 8 * latent);
-                    Workspace ws = Workspace.create(inkwell)) { // every evaluation's activations, reused
+                    Workspace ws = args.flag("--no-workspace") ? null : Workspace.create(inkwell)) {
                 out.printf(Locale.ROOT, "load: %.1f s (weights made up in memory)%n",
                         (System.nanoTime() - start) / 1e9);
                 double[] ms = new double[runs];
                 long[] newBlocks = new long[warmup + runs];
                 Workspace.Stats first = null;
                 for (int i = -warmup; i < runs; i++) {
-                    long before = ws.stats().blocksAllocated();
+                    long before = ws == null ? 0 : ws.stats().blocksAllocated();
                     long t0 = System.nanoTime();
-                    ws.run(() -> {
+                    Runnable evaluation = () -> {
                         try (ControlNetModel.Output control = controlnet.forward(sample, 951, text, cond, 1.0, false);
                                 Tensor noise = unet.forward(sample, 951, text, control.downBlockResSamples(),
                                         control.midBlockResSample())) {
@@ -117,12 +118,18 @@ final class UNetBenchCommand implements Main.Command {
                                 inkwell.copyToHost(noise).close(); // the time includes the work, not only its launch
                             }
                         }
-                    });
+                    };
+                    if (ws == null) {
+                        evaluation.run();
+                    } else {
+                        ws.run(evaluation); // every evaluation's activations in the same blocks
+                    }
                     double t = (System.nanoTime() - t0) / 1e6;
-                    newBlocks[i + warmup] = ws.stats().blocksAllocated() - before;
-                    first = first == null ? ws.stats() : first;
-                    err.printf(Locale.ROOT, "  %s %d: %.0f ms, %d new workspace blocks%n", i < 0 ? "warmup" : "run",
-                            i < 0 ? i + warmup + 1 : i + 1, t, newBlocks[i + warmup]);
+                    newBlocks[i + warmup] = ws == null ? 0 : ws.stats().blocksAllocated() - before;
+                    first = first != null || ws == null ? first : ws.stats();
+                    err.printf(Locale.ROOT, "  %s %d: %.0f ms%s%n", i < 0 ? "warmup" : "run",
+                            i < 0 ? i + warmup + 1 : i + 1, t,
+                            ws == null ? "" : ", " + newBlocks[i + warmup] + " new workspace blocks");
                     if (i >= 0) {
                         ms[i] = t;
                     }
@@ -134,10 +141,14 @@ final class UNetBenchCommand implements Main.Command {
                 out.printf(Locale.ROOT, "ControlNet + U-Net: median %.0f ms of %d runs %s, %.1f GFLOP per evaluation, "
                         + "%.1f GFLOP/s%n", median, runs, Arrays.toString(Arrays.stream(ms).mapToLong(Math::round)
                                 .toArray()), flops / 1e9, flops / (median * 1e-3) / 1e9);
-                long later = Arrays.stream(newBlocks, 1, newBlocks.length).sum();
-                out.printf(Locale.ROOT, "workspace: the first evaluation allocated %d blocks (%.1f MiB), the %d later"
-                        + " ones %d; %d reuses in all%n", first.blocksAllocated(), first.bytesHeld() / 1048576.0,
-                        newBlocks.length - 1, later, ws.stats().blocksReused());
+                if (ws == null) {
+                    out.printf(Locale.ROOT, "workspace: none (--no-workspace): every result allocated and freed%n");
+                } else {
+                    long later = Arrays.stream(newBlocks, 1, newBlocks.length).sum();
+                    out.printf(Locale.ROOT, "workspace: the first evaluation allocated %d blocks (%.1f MiB), the %d"
+                            + " later ones %d; %d reuses in all%n", first.blocksAllocated(),
+                            first.bytesHeld() / 1048576.0, newBlocks.length - 1, later, ws.stats().blocksReused());
+                }
                 out.printf(Locale.ROOT, "peak resident memory: %s%n", peakRss());
             }
         }
