@@ -654,9 +654,14 @@ public final class Inkwell implements AutoCloseable {
         return device == Device.CPU ? Image.allocate(height, width, channels) : Image.allocate(this, height, width, channels);
     }
 
-    /** A result tensor in this context's memory (the host's for a CPU context). */
+    /**
+     * A result tensor in this context's memory (the host's for a CPU context), from the
+     * {@link Workspace} bound on this thread for this context if there is one. Its contents
+     * are unspecified: every kernel writes its whole result.
+     */
     Tensor newTensor(ElementType type, long[] shape) {
-        return device == Device.CPU ? Tensor.allocate(type, shape) : Tensor.allocate(this, type, shape);
+        return device == Device.CPU && Workspace.bound(this) == null ? Tensor.allocate(type, shape)
+                : Tensor.allocate(this, type, shape);
     }
 
     /** Returns a freshly allocated result once filled; frees it if filling fails. */

@@ -17,7 +17,9 @@ import java.util.function.Supplier;
  * {@code close()} frees the memory at once through the owner; if the object becomes
  * unreachable unclosed, the garbage collector finds it and the cleaner thread frees it, and
  * the first time that happens in a process a warning names the kind and size of what was
- * leaked (with {@code -Dinkwell.leakDetection=paranoid}, also where it was allocated).
+ * leaked (with {@code -Dinkwell.leakDetection=paranoid}, also where it was allocated). Memory
+ * lent by a {@link Workspace} goes back to it instead of being freed, on close() or from the
+ * cleaner, unless the workspace is closed (its {@link Recycler} says which).
  *
  * <p>The Java heap does not see native memory: a 16 MB tensor is a small object to the
  * collector, which may then not run for a long time while native memory grows. So owned
@@ -49,8 +51,28 @@ final class NativeMemory {
 
     private NativeMemory() {}
 
-    /** Memory with its own shared arena (shared: the cleaner thread may close it), which the owner closes. */
-    record Owned(Arena arena, MemorySegment segment) {}
+    /**
+     * Memory with its own shared arena (shared: the cleaner thread may close it), which the
+     * owner closes, or a {@link Recycler} takes back.
+     */
+    record Owned(Arena arena, MemorySegment segment) {
+        long bytes() {
+            return segment.byteSize();
+        }
+    }
+
+    /**
+     * Where an owner's memory goes instead of being freed: a {@link Workspace} keeps the
+     * block for its next allocation of the same size. Called once per lending, from the
+     * owner's close() or from the cleaner thread, after the owner's guard is closed.
+     */
+    interface Recycler {
+        /**
+         * Offers a block back; true if kept (the memory stays allocated and counted as owned),
+         * false if the caller must free it (the recycler is closed).
+         */
+        boolean takeBack(Owned block);
+    }
 
     /** {@code bytes} of zeroed host memory in a new shared arena, counted as owned until released. */
     static Owned allocateOwned(long bytes) {
@@ -63,6 +85,31 @@ final class NativeMemory {
             LIVE_BYTES.addAndGet(-bytes);
             throw e;
         }
+    }
+
+    /**
+     * {@code bytes} of {@code context}'s device memory (host memory through the context for a
+     * CPU one; contents unspecified) in a new shared arena, counted as owned until released.
+     *
+     * @throws IllegalStateException if the context is closed
+     * @throws InkwellException if the memory cannot be allocated
+     */
+    static Owned allocateOwned(Inkwell context, long bytes) {
+        reserve(bytes);
+        Arena arena = Arena.ofShared(); // shared: the safety net may free it from the cleaner thread
+        try {
+            return new Owned(arena, context.allocateDeviceMemory(bytes, arena));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            arena.close();
+            LIVE_BYTES.addAndGet(-bytes);
+            throw e;
+        }
+    }
+
+    /** Frees a block from {@link #allocateOwned} that no owner holds (a workspace's free block). */
+    static void free(Owned block) {
+        block.arena().close(); // device memory: the arena's cleanup frees it through its context
+        release(block.bytes(), false);
     }
 
     /**
@@ -100,10 +147,31 @@ final class NativeMemory {
      *     must not refer to the referent (a static method's lambda over its fields is fine)
      */
     static Owner own(Object referent, Arena arena, long bytes, CloseGuard guard, Supplier<String> description) {
-        Owner owner = new Owner(arena, bytes, guard, description,
+        // Image's memory is its arena's whole content; only the arena is needed to free it.
+        return own(referent, new Owned(arena, MemorySegment.NULL), bytes, null, guard, description);
+    }
+
+    /**
+     * As {@link #own(Object, Arena, long, CloseGuard, Supplier)} for a block that, when the
+     * referent is closed or found unreachable, is first offered to {@code recycler} (may be
+     * null) and freed only if the recycler does not keep it.
+     */
+    static Owner own(Object referent, Owned block, Recycler recycler, CloseGuard guard,
+            Supplier<String> description) {
+        return own(referent, block, block.bytes(), recycler, guard, description);
+    }
+
+    private static Owner own(Object referent, Owned block, long bytes, Recycler recycler, CloseGuard guard,
+            Supplier<String> description) {
+        Owner owner = new Owner(block, bytes, recycler, guard, description,
                 leakDetection() == LeakDetection.PARANOID ? new Throwable("allocated here") : null);
         owner.cleanable = CLEANER.register(referent, owner);
         return owner;
+    }
+
+    /** Runs {@code action} on the cleaner thread once {@code referent} is unreachable, or when cleaned. */
+    static Cleaner.Cleanable onUnreachable(Object referent, Runnable action) {
+        return CLEANER.register(referent, action);
     }
 
     /** What the leak warning says, read at each allocation from {@value #LEAK_DETECTION_PROPERTY}. */
@@ -126,28 +194,35 @@ final class NativeMemory {
     }
 
     /**
-     * Owned memory and the cleaning action that frees it, exactly once: from
+     * Owned memory and the cleaning action that releases it, exactly once: from
      * {@link #free()} (the owner's close()) or from the cleaner thread when the owner became
-     * unreachable unclosed. Holds the arena, never the owner, which would keep it reachable.
+     * unreachable unclosed. Releasing hands the block to the recycler if there is one and it
+     * keeps it, else frees it. Holds the arena, never the owner, which would keep it reachable.
      */
     static final class Owner implements Runnable {
-        private final Arena arena;
+        private final Owned block; // its segment is used only by a recycler
         private final long bytes;
+        private final Recycler recycler; // null: always freed
         private final CloseGuard guard;
         private final Supplier<String> description;
         private final Throwable allocatedAt; // paranoid mode only
         private volatile boolean closedByOwner;
         private Cleaner.Cleanable cleanable;
 
-        private Owner(Arena arena, long bytes, CloseGuard guard, Supplier<String> description, Throwable allocatedAt) {
-            this.arena = arena;
+        private Owner(Owned block, long bytes, Recycler recycler, CloseGuard guard, Supplier<String> description,
+                Throwable allocatedAt) {
+            this.block = block;
             this.bytes = bytes;
+            this.recycler = recycler;
             this.guard = guard;
             this.description = description;
             this.allocatedAt = allocatedAt;
         }
 
-        /** Frees the memory now; the owner calls it once, from close(), after closing its guard. */
+        /**
+         * Frees the memory now, or returns it to its recycler; the owner calls it once, from
+         * close(), after closing its guard.
+         */
         void free() {
             closedByOwner = true;
             cleanable.clean(); // runs run() here unless the cleaner thread already has
@@ -162,8 +237,16 @@ final class NativeMemory {
                 // rather than free memory under it.
                 guard.close();
             }
+            if (recycler != null && recycler.takeBack(block)) {
+                // Kept for reuse: still allocated, still counted as owned.
+                if (leaked) {
+                    warnOnce(this, "returned to its workspace");
+                    LEAKS.incrementAndGet();
+                }
+                return;
+            }
             try {
-                arena.close(); // device memory: the arena's cleanup frees it through its context
+                block.arena().close(); // device memory: the arena's cleanup frees it through its context
             } catch (RuntimeException e) {
                 if (!leaked) {
                     throw e; // close() reports it; the memory stays allocated
@@ -174,7 +257,7 @@ final class NativeMemory {
             }
             release(bytes, leaked);
             if (leaked) {
-                warnOnce(this);
+                warnOnce(this, "freed");
                 LEAKS.incrementAndGet(); // last: a test that sees the count sees the warning too
             }
         }
@@ -189,12 +272,12 @@ final class NativeMemory {
         }
     }
 
-    private static void warnOnce(Owner owner) {
+    private static void warnOnce(Owner owner, String done) {
         if (leakDetection() == LeakDetection.DISABLED || !WARNED.compareAndSet(false, true)) {
             return;
         }
         String message = "Inkwell: " + owner.description.get() + " (" + sizeText(owner.bytes) + ") was not closed;"
-                + " the garbage collector found it unreachable and its memory has been freed."
+                + " the garbage collector found it unreachable and its memory has been " + done + "."
                 + " Close images and tensors (try-with-resources) so that memory is returned at once."
                 + " This is reported once per process"
                 + (owner.allocatedAt == null ? "; run with -D" + LEAK_DETECTION_PROPERTY

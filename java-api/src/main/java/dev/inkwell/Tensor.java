@@ -25,8 +25,10 @@ import java.util.function.Supplier;
  * <p>Ownership as for {@link Image}: {@link #allocate(long...)}, {@link #fromArray},
  * {@link #readNpy}, {@link #to(ElementType)}, {@link #allocate(Inkwell, long...)} and the
  * results of {@link Inkwell} kernels own their memory and {@link #close()} frees it;
- * {@link #allocate(Arena, long...)} and {@link #wrap} borrow it. Using a closed tensor throws
- * {@link IllegalStateException}. {@link #view} gives another shape of the same memory,
+ * {@link #allocate(Arena, long...)} and {@link #wrap} borrow it. Kernel results and
+ * {@link #allocate(Inkwell, long...)} take their memory from a {@link Workspace} where one is
+ * bound, and close() returns it there; to their user they are owned tensors as any other.
+ * Using a closed tensor throws {@link IllegalStateException}. {@link #view} gives another shape of the same memory,
  * borrowed from this tensor. An owned tensor that becomes unreachable unclosed is freed by
  * the garbage collector's cleaner, with a warning (see {@link Image} on the safety net); close
  * tensors all the same, since the collector runs when it will.
@@ -65,6 +67,16 @@ public final class Tensor implements AutoCloseable {
 
     private Tensor(MemorySegment segment, long[] shape, long elementCount, ElementType type, Arena ownedArena,
             Device device, Inkwell home, Tensor base) {
+        this(ownedArena == null ? null : new NativeMemory.Owned(ownedArena, segment), segment, null, shape,
+                elementCount, type, device, home, base);
+    }
+
+    /**
+     * @param owned the memory this tensor owns ({@code segment} is its segment), or null when borrowed
+     * @param recycler where owned memory goes back on close (a workspace), or null to free it
+     */
+    private Tensor(NativeMemory.Owned owned, MemorySegment segment, NativeMemory.Recycler recycler, long[] shape,
+            long elementCount, ElementType type, Device device, Inkwell home, Tensor base) {
         this.base = base;
         this.segment = segment;
         this.shape = shape;
@@ -72,8 +84,8 @@ public final class Tensor implements AutoCloseable {
         this.type = type;
         this.device = device;
         this.home = home;
-        this.owner = ownedArena == null ? null
-                : NativeMemory.own(this, ownedArena, segment.byteSize(), guard, describe(type, shape, device));
+        this.owner = owned == null ? null
+                : NativeMemory.own(this, owned, recycler, guard, describe(type, shape, device));
     }
 
     /** What an unclosed tensor was, for the leak warning; static, so that it cannot capture a tensor. */
@@ -151,6 +163,10 @@ public final class Tensor implements AutoCloseable {
      * If it becomes unreachable unclosed, the safety net frees it through the context (which
      * it keeps reachable until then) on the cleaner thread.
      *
+     * <p>While a {@link Workspace} of {@code context} is bound on this thread, the memory is a
+     * block of the workspace (host memory for a CPU context), which {@link #close()} returns
+     * to it; see {@link Workspace} on ownership.
+     *
      * @param context the context whose device holds the memory
      * @param shape as {@link #allocate(long...)}
      * @return a new float32 tensor that the caller closes
@@ -183,15 +199,20 @@ public final class Tensor implements AutoCloseable {
         long[] s = shape.clone();
         long n = checkShape(s);
         long bytes = n * type.byteSize();
-        NativeMemory.reserve(bytes);
-        Arena arena = Arena.ofShared(); // shared: the safety net may free it from the cleaner thread
-        try {
-            return new Tensor(context.allocateDeviceMemory(bytes, arena), s, n, type, arena, context.device(), context);
-        } catch (RuntimeException e) {
-            arena.close();
-            NativeMemory.unreserve(bytes);
-            throw e;
+        if (context.isClosed()) {
+            throw new IllegalStateException("Inkwell context is closed"); // also when a workspace has a free block
         }
+        Workspace ws = Workspace.bound(context);
+        if (ws != null) {
+            return new Tensor(ws.take(bytes), s, n, type, ws.recycler(), context);
+        }
+        return new Tensor(NativeMemory.allocateOwned(context, bytes), s, n, type, null, context);
+    }
+
+    /** An owned tensor over a whole block of {@code context}'s memory, returned to {@code recycler} if not null. */
+    private Tensor(NativeMemory.Owned block, long[] shape, long elementCount, ElementType type,
+            NativeMemory.Recycler recycler, Inkwell context) {
+        this(block, block.segment(), recycler, shape, elementCount, type, context.device(), context, null);
     }
 
     /**

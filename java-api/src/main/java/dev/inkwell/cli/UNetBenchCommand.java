@@ -3,6 +3,7 @@ package dev.inkwell.cli;
 import dev.inkwell.Device;
 import dev.inkwell.Inkwell;
 import dev.inkwell.Tensor;
+import dev.inkwell.Workspace;
 import dev.inkwell.models.ControlNetModel;
 import dev.inkwell.models.ControlNetModelConfig;
 import dev.inkwell.models.UNet2DConditionModel;
@@ -47,7 +48,7 @@ final class UNetBenchCommand implements Main.Command {
     @Override
     public String help() {
         return """
-                usage: inkwell unet-bench [--batch 2] [--latent 64] [--tokens 77] [--runs 3] [--warmup 1] [--threads N] [--device cpu|cuda]
+                usage: inkwell unet-bench [--batch 2] [--latent 64] [--tokens 77] [--runs 3] [--warmup 1] [--threads N] [--device cpu|cuda] [--no-workspace]
 
                 Times one ControlNet + U-Net evaluation at Stable Diffusion 1.5 size: the real SD 1.5 unet
                 and sd-controlnet-canny configurations (860M + 361M parameters) with weights made up in
@@ -59,7 +60,8 @@ final class UNetBenchCommand implements Main.Command {
                 Prints the load time, the median of --runs timed evaluations (after --warmup untimed ones)
                 with each run's time, the operations of one evaluation (convolutions, Linear layers, GEGLU
                 and attention counted from the configuration; norms and adds not) as GFLOP/s, and the peak
-                resident memory of the process (VmHWM).
+                resident memory of the process (VmHWM). The activations live in one workspace: it prints the
+                blocks the first evaluation allocated and those the later ones did (0 when every block is reused).
 
                   --batch N      batch size (default 2: classifier-free guidance)
                   --latent N     latent height and width (default 64), a multiple of 8
@@ -67,13 +69,14 @@ final class UNetBenchCommand implements Main.Command {
                   --runs N       timed evaluations (default 3)
                   --warmup N     untimed evaluations first (default 1)
                   --threads N    worker threads (default: all)
-                  --device D     cpu (default) or cuda: the weights are copied to the device once""";
+                  --device D     cpu (default) or cuda: the weights are copied to the device once
+                  --no-workspace every result a fresh allocation, freed on close (the anchor to compare with)""";
     }
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         Args args = Args.parse("unet-bench", argv, Set.of("--batch", "--latent", "--tokens", "--runs", "--warmup",
-                "--threads", "--device"), Set.of());
+                "--threads", "--device"), Set.of("--no-workspace"));
         if (!args.positional().isEmpty()) {
             throw args.usage("takes no positional arguments, got " + args.positional());
         }
@@ -97,22 +100,36 @@ final class UNetBenchCommand implements Main.Command {
                     ControlNetModel controlnet = ControlNetModel.random(cnConfig, 2, inkwell);
                     Tensor sample = input(inkwell, 3, 1, batch, 4, latent, latent);
                     Tensor text = input(inkwell, 4, 1, batch, tokens, 768);
-                    Tensor cond = input(inkwell, 5, 0, batch, 3, 8 * latent, 8 * latent)) {
+                    Tensor cond = input(inkwell, 5, 0, batch, 3, 8 * latent, 8 * latent);
+                    Workspace ws = args.flag("--no-workspace") ? null : Workspace.create(inkwell)) {
                 out.printf(Locale.ROOT, "load: %.1f s (weights made up in memory)%n",
                         (System.nanoTime() - start) / 1e9);
                 double[] ms = new double[runs];
+                long[] newBlocks = new long[warmup + runs];
+                Workspace.Stats first = null;
                 for (int i = -warmup; i < runs; i++) {
+                    long before = ws == null ? 0 : ws.stats().blocksAllocated();
                     long t0 = System.nanoTime();
-                    try (ControlNetModel.Output control = controlnet.forward(sample, 951, text, cond, 1.0, false);
-                            Tensor noise = unet.forward(sample, 951, text, control.downBlockResSamples(),
-                                    control.midBlockResSample())) {
-                        if (inkwell.device() != Device.CPU) {
-                            inkwell.copyToHost(noise).close(); // the time includes the work, not only its launch
+                    Runnable evaluation = () -> {
+                        try (ControlNetModel.Output control = controlnet.forward(sample, 951, text, cond, 1.0, false);
+                                Tensor noise = unet.forward(sample, 951, text, control.downBlockResSamples(),
+                                        control.midBlockResSample())) {
+                            if (inkwell.device() != Device.CPU) {
+                                inkwell.copyToHost(noise).close(); // the time includes the work, not only its launch
+                            }
                         }
+                    };
+                    if (ws == null) {
+                        evaluation.run();
+                    } else {
+                        ws.run(evaluation); // every evaluation's activations in the same blocks
                     }
                     double t = (System.nanoTime() - t0) / 1e6;
-                    err.printf(Locale.ROOT, "  %s %d: %.0f ms%n", i < 0 ? "warmup" : "run",
-                            i < 0 ? i + warmup + 1 : i + 1, t);
+                    newBlocks[i + warmup] = ws == null ? 0 : ws.stats().blocksAllocated() - before;
+                    first = first != null || ws == null ? first : ws.stats();
+                    err.printf(Locale.ROOT, "  %s %d: %.0f ms%s%n", i < 0 ? "warmup" : "run",
+                            i < 0 ? i + warmup + 1 : i + 1, t,
+                            ws == null ? "" : ", " + newBlocks[i + warmup] + " new workspace blocks");
                     if (i >= 0) {
                         ms[i] = t;
                     }
@@ -124,6 +141,14 @@ final class UNetBenchCommand implements Main.Command {
                 out.printf(Locale.ROOT, "ControlNet + U-Net: median %.0f ms of %d runs %s, %.1f GFLOP per evaluation, "
                         + "%.1f GFLOP/s%n", median, runs, Arrays.toString(Arrays.stream(ms).mapToLong(Math::round)
                                 .toArray()), flops / 1e9, flops / (median * 1e-3) / 1e9);
+                if (ws == null) {
+                    out.printf(Locale.ROOT, "workspace: none (--no-workspace): every result allocated and freed%n");
+                } else {
+                    long later = Arrays.stream(newBlocks, 1, newBlocks.length).sum();
+                    out.printf(Locale.ROOT, "workspace: the first evaluation allocated %d blocks (%.1f MiB), the %d"
+                            + " later ones %d; %d reuses in all%n", first.blocksAllocated(),
+                            first.bytesHeld() / 1048576.0, newBlocks.length - 1, later, ws.stats().blocksReused());
+                }
                 out.printf(Locale.ROOT, "peak resident memory: %s%n", peakRss());
             }
         }

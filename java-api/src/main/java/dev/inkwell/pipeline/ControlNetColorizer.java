@@ -7,6 +7,7 @@ import dev.inkwell.ElementType;
 import dev.inkwell.Image;
 import dev.inkwell.Inkwell;
 import dev.inkwell.Tensor;
+import dev.inkwell.Workspace;
 import dev.inkwell.models.ClipTextModel;
 import dev.inkwell.models.SafeTensors;
 import java.io.IOException;
@@ -40,7 +41,9 @@ import java.util.function.BooleanSupplier;
  * computes in float32.
  *
  * <p><b>Threads and memory.</b> The models' weights are owned by the colorizer and freed by
- * {@link #close()}. A colorization's activations are freed as it goes. Calls only read the
+ * {@link #close()}. A colorization's activations live in a {@link Workspace} of its own (blocks
+ * reused from step to step, so that steps after the first allocate nothing), freed when it
+ * returns. Calls only read the
  * weights, so several threads may colorize at once as far as the context may be shared; the
  * result's bits do not depend on the context's thread count. {@link #close()} must not run
  * during a call. Cancellation ({@code cancelled} returning true, or the thread interrupted) is
@@ -138,20 +141,25 @@ public final class ControlNetColorizer implements AutoCloseable {
                 options.highThreshold())) {
             control = ControlNetAnnotator.hwc3(map); // the demo's HWC3(detected_map): 3 equal channels, host memory
         }
-        try {
+        // One workspace for the text encoder, the loop and the decode: each reuses the blocks the
+        // one before freed where the sizes match, and the loop's steps after the first allocate nothing.
+        try (Workspace ws = Workspace.create(inkwell)) {
             long t1 = System.nanoTime();
-            try (Tensor controlImage = controlTensor(control);
-                    Tensor cond = encodePrompt(options.fullPrompt());
-                    Tensor uncond = options.classifierFreeGuidance() ? encodePrompt(options.negativePrompt()) : null) {
-                long t2 = System.nanoTime();
-                ControlNetDenoiser.Result r = denoiser.run(cond, uncond, controlImage, latents, options, progress,
-                        cancelled);
-                try (Tensor pixels = r.image()) {
-                    Image image = toImage(pixels);
-                    return new Colorization(image, control, options.seed(), t1 - t0, t2 - t1, r.denoiseNanos(),
-                            r.decodeNanos());
+            return ws.call(() -> {
+                try (Tensor controlImage = controlTensor(control);
+                        Tensor cond = encodePrompt(options.fullPrompt());
+                        Tensor uncond = options.classifierFreeGuidance() ? encodePrompt(options.negativePrompt())
+                                : null) {
+                    long t2 = System.nanoTime();
+                    ControlNetDenoiser.Result r = denoiser.run(cond, uncond, controlImage, latents, options, progress,
+                            cancelled, ws);
+                    try (Tensor pixels = r.image()) {
+                        Image image = toImage(pixels);
+                        return new Colorization(image, control, options.seed(), t1 - t0, t2 - t1, r.denoiseNanos(),
+                                r.decodeNanos());
+                    }
                 }
-            }
+            });
         } catch (RuntimeException | Error e) {
             control.close();
             throw e;

@@ -4,6 +4,7 @@ import dev.inkwell.DdimScheduler;
 import dev.inkwell.Device;
 import dev.inkwell.Inkwell;
 import dev.inkwell.Tensor;
+import dev.inkwell.Workspace;
 import dev.inkwell.models.AutoencoderKL;
 import dev.inkwell.models.AutoencoderKLConfig;
 import dev.inkwell.models.ControlNetModel;
@@ -28,7 +29,9 @@ import java.util.function.BooleanSupplier;
  * {@code DenoisingLoop}. {@link ControlNetColorizer} adds the text encoder and the annotator.
  *
  * <p>Threads and memory as {@link ControlNetColorizer}: the weights are owned and freed by
- * {@link #close()}; calls only read them; the bits do not depend on the thread count.
+ * {@link #close()}; calls only read them; the bits do not depend on the thread count. A call's
+ * activations live in a {@link Workspace} of its own, so that steps after the first allocate
+ * nothing; it is freed when the call returns.
  */
 public final class ControlNetDenoiser implements AutoCloseable {
     private final Inkwell inkwell;
@@ -169,14 +172,28 @@ public final class ControlNetDenoiser implements AutoCloseable {
      */
     public Tensor generate(Tensor promptEmbeds, Tensor negativePromptEmbeds, Tensor controlImage, Tensor latents,
             ColorizeOptions options, ColorizeProgress progress, BooleanSupplier cancelled) {
-        return run(promptEmbeds, negativePromptEmbeds, controlImage, latents, options, progress, cancelled).image();
+        checkOpen();
+        try (Workspace ws = Workspace.create(inkwell)) {
+            return run(promptEmbeds, negativePromptEmbeds, controlImage, latents, options, progress, cancelled, ws)
+                    .image();
+        }
     }
 
     /** The picture and how long the loop and the decode took. */
     record Result(Tensor image, long denoiseNanos, long decodeNanos) {}
 
+    /**
+     * {@link #generate} with the activations in {@code ws} (bound here for the loop and the
+     * decode, and trimmed between them: the decode's shapes are others, so the workspace holds
+     * the larger of the two peaks rather than their sum). The picture is host memory outside it.
+     */
     Result run(Tensor cond, Tensor uncond, Tensor controlImage, Tensor latents, ColorizeOptions o,
-            ColorizeProgress progress, BooleanSupplier cancelled) {
+            ColorizeProgress progress, BooleanSupplier cancelled, Workspace ws) {
+        return ws.call(() -> runBound(cond, uncond, controlImage, latents, o, progress, cancelled, ws));
+    }
+
+    private Result runBound(Tensor cond, Tensor uncond, Tensor controlImage, Tensor latents, ColorizeOptions o,
+            ColorizeProgress progress, BooleanSupplier cancelled, Workspace ws) {
         Objects.requireNonNull(cond, "promptEmbeds");
         Objects.requireNonNull(controlImage, "controlImage");
         Objects.requireNonNull(o, "options");
@@ -217,6 +234,7 @@ public final class ControlNetDenoiser implements AutoCloseable {
             temps.add(x);
             DenoisingLoop.checkCancelled(cancelled);
             long t1 = System.nanoTime();
+            ws.trim(); // the loop's free blocks; the decode's sizes are others
             Tensor image = decode(x);
             return new Result(image, t1 - t0, System.nanoTime() - t1);
         } finally {
