@@ -106,6 +106,29 @@ final class NativeMemory {
         }
     }
 
+    /**
+     * The memory of {@code block} under a new shared arena of its own (which {@link #returnTo}'s
+     * recycler closes), so that segments of one lending die with it while the block lives on.
+     */
+    static Owned lend(Owned block) {
+        Arena arena = Arena.ofShared(); // shared: the safety net may close it from the cleaner thread
+        return new Owned(arena, block.segment().reinterpret(arena, null));
+    }
+
+    /**
+     * The recycler of a {@link #lend lending} of {@code block}: closes the lending's arena, then
+     * offers the block to {@code recycler}, and frees it if that does not keep it.
+     */
+    static Recycler returnTo(Recycler recycler, Owned block) {
+        return lent -> {
+            lent.arena().close();
+            if (!recycler.takeBack(block)) {
+                free(block);
+            }
+            return true; // dealt with: kept, or freed (and released) here
+        };
+    }
+
     /** Frees a block from {@link #allocateOwned} that no owner holds (a workspace's free block). */
     static void free(Owned block) {
         block.arena().close(); // device memory: the arena's cleanup frees it through its context

@@ -204,7 +204,10 @@ public final class Tensor implements AutoCloseable {
         }
         Workspace ws = Workspace.bound(context);
         if (ws != null) {
-            return new Tensor(ws.take(bytes), s, n, type, ws.recycler(), context);
+            // The block under an arena of this tensor's own: a segment kept past close() throws
+            // as for any closed tensor, rather than reading the next tensor lent that block.
+            NativeMemory.Owned block = ws.take(bytes);
+            return new Tensor(NativeMemory.lend(block), s, n, type, NativeMemory.returnTo(ws.recycler(), block), context);
         }
         return new Tensor(NativeMemory.allocateOwned(context, bytes), s, n, type, null, context);
     }

@@ -44,10 +44,8 @@ import java.util.Objects;
  *
  * <p><b>Ownership.</b> A tensor from a workspace is an ordinary owned tensor to its user: it
  * is closed as any other, and the garbage collector's safety net returns it if it is not
- * (with the usual warning). One difference: once such a tensor is closed its memory is lent
- * to the next tensor of that size, so a {@link Tensor#segment()} kept past its close reads
- * that tensor's data where it would otherwise throw; do not keep segments past close.
- * Results that escape the binding stay valid after the binding
+ * (with the usual warning); a {@link Tensor#segment()} kept past its close throws, as for any
+ * closed tensor, although the memory behind it has gone back to the workspace. Results that escape the binding stay valid after the binding
  * ends and after the workspace is closed; closing the workspace frees its free blocks at once
  * and each block still lent out when its tensor is closed. Blocks held (free or lent) count as
  * owned native memory. Device blocks are freed through the context, so a CUDA context cannot

@@ -122,6 +122,27 @@ class WorkspaceTest {
     }
 
     @Test
+    void aSegmentKeptPastCloseThrowsAndDoesNotSeeTheNextLending() {
+        try (Workspace ws = Workspace.create(inkwell); Tensor a = Tensor.fromArray(new float[] {1, 2, 3, 4}, 4)) {
+            ws.run(() -> {
+                java.lang.foreign.MemorySegment kept;
+                try (Tensor first = inkwell.ops().add(a, a)) {
+                    kept = first.segment();
+                    assertEquals(2f, kept.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0));
+                }
+                try (Tensor second = inkwell.ops().add(a, a)) { // the same block, lent again
+                    assertEquals(1, ws.stats().blocksAllocated(), "the block was reused: " + ws.stats());
+                    java.lang.foreign.MemorySegment stale = kept;
+                    assertThrows(IllegalStateException.class,
+                            () -> stale.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0),
+                            "a closed tensor's segment is dead, as without a workspace");
+                    assertEquals(2f, second.get(0));
+                }
+            });
+        }
+    }
+
+    @Test
     void aLentTensorOutlivesTheWorkspaceAndIsFreedOnItsClose() {
         long live = NativeMemory.liveOwnedBytes();
         Workspace ws = Workspace.create(inkwell);
