@@ -1,4 +1,5 @@
-// ABI entry inkwell_resample_f32: validates the shape and mode, dispatches.
+// ABI entries inkwell_resample_f32 and inkwell_upsample_nearest2d_f32: validate the shapes
+// (and mode), dispatch.
 #include <string>
 
 #include "context.hpp"
@@ -13,12 +14,13 @@ constexpr const char* kResample = "resample";
 
 // Elements of a tensor of these dimensions, each checked to be >= 1 and the product to
 // stay within kMaxTensorElements (divisions, so nothing overflows on the way).
-int64_t checked_elements(const int64_t (&dims)[4], const char* const (&names)[4], const char* tensor) {
+int64_t checked_elements(const int64_t (&dims)[4], const char* const (&names)[4], const char* tensor,
+                         const char* kernel = kResample) {
     int64_t total = 1;
     for (int i = 0; i < 4; ++i) {
-        check_count(dims[i], kResample, names[i]);
+        check_count(dims[i], kernel, names[i]);
         if (dims[i] > kMaxTensorElements / total)
-            invalid_argument(std::string(kResample) + ": " + tensor + " would have more than 2^40 elements");
+            invalid_argument(std::string(kernel) + ": " + tensor + " would have more than 2^40 elements");
         total *= dims[i];
     }
     return total;
@@ -50,5 +52,27 @@ extern "C" int32_t inkwell_resample_f32(inkwell_context* context, const inkwell_
             return;
         }
         cpu::resample_fast(ctx.pool, p);
+    });
+}
+
+extern "C" int32_t inkwell_upsample_nearest2d_f32(inkwell_context* context,
+                                                  const inkwell_upsample_nearest2d_params* params) {
+    constexpr const char* kNearest = "upsample_nearest2d";
+    return guarded([&] {
+        inkwell_context& ctx = require_context(context);
+        if (params == nullptr) invalid_argument("params is null");
+        const inkwell_upsample_nearest2d_params& p = *params;
+        check_not_null(p.input, kNearest, "input");
+        check_not_null(p.output, kNearest, "output");
+        const int64_t in_count = checked_elements({p.batch, p.channels, p.in_height, p.in_width},
+                                                  {"batch", "channels", "in_height", "in_width"}, "input", kNearest);
+        const int64_t out_count = checked_elements({p.batch, p.channels, p.out_height, p.out_width},
+                                                   {"batch", "channels", "out_height", "out_width"}, "output", kNearest);
+        check_no_overlap(FloatSpan{p.output, out_count, "output"}, FloatSpan{p.input, in_count, "input"}, kNearest);
+        if (ctx.cuda != nullptr) {
+            cuda_check(ctx, ctx.cuda->upsample_nearest2d(ctx.cuda_state, &p));
+            return;
+        }
+        cpu::upsample_nearest2d_fast(ctx.pool, p);
     });
 }

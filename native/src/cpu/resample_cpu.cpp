@@ -140,4 +140,46 @@ void resample_fast(ThreadPool& pool, const inkwell_resample_params& p) {
     });
 }
 
+// ---------------------------------------------------------------------------------------
+// upsample_nearest2d to an explicit size.
+// ---------------------------------------------------------------------------------------
+
+int64_t nearest_source_index(int64_t dst, int64_t in_size, int64_t out_size) {
+    // aten's nearest_idx: the two special cases keep large indices exact (a float holds
+    // integers only up to 2^24); otherwise nearest_neighbor_compute_source_index.
+    if (out_size == in_size) return dst;
+    if (out_size == 2 * in_size) return dst >> 1;
+    const float scale = float(in_size) / float(out_size);
+    return std::min(int64_t(std::floor(float(dst) * scale)), in_size - 1);
+}
+
+void upsample_nearest2d_reference(const inkwell_upsample_nearest2d_params& p) {
+    const int64_t planes = p.batch * p.channels;
+    for (int64_t n = 0; n < planes; ++n)
+        for (int64_t y = 0; y < p.out_height; ++y)
+            for (int64_t x = 0; x < p.out_width; ++x) {
+                const int64_t sy = nearest_source_index(y, p.in_height, p.out_height);
+                const int64_t sx = nearest_source_index(x, p.in_width, p.out_width);
+                p.output[(n * p.out_height + y) * p.out_width + x] = p.input[(n * p.in_height + sy) * p.in_width + sx];
+            }
+}
+
+void upsample_nearest2d_fast(ThreadPool& pool, const inkwell_upsample_nearest2d_params& p) {
+    const int64_t ow = p.out_width, iw = p.in_width;
+    std::vector<int64_t> cols(static_cast<size_t>(ow));
+    for (int64_t x = 0; x < ow; ++x) cols[size_t(x)] = nearest_source_index(x, iw, ow);
+    const int64_t rows = p.batch * p.channels * p.out_height;
+    const int64_t rows_per_task = std::max<int64_t>(1, kElementsPerTask / ow);
+    const int64_t tasks = (rows + rows_per_task - 1) / rows_per_task;
+    pool.parallel_for(tasks, [&](int64_t t) {
+        const int64_t end = std::min(rows, (t + 1) * rows_per_task);
+        for (int64_t row = t * rows_per_task; row < end; ++row) {  // row of all planes' output rows
+            const int64_t n = row / p.out_height, y = row % p.out_height;
+            const float* in = p.input + (n * p.in_height + nearest_source_index(y, p.in_height, p.out_height)) * iw;
+            float* out = p.output + row * ow;
+            for (int64_t x = 0; x < ow; ++x) out[x] = in[cols[size_t(x)]];
+        }
+    });
+}
+
 }  // namespace inkwell::cpu
