@@ -83,6 +83,31 @@ class UpsampleNearest2dTest {
         }
     }
 
+    /** 300 random shapes and sizes (1..40 in, 1..90 out per side), either form, against the reference. */
+    @Test
+    void randomSizesMatchTheReference() {
+        Random rnd = new Random(12);
+        for (int trial = 0; trial < 300; trial++) {
+            int n = 1 + rnd.nextInt(2), c = 1 + rnd.nextInt(3), h = 1 + rnd.nextInt(40), w = 1 + rnd.nextInt(40);
+            int oh = 1 + rnd.nextInt(90), ow = 1 + rnd.nextInt(90);
+            float[] x = new float[n * c * h * w];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = i; // distinct values: a wrong index shows
+            }
+            String what = n + "x" + c + "x" + h + "x" + w + " -> " + oh + "x" + ow;
+            try (Tensor in = Tensor.fromArray(x, n, c, h, w); Tensor out = Tensor.allocate(n, c, oh, ow)) {
+                if (rnd.nextBoolean()) {
+                    four.upsampleNearest2d(in, out);
+                    assertArrayEquals(reference(x, n, c, h, w, oh, ow), out.toArray(), what);
+                } else {
+                    try (Tensor y = four.upsampleNearest2d(in, oh, ow)) {
+                        assertArrayEquals(reference(x, n, c, h, w, oh, ow), y.toArray(), what);
+                    }
+                }
+            }
+        }
+    }
+
     /** Twice the size is the same as the 2x resample; the same size is a copy. */
     @Test
     void agreesWithTheTwoTimesResampleAndCopies() {
@@ -135,7 +160,11 @@ class UpsampleNearest2dTest {
             closed.close();
             IllegalStateException s = assertThrows(IllegalStateException.class,
                     () -> one.upsampleNearest2d(closed, 3, 3));
-            assertTrue(s.getMessage().contains("input"), s.getMessage());
+            assertTrue(s.getMessage().contains("upsample_nearest2d: input is closed"), s.getMessage());
+            Tensor closedOut = Tensor.allocate(1, 2, 5, 5);
+            closedOut.close();
+            s = assertThrows(IllegalStateException.class, () -> one.upsampleNearest2d(in, closedOut));
+            assertTrue(s.getMessage().contains("upsample_nearest2d: output is closed"), s.getMessage());
         }
     }
 }
