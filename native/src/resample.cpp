@@ -1,8 +1,9 @@
-// ABI entries inkwell_resample_f32 and inkwell_upsample_nearest2d_f32: validate the shapes
-// (and mode), dispatch.
+// ABI entries inkwell_resample_f32 and inkwell_upsample_nearest2d_f32, _f16, _bf16: validate
+// the shapes (and mode), dispatch.
 #include <string>
 
 #include "context.hpp"
+#include "element_types.hpp"
 #include "cpu/resample_cpu.hpp"
 #include "tensor_args.hpp"
 
@@ -55,8 +56,14 @@ extern "C" int32_t inkwell_resample_f32(inkwell_context* context, const inkwell_
     });
 }
 
-extern "C" int32_t inkwell_upsample_nearest2d_f32(inkwell_context* context,
-                                                  const inkwell_upsample_nearest2d_params* params) {
+namespace {
+
+bool byte_ranges_overlap(const void* a, int64_t a_bytes, const void* b, int64_t b_bytes) {
+    const auto a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
+    return a0 < b0 + uintptr_t(b_bytes) && b0 < a0 + uintptr_t(a_bytes);
+}
+
+int32_t upsample_nearest2d(inkwell_context* context, const inkwell_upsample_nearest2d_params* params, int32_t type) {
     constexpr const char* kNearest = "upsample_nearest2d";
     return guarded([&] {
         inkwell_context& ctx = require_context(context);
@@ -68,11 +75,30 @@ extern "C" int32_t inkwell_upsample_nearest2d_f32(inkwell_context* context,
                                                   {"batch", "channels", "in_height", "in_width"}, "input", kNearest);
         const int64_t out_count = checked_elements({p.batch, p.channels, p.out_height, p.out_width},
                                                    {"batch", "channels", "out_height", "out_width"}, "output", kNearest);
-        check_no_overlap(FloatSpan{p.output, out_count, "output"}, FloatSpan{p.input, in_count, "input"}, kNearest);
+        const int64_t bytes = element_size(type);
+        if (byte_ranges_overlap(p.output, out_count * bytes, p.input, in_count * bytes))
+            invalid_argument(std::string(kNearest) + ": output overlaps input");
         if (ctx.cuda != nullptr) {
-            cuda_check(ctx, ctx.cuda->upsample_nearest2d(ctx.cuda_state, &p));
+            cuda_check(ctx, ctx.cuda->upsample_nearest2d(ctx.cuda_state, &p, type));
             return;
         }
-        cpu::upsample_nearest2d_fast(ctx.pool, p);
+        cpu::upsample_nearest2d_fast(ctx.pool, p, bytes);
     });
+}
+
+}  // namespace
+
+extern "C" int32_t inkwell_upsample_nearest2d_f32(inkwell_context* context,
+                                                  const inkwell_upsample_nearest2d_params* params) {
+    return upsample_nearest2d(context, params, INKWELL_ELEMENT_F32);
+}
+
+extern "C" int32_t inkwell_upsample_nearest2d_f16(inkwell_context* context,
+                                                  const inkwell_upsample_nearest2d_params* params) {
+    return upsample_nearest2d(context, params, INKWELL_ELEMENT_F16);
+}
+
+extern "C" int32_t inkwell_upsample_nearest2d_bf16(inkwell_context* context,
+                                                   const inkwell_upsample_nearest2d_params* params) {
+    return upsample_nearest2d(context, params, INKWELL_ELEMENT_BF16);
 }

@@ -221,3 +221,54 @@ TEST(upsample_nearest2d_abi_rejects_bad_arguments_with_messages) {
     CHECK(inkwell_upsample_nearest2d_f32(nullptr, &good) == INKWELL_INVALID_ARGUMENT);
     inkwell_context_destroy(ctx);
 }
+
+// The 16-bit entries copy the same elements as the float32 one: bfloat16 values widened to
+// float32 (bits << 16) through _f32 give the _bf16 output widened; _f16 equals the plain
+// reference on 2-byte elements; both at 1 and 3 threads.
+TEST(upsample_nearest2d_half_entries_copy_the_same_elements) {
+    std::mt19937 rng(8);
+    const int64_t shapes[][6] = {{1, 1, 1, 1, 3, 5}, {2, 3, 7, 9, 3, 4}, {1, 2, 4, 5, 7, 9}, {1, 1, 14, 26, 46, 22}};
+    for (int threads : {1, 3}) {
+        inkwell_context_options options{INKWELL_DEVICE_CPU, threads, 0};
+        inkwell_context* ctx = nullptr;
+        CHECK(inkwell_context_create(&options, &ctx) == INKWELL_OK);
+        for (auto& s : shapes) {
+            const int64_t in_count = s[0] * s[1] * s[2] * s[3], out_count = s[0] * s[1] * s[4] * s[5];
+            std::vector<uint16_t> in(size_t(in_count), 0);
+            for (auto& v : in) v = uint16_t(rng());
+            std::vector<float> wide(in.size());
+            for (size_t i = 0; i < in.size(); ++i) {
+                const uint32_t bits = uint32_t(in[i]) << 16;
+                std::memcpy(&wide[i], &bits, 4);
+            }
+            std::vector<uint16_t> half(size_t(out_count), 7), ref(size_t(out_count), 9), bf(size_t(out_count), 5);
+            std::vector<float> wide_out(static_cast<size_t>(out_count));
+            inkwell_upsample_nearest2d_params p{in.data(), half.data(), s[0], s[1], s[2], s[3], s[4], s[5]};
+            CHECK(inkwell_upsample_nearest2d_f16(ctx, &p) == INKWELL_OK);
+            p.output = bf.data();
+            CHECK(inkwell_upsample_nearest2d_bf16(ctx, &p) == INKWELL_OK);
+            p.output = ref.data();
+            upsample_nearest2d_reference(p, 2);
+            CHECK_MSG(half == ref && bf == ref, "16-bit %lldx%lld -> %lldx%lld", (long long)s[2], (long long)s[3],
+                      (long long)s[4], (long long)s[5]);
+            p.input = wide.data();
+            p.output = wide_out.data();
+            CHECK(inkwell_upsample_nearest2d_f32(ctx, &p) == INKWELL_OK);
+            bool same = true;
+            for (size_t i = 0; i < bf.size(); ++i) {
+                uint32_t bits;
+                std::memcpy(&bits, &wide_out[i], 4);
+                same = same && (bits >> 16) == bf[i] && (bits & 0xffff) == 0;
+            }
+            CHECK_MSG(same, "bf16 vs f32 %lldx%lld -> %lldx%lld", (long long)s[2], (long long)s[3], (long long)s[4],
+                      (long long)s[5]);
+        }
+        // the overlap check counts 2-byte elements: 2 floats' bytes after the input start overlap
+        std::vector<uint16_t> buf(64);
+        inkwell_upsample_nearest2d_params q{buf.data(), buf.data() + 8, 1, 1, 3, 3, 2, 2};
+        CHECK(inkwell_upsample_nearest2d_f16(ctx, &q) == INKWELL_INVALID_ARGUMENT);
+        q.output = buf.data() + 9;  // just past the 9 inputs
+        CHECK(inkwell_upsample_nearest2d_bf16(ctx, &q) == INKWELL_OK);
+        inkwell_context_destroy(ctx);
+    }
+}

@@ -39,9 +39,11 @@ void resample_fast(ThreadPool& pool, const inkwell_resample_params& p);
 // Source index of output index dst along an axis of in_size inputs and out_size outputs.
 int64_t nearest_source_index(int64_t dst, int64_t in_size, int64_t out_size);
 
-// upsample_nearest2d: the reference recomputes both indices per element; the fast path
-// tabulates the column indices once and fills output rows in parallel.
-void upsample_nearest2d_reference(const inkwell_upsample_nearest2d_params& p);
-void upsample_nearest2d_fast(ThreadPool& pool, const inkwell_upsample_nearest2d_params& p);
+// upsample_nearest2d of elements of element_bytes (4: float32; 2: float16 or bfloat16, copied
+// as bits): the reference recomputes both indices per element; the fast path tabulates the
+// column indices once and fills output rows in parallel.
+void upsample_nearest2d_reference(const inkwell_upsample_nearest2d_params& p, int64_t element_bytes = 4);
+void upsample_nearest2d_fast(ThreadPool& pool, const inkwell_upsample_nearest2d_params& p,
+                             int64_t element_bytes = 4);
 
 }  // namespace inkwell::cpu

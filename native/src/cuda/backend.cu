@@ -229,11 +229,11 @@ int32_t table_resample(void* state, const inkwell_resample_params* p) {
     });
 }
 
-int32_t table_upsample_nearest2d(void* state, const inkwell_upsample_nearest2d_params* p) {
+int32_t table_upsample_nearest2d(void* state, const inkwell_upsample_nearest2d_params* p, int32_t element_type) {
     return on_device(state, [&](State& s) {
         require_device_pointer(s, p->input, "upsample_nearest2d: input");
         require_device_pointer(s, p->output, "upsample_nearest2d: output");
-        upsample_nearest2d(s, *p);
+        upsample_nearest2d(s, *p, element_type);
     });
 }
 

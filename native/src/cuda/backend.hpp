@@ -124,8 +124,8 @@ struct Table {
     int32_t (*transpose)(void* state, const inkwell_transpose_params* p);
     int32_t (*max_pool2d)(void* state, const inkwell_max_pool2d_params* p);
     int32_t (*resize)(void* state, const ResizeArgs* args);
-    // v4
-    int32_t (*upsample_nearest2d)(void* state, const inkwell_upsample_nearest2d_params* p);
+    // v4; element_type: an inkwell_element_type, the type of both data pointers of p.
+    int32_t (*upsample_nearest2d)(void* state, const inkwell_upsample_nearest2d_params* p, int32_t element_type);
 };
 
 using EntryPoint = const Table* (*)();

@@ -8,7 +8,7 @@ import java.util.Objects;
 
 /**
  * {@link Inkwell#resample} and {@link Inkwell#upsampleNearest2d}: shape checks and the calls to
- * inkwell_resample_f32 and inkwell_upsample_nearest2d_f32.
+ * inkwell_resample_f32 and inkwell_upsample_nearest2d_f32, _f16, _bf16.
  */
 final class ResampleKernel {
     private ResampleKernel() {}
@@ -47,9 +47,9 @@ final class ResampleKernel {
     static void upsampleNearest2d(Inkwell inkwell, Tensor input, Tensor output) {
         ShapeChecks.rank(output, 4, "output", "[batch, channels, out_height, out_width]");
         ShapeChecks.shape(output, nearestOutputShape(input, output.dim(2), output.dim(3)), "output");
-        ShapeChecks.float32("upsample_nearest2d", "input", input);
-        ShapeChecks.float32("upsample_nearest2d", "output", output);
+        ShapeChecks.sameElementType("upsample_nearest2d", input, "input", output, "output");
         ShapeChecks.noOverlap("upsample_nearest2d", output, "output", input);
+        ElementType type = input.elementType();
         inkwell.run("upsample_nearest2d", Inkwell.names("input", "output"), (arena, context) -> {
             MemorySegment p = inkwell_upsample_nearest2d_params.allocate(arena);
             inkwell_upsample_nearest2d_params.input(p, input.nativeSegment());
@@ -60,7 +60,11 @@ final class ResampleKernel {
             inkwell_upsample_nearest2d_params.in_width(p, input.dim(3));
             inkwell_upsample_nearest2d_params.out_height(p, output.dim(2));
             inkwell_upsample_nearest2d_params.out_width(p, output.dim(3));
-            return InkwellNative.inkwell_upsample_nearest2d_f32(context, p);
+            return switch (type) {
+                case FLOAT32 -> InkwellNative.inkwell_upsample_nearest2d_f32(context, p);
+                case FLOAT16 -> InkwellNative.inkwell_upsample_nearest2d_f16(context, p);
+                case BFLOAT16 -> InkwellNative.inkwell_upsample_nearest2d_bf16(context, p);
+            };
         }, input, output);
     }
 }

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
  * {@link Inkwell#upsampleNearest2d} against a plain Java reference of PyTorch's
  * upsample_nearest2d ({@code F.interpolate(size=..., mode="nearest")}) on odd sizes, up and
  * down, 1xN and Nx1, with NaN and infinities; the same bits at 1 and 4 threads; the into-output
- * form; bad arguments. (The reference's formula was checked against torch 1.13 on every pair of
+ * form; float16 and bfloat16; bad arguments. (The reference's formula was checked against torch 1.13 on every pair of
  * sizes in 1..89 x 1..129; see native/tests/test_resample.cpp for index lists torch gives.)
  */
 class UpsampleNearest2dTest {
@@ -108,6 +108,30 @@ class UpsampleNearest2dTest {
         }
     }
 
+    /** float16 and bfloat16 copy the same elements as float32 (exact conversions: the values round-trip). */
+    @Test
+    void halfTypesCopyTheSameElements() {
+        Random rnd = new Random(13);
+        float[] x = new float[2 * 3 * 7 * 9];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = i % 17 == 3 ? Float.NaN : (float) rnd.nextGaussian();
+        }
+        for (ElementType type : new ElementType[] {ElementType.FLOAT16, ElementType.BFLOAT16}) {
+            try (Tensor in = Tensor.fromArray(x, type, 2, 3, 7, 9);
+                    Tensor wide = in.to(ElementType.FLOAT32);
+                    Tensor down = four.upsampleNearest2d(in, 4, 5);
+                    Tensor up = one.upsampleNearest2d(in, 10, 20);
+                    Tensor into = Tensor.allocate(type, 2, 3, 10, 20)) {
+                assertEquals(type, down.elementType());
+                float[] w = wide.toArray();
+                assertArrayEquals(reference(w, 2, 3, 7, 9, 4, 5), down.toArray(), type.toString());
+                assertArrayEquals(reference(w, 2, 3, 7, 9, 10, 20), up.toArray(), type.toString());
+                four.upsampleNearest2d(in, into);
+                assertArrayEquals(up.toArray(), into.toArray(), type + ": into-output form");
+            }
+        }
+    }
+
     /** Twice the size is the same as the 2x resample; the same size is a copy. */
     @Test
     void agreesWithTheTwoTimesResampleAndCopies() {
@@ -147,8 +171,11 @@ class UpsampleNearest2dTest {
             assertTrue(e.getMessage().contains("at least 1x1, got 0x5"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> one.upsampleNearest2d(flat, 2, 2));
             assertTrue(e.getMessage().contains("input must have rank 4"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> one.upsampleNearest2d(half, 2, 2));
-            assertTrue(e.getMessage().contains("upsample_nearest2d: input is FLOAT16"), e.getMessage());
+            try (Tensor out = Tensor.allocate(1, 2, 2, 2)) {
+                e = assertThrows(IllegalArgumentException.class, () -> one.upsampleNearest2d(half, out));
+                assertTrue(e.getMessage().contains("upsample_nearest2d: output is FLOAT32 but input is FLOAT16"),
+                        e.getMessage());
+            }
             e = assertThrows(IllegalArgumentException.class, () -> one.upsampleNearest2d(in, otherChannels));
             assertTrue(e.getMessage().contains("output must have shape [1, 2, 5, 5]"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> one.upsampleNearest2d(in, in));

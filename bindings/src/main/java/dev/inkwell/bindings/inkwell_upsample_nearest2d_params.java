@@ -15,8 +15,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
 /**
  * {@snippet lang=c :
  * struct inkwell_upsample_nearest2d_params {
- *     const float *input;
- *     float *output;
+ *     const void *input;
+ *     void *output;
  *     int64_t batch;
  *     int64_t channels;
  *     int64_t in_height;
@@ -55,7 +55,7 @@ public class inkwell_upsample_nearest2d_params {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * const float *input
+     * const void *input
      * }
      */
     public static final AddressLayout input$layout() {
@@ -67,7 +67,7 @@ public class inkwell_upsample_nearest2d_params {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * const float *input
+     * const void *input
      * }
      */
     public static final long input$offset() {
@@ -77,7 +77,7 @@ public class inkwell_upsample_nearest2d_params {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * const float *input
+     * const void *input
      * }
      */
     public static MemorySegment input(MemorySegment struct) {
@@ -87,7 +87,7 @@ public class inkwell_upsample_nearest2d_params {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * const float *input
+     * const void *input
      * }
      */
     public static void input(MemorySegment struct, MemorySegment fieldValue) {
@@ -99,7 +99,7 @@ public class inkwell_upsample_nearest2d_params {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * float *output
+     * void *output
      * }
      */
     public static final AddressLayout output$layout() {
@@ -111,7 +111,7 @@ public class inkwell_upsample_nearest2d_params {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * float *output
+     * void *output
      * }
      */
     public static final long output$offset() {
@@ -121,7 +121,7 @@ public class inkwell_upsample_nearest2d_params {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * float *output
+     * void *output
      * }
      */
     public static MemorySegment output(MemorySegment struct) {
@@ -131,7 +131,7 @@ public class inkwell_upsample_nearest2d_params {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * float *output
+     * void *output
      * }
      */
     public static void output(MemorySegment struct, MemorySegment fieldValue) {
