@@ -103,3 +103,54 @@ TEST(cuda_resample_rejects_what_the_cpu_rejects) {
     p.batch = 0;
     CHECK(inkwell_resample_f32(cuda_ctx(), &p) == INKWELL_INVALID_ARGUMENT);
 }
+
+// upsample_nearest2d to explicit sizes: up, down, equal, exactly 2x, 1xN and the U-Net's
+// odd skip sizes, the same bits as the CPU (every output is a copy of some input, so any
+// index difference shows).
+TEST(cuda_upsample_nearest2d_matches_cpu) {
+    std::mt19937 rng(23);
+    const int64_t shapes[][6] = {{1, 1, 1, 1, 1, 1},   {1, 1, 1, 1, 3, 5},     {1, 2, 4, 5, 7, 9},
+                                 {2, 3, 7, 9, 3, 4},   {1, 1, 1, 9, 1, 17},    {1, 1, 5, 1, 11, 1},
+                                 {1, 2, 6, 10, 12, 20}, {2, 4, 33, 31, 65, 61}, {1, 3, 97, 131, 50, 300},
+                                 {2, 320, 4, 5, 7, 9}};
+    for (auto& s : shapes) {
+        const int64_t in_count = s[0] * s[1] * s[2] * s[3], out_count = s[0] * s[1] * s[4] * s[5];
+        const auto input = random_input(rng, in_count, true);
+        std::vector<float> cpu_out(out_count, 123.0f);
+        inkwell_upsample_nearest2d_params p{input.data(), cpu_out.data(), s[0], s[1], s[2], s[3], s[4], s[5]};
+        CHECK_MSG(inkwell_upsample_nearest2d_f32(cpu_ctx(), &p) == INKWELL_OK, "cpu: %s", inkwell_last_error_message());
+        DeviceBuffer<float> in(input), out(std::vector<float>(out_count, 123.0f));
+        p.input = in.get();
+        p.output = out.get();
+        CHECK_MSG(inkwell_upsample_nearest2d_f32(cuda_ctx(), &p) == INKWELL_OK, "cuda: %s",
+                  inkwell_last_error_message());
+        CHECK_MSG(std::memcmp(out.download().data(), cpu_out.data(), size_t(out_count) * sizeof(float)) == 0,
+                  "upsample_nearest2d [%lld, %lld, %lld, %lld] -> %lldx%lld differs", (long long)s[0],
+                  (long long)s[1], (long long)s[2], (long long)s[3], (long long)s[4], (long long)s[5]);
+    }
+    // the 16-bit entries (bit copies): the same as the CPU's
+    for (auto& s : shapes) {
+        const int64_t in_count = s[0] * s[1] * s[2] * s[3], out_count = s[0] * s[1] * s[4] * s[5];
+        std::vector<uint16_t> input(static_cast<size_t>(in_count));
+        for (auto& v : input) v = uint16_t(rng());
+        for (bool bf16 : {false, true}) {
+            auto entry = bf16 ? inkwell_upsample_nearest2d_bf16 : inkwell_upsample_nearest2d_f16;
+            std::vector<uint16_t> cpu_out(size_t(out_count), 123);
+            inkwell_upsample_nearest2d_params p{input.data(), cpu_out.data(), s[0], s[1], s[2], s[3], s[4], s[5]};
+            CHECK_MSG(entry(cpu_ctx(), &p) == INKWELL_OK, "cpu: %s", inkwell_last_error_message());
+            DeviceBuffer<uint16_t> in(input), out(std::vector<uint16_t>(size_t(out_count), 123));
+            p.input = in.get();
+            p.output = out.get();
+            CHECK_MSG(entry(cuda_ctx(), &p) == INKWELL_OK, "cuda: %s", inkwell_last_error_message());
+            CHECK_MSG(out.download() == cpu_out, "upsample_nearest2d %s [%lld, %lld, %lld, %lld] -> %lldx%lld differs",
+                      bf16 ? "bf16" : "f16", (long long)s[0], (long long)s[1], (long long)s[2], (long long)s[3],
+                      (long long)s[4], (long long)s[5]);
+        }
+    }
+    DeviceBuffer<float> in(64), out(256);
+    inkwell_upsample_nearest2d_params bad{in.get(), in.get(), 1, 1, 8, 8, 8, 8};  // output overlaps input
+    CHECK(inkwell_upsample_nearest2d_f32(cuda_ctx(), &bad) == INKWELL_INVALID_ARGUMENT);
+    bad.output = out.get();
+    bad.out_height = 0;
+    CHECK(inkwell_upsample_nearest2d_f32(cuda_ctx(), &bad) == INKWELL_INVALID_ARGUMENT);
+}

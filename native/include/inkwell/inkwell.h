@@ -542,6 +542,30 @@ typedef struct inkwell_resample_params {
 
 INKWELL_API int32_t inkwell_resample_f32(inkwell_context* context, const inkwell_resample_params* params);
 
+/* torch.nn.functional.interpolate(input, size=(out_height, out_width), mode="nearest")
+ * (aten's upsample_nearest2d): any output size, up or down. Per axis, as PyTorch computes it
+ * in float32: out == in copies, out == 2 in takes dst / 2, otherwise scale = (float)in / out
+ * and src = min((int64)floorf((float)dst * scale), in - 1). Not the "nearest-exact" mode.
+ * Every output element is a bit copy of an input element, so the _f16 and _bf16 entries
+ * (elements of that type) give what PyTorch gives in that type or through float32. */
+typedef struct inkwell_upsample_nearest2d_params {
+    const void* input; /* [batch, channels, in_height, in_width] */
+    void* output;      /* [batch, channels, out_height, out_width]; must not overlap input */
+    int64_t batch;
+    int64_t channels;
+    int64_t in_height;
+    int64_t in_width;
+    int64_t out_height;
+    int64_t out_width;
+} inkwell_upsample_nearest2d_params;
+
+INKWELL_API int32_t inkwell_upsample_nearest2d_f32(inkwell_context* context,
+                                                   const inkwell_upsample_nearest2d_params* params);
+INKWELL_API int32_t inkwell_upsample_nearest2d_f16(inkwell_context* context,
+                                                   const inkwell_upsample_nearest2d_params* params);
+INKWELL_API int32_t inkwell_upsample_nearest2d_bf16(inkwell_context* context,
+                                                    const inkwell_upsample_nearest2d_params* params);
+
 /* ---- image metrics (scikit-image's peak_signal_noise_ratio, structural_similarity) -- */
 
 typedef struct inkwell_image_metric_params {

@@ -8,6 +8,11 @@
 //                 "val > max || isnan(val)")
 //   avg pool 2x2  stride 2, ((a + b) + c + d) / 4, row by row as torch sums
 //
+// upsample_nearest2d to any output size (F.interpolate(size=..., mode="nearest")): per axis,
+// aten's nearest_idx: out == in copies, out == 2 in takes dst / 2, otherwise
+// src = min(int64(floorf(float(dst) * scale)), in - 1) with scale = float(in) / float(out)
+// (compute_scales_value without a scale factor), all in float32 as torch computes it.
+//
 // Variants: resample_reference (one formula per output element, indices recomputed each
 // time) and resample_fast (output rows in parallel, the bilinear column taps tabulated once).
 #pragma once
@@ -30,5 +35,15 @@ ResampleShape resample_shape(const inkwell_resample_params& p);
 
 void resample_reference(const inkwell_resample_params& p);
 void resample_fast(ThreadPool& pool, const inkwell_resample_params& p);
+
+// Source index of output index dst along an axis of in_size inputs and out_size outputs.
+int64_t nearest_source_index(int64_t dst, int64_t in_size, int64_t out_size);
+
+// upsample_nearest2d of elements of element_bytes (4: float32; 2: float16 or bfloat16, copied
+// as bits): the reference recomputes both indices per element; the fast path tabulates the
+// column indices once and fills output rows in parallel.
+void upsample_nearest2d_reference(const inkwell_upsample_nearest2d_params& p, int64_t element_bytes = 4);
+void upsample_nearest2d_fast(ThreadPool& pool, const inkwell_upsample_nearest2d_params& p,
+                             int64_t element_bytes = 4);
 
 }  // namespace inkwell::cpu

@@ -1,4 +1,4 @@
-// The CUDA backend's entry point (inkwell_cuda_backend_v3) and its table: device discovery,
+// The CUDA backend's entry point (inkwell_cuda_backend_v4) and its table: device discovery,
 // per-context state (device, stream), memory and copies, and thin wrappers that turn the
 // launchers' exceptions into a status and a thread-local message. See backend.hpp.
 #include <cstring>
@@ -229,6 +229,14 @@ int32_t table_resample(void* state, const inkwell_resample_params* p) {
     });
 }
 
+int32_t table_upsample_nearest2d(void* state, const inkwell_upsample_nearest2d_params* p, int32_t element_type) {
+    return on_device(state, [&](State& s) {
+        require_device_pointer(s, p->input, "upsample_nearest2d: input");
+        require_device_pointer(s, p->output, "upsample_nearest2d: output");
+        upsample_nearest2d(s, *p, element_type);
+    });
+}
+
 int32_t table_psnr(void* state, const inkwell_image_metric_params* p, double* out) {
     return on_device(state, [&](State& s) {
         require_device_pointer(s, p->reference.data, "psnr: reference.data");
@@ -353,13 +361,13 @@ const cuda_backend::Table kTable = {
     table_psnr,             table_ssim,                  table_group_norm,   table_layer_norm,
     table_linear,           table_geglu,                 table_activation,   table_timestep_embedding,
     table_add,              table_cat,                   table_transpose,    table_max_pool2d,
-    table_resize,
+    table_resize,           table_upsample_nearest2d,
 };
 
 }  // namespace
 
 }  // namespace inkwell::cuda
 
-extern "C" __attribute__((visibility("default"))) const inkwell::cuda_backend::Table* inkwell_cuda_backend_v3() {
+extern "C" __attribute__((visibility("default"))) const inkwell::cuda_backend::Table* inkwell_cuda_backend_v4() {
     return &inkwell::cuda::kTable;
 }

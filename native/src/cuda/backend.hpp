@@ -1,6 +1,6 @@
 // The contract between libinkwell (the core, no CUDA dependency) and libinkwell_cuda (the
 // CUDA backend, loaded on demand with dlopen). The backend exports one C function,
-// inkwell_cuda_backend_v3, returning a table of plain function pointers; nothing else
+// inkwell_cuda_backend_v4, returning a table of plain function pointers; nothing else
 // crosses the boundary (no exceptions, no C++ types). Every entry returns an
 // inkwell_status and, on failure, leaves a message readable through last_error() on the
 // same thread.
@@ -21,8 +21,8 @@
 
 namespace inkwell::cuda_backend {
 
-constexpr uint32_t kVersion = 3;
-constexpr const char* kEntryPoint = "inkwell_cuda_backend_v3";
+constexpr uint32_t kVersion = 4;
+constexpr const char* kEntryPoint = "inkwell_cuda_backend_v4";
 constexpr const char* kLibraryName = "libinkwell_cuda.so";
 
 // The DDIM step's linear form (see cpu/ddim_cpu.hpp), coefficients rounded by the core.
@@ -124,6 +124,8 @@ struct Table {
     int32_t (*transpose)(void* state, const inkwell_transpose_params* p);
     int32_t (*max_pool2d)(void* state, const inkwell_max_pool2d_params* p);
     int32_t (*resize)(void* state, const ResizeArgs* args);
+    // v4; element_type: an inkwell_element_type, the type of both data pointers of p.
+    int32_t (*upsample_nearest2d)(void* state, const inkwell_upsample_nearest2d_params* p, int32_t element_type);
 };
 
 using EntryPoint = const Table* (*)();

@@ -159,6 +159,7 @@ void attention(State& s, const inkwell_attention_params& p, int32_t element_type
 void gaussian_blur(State& s, const cuda_backend::BlurArgs& a);
 void randn(State& s, const inkwell_randn_params& p);
 void resample(State& s, const inkwell_resample_params& p);
+void upsample_nearest2d(State& s, const inkwell_upsample_nearest2d_params& p, int32_t element_type);  // resample_cuda.cu
 double psnr(State& s, const inkwell_image_metric_params& p);
 double ssim(State& s, const inkwell_image_metric_params& p);
 void group_norm(State& s, const inkwell_group_norm_params& p, int32_t element_type);  // norm_cuda.cu

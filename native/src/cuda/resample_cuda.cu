@@ -4,6 +4,9 @@
 //   nearest_kernel  out[y][x] = in[y / 2][x / 2]
 //   bilinear_kernel align_corners=False taps per output element (linear_tap of the CPU),
 //                   (in[h0][w0] lw0 + in[h0][w1] lw1) lh0 + (in[h1][w0] lw0 + in[h1][w1] lw1) lh1
+//   nearest_size_kernel  upsample_nearest2d to any size, float32 or a 16-bit type (bit copies): per axis aten's nearest_idx
+//                   (cpu nearest_source_index), float(in) / float(out) and the product in
+//                   round-to-nearest float as on the CPU
 //   pool_kernel     2x2 stride 2: max (a NaN wins, torch's "val > max || isnan(val)") or
 //                   avg ((a + b) + c + d) / 4
 // One thread per output element, grid-strided over all planes (64-bit indices: a tensor
@@ -80,7 +83,46 @@ __global__ void __launch_bounds__(kThreads) pool_kernel(const float* in, float* 
     }
 }
 
+// cpu nearest_source_index: out == in copies, out == 2 in halves, else
+// min(floorf(float(dst) * (float(in) / float(out))), in - 1).
+__device__ __forceinline__ int64_t nearest_source_index(int64_t dst, int64_t in_size, int64_t out_size) {
+    if (out_size == in_size) return dst;
+    if (out_size == 2 * in_size) return dst >> 1;
+    const float scale = __fdiv_rn(__ll2float_rn(in_size), __ll2float_rn(out_size));
+    const int64_t src = int64_t(floorf(__fmul_rn(__ll2float_rn(dst), scale)));
+    return src < in_size - 1 ? src : in_size - 1;
+}
+
+// T: uint32_t (float32) or uint16_t (float16, bfloat16); the elements' bits are copied.
+template <typename T>
+__global__ void __launch_bounds__(kThreads) nearest_size_kernel(const T* in, T* out, Shape s) {
+    for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < s.total; e += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t x = e % s.out_w, row = e / s.out_w;
+        const int64_t y = row % s.out_h, n = row / s.out_h;
+        out[e] = in[(n * s.in_h + nearest_source_index(y, s.in_h, s.out_h)) * s.in_w +
+                    nearest_source_index(x, s.in_w, s.out_w)];
+    }
+}
+
 }  // namespace
+
+void upsample_nearest2d(State& s, const inkwell_upsample_nearest2d_params& p, int32_t element_type) {
+    Shape shape;
+    shape.in_h = p.in_height;
+    shape.in_w = p.in_width;
+    shape.out_h = p.out_height;
+    shape.out_w = p.out_width;
+    shape.total = p.batch * p.channels * shape.out_h * shape.out_w;  // <= 2^40, checked by the core
+    const int64_t grid = std::min<int64_t>(ceil_div(shape.total, kThreads), int64_t(s.sm_count) * kBlocksPerSm);
+    const unsigned blocks = unsigned(std::max<int64_t>(grid, 1));
+    if (element_type == INKWELL_ELEMENT_F32)
+        nearest_size_kernel<<<blocks, kThreads, 0, s.stream>>>(static_cast<const uint32_t*>(p.input),
+                                                               static_cast<uint32_t*>(p.output), shape);
+    else
+        nearest_size_kernel<<<blocks, kThreads, 0, s.stream>>>(static_cast<const uint16_t*>(p.input),
+                                                               static_cast<uint16_t*>(p.output), shape);
+    finish_launch(s, "upsample_nearest2d");
+}
 
 void resample(State& s, const inkwell_resample_params& p) {
     const bool upsample = p.mode == INKWELL_UPSAMPLE_NEAREST_2X || p.mode == INKWELL_UPSAMPLE_BILINEAR_2X;

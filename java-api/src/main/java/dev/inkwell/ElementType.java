@@ -10,7 +10,8 @@ import dev.inkwell.internal.HalfFloats;
  * and the layers of {@link Layers} but {@link Layers#timestepEmbedding} also take
  * {@link #FLOAT16} and {@link #BFLOAT16} (all tensors of one call of one type): they compute
  * in float32 (inputs widened exactly, sums in float32, bias and activation in float32) and
- * round each output once, to nearest even; on a CUDA context on tensor cores. The DDIM
+ * round each output once, to nearest even; on a CUDA context on tensor cores.
+ * {@link Inkwell#upsampleNearest2d} takes all three too (it copies elements). The DDIM
  * kernels, {@link Inkwell#resample}, {@link TensorOps} and the timestep embedding take
  * float32 only (convert with {@link Tensor#to(ElementType)}).
  * Converting to a 16-bit type rounds to nearest even, overflows to infinity and keeps NaN a

@@ -616,6 +616,49 @@ public final class Inkwell implements AutoCloseable {
         ResampleKernel.run(this, input, output, mode);
     }
 
+    /**
+     * Nearest-neighbour resampling of an NCHW tensor to any size, up or down: PyTorch's
+     * {@code F.interpolate(input, size=(outHeight, outWidth), mode="nearest")}
+     * ({@code upsample_nearest2d}, not "nearest-exact"), as diffusers' Upsample2D calls it when
+     * the U-Net's sample size is not a multiple of its upsampling factor. Per axis, in float32
+     * as PyTorch computes it: an equal size copies, twice the size takes {@code dst / 2},
+     * otherwise {@code src = min(floor(dst * (float) in / out), in - 1)}. Every output element
+     * is a copy of an input element, bit for bit (NaN included), on every device and for every
+     * element type (float16 and bfloat16 give what PyTorch gives in that type, or through
+     * float32 as diffusers casts bfloat16).
+     *
+     * @param input [batch, channels, height, width], float32, float16 or bfloat16
+     * @param outHeight output height, at least 1
+     * @param outWidth output width, at least 1
+     * @return a new tensor [batch, channels, outHeight, outWidth] of input's element type that
+     *     the caller closes
+     * @throws NullPointerException if input is null
+     * @throws IllegalArgumentException if input is not rank 4, an output side is below 1, the
+     *     output would have more than 2^40 elements, or input is in another device's memory
+     * @throws IllegalStateException if this context or input is closed (the message names it)
+     */
+    public Tensor upsampleNearest2d(Tensor input, long outHeight, long outWidth) {
+        long[] shape = ResampleKernel.nearestOutputShape(input, outHeight, outWidth);
+        Tensor out = newTensor(input.elementType(), shape);
+        return closingOnFailure(out, () -> upsampleNearest2d(input, out));
+    }
+
+    /**
+     * {@link #upsampleNearest2d(Tensor, long, long)} into a preallocated output, whose last two
+     * dimensions give the size.
+     *
+     * @param input [batch, channels, height, width], float32, float16 or bfloat16
+     * @param output [batch, channels, out_height, out_width] of input's element type, not
+     *     overlapping input
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if a tensor is not rank 4, the batch or channels or the
+     *     element types differ, output overlaps input, or a tensor is in another device's memory
+     * @throws IllegalStateException if this context or an argument is closed (the message names it)
+     */
+    public void upsampleNearest2d(Tensor input, Tensor output) {
+        ResampleKernel.upsampleNearest2d(this, input, output);
+    }
+
     // ---- metrics ------------------------------------------------------------------------
 
     /**

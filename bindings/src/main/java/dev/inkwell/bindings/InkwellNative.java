@@ -3451,6 +3451,189 @@ public class InkwellNative extends InkwellNative$shared {
         }
     }
 
+    private static class inkwell_upsample_nearest2d_f32 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_upsample_nearest2d_f32");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_f32(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_upsample_nearest2d_f32$descriptor() {
+        return inkwell_upsample_nearest2d_f32.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_f32(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_upsample_nearest2d_f32$handle() {
+        return inkwell_upsample_nearest2d_f32.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_f32(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_upsample_nearest2d_f32$address() {
+        return inkwell_upsample_nearest2d_f32.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_f32(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static int inkwell_upsample_nearest2d_f32(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_upsample_nearest2d_f32.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_upsample_nearest2d_f32", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_upsample_nearest2d_f16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_upsample_nearest2d_f16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_f16(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_upsample_nearest2d_f16$descriptor() {
+        return inkwell_upsample_nearest2d_f16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_f16(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_upsample_nearest2d_f16$handle() {
+        return inkwell_upsample_nearest2d_f16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_f16(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_upsample_nearest2d_f16$address() {
+        return inkwell_upsample_nearest2d_f16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_f16(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static int inkwell_upsample_nearest2d_f16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_upsample_nearest2d_f16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_upsample_nearest2d_f16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class inkwell_upsample_nearest2d_bf16 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            InkwellNative.C_INT,
+            InkwellNative.C_POINTER,
+            InkwellNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("inkwell_upsample_nearest2d_bf16");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_bf16(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static FunctionDescriptor inkwell_upsample_nearest2d_bf16$descriptor() {
+        return inkwell_upsample_nearest2d_bf16.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_bf16(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static MethodHandle inkwell_upsample_nearest2d_bf16$handle() {
+        return inkwell_upsample_nearest2d_bf16.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_bf16(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static MemorySegment inkwell_upsample_nearest2d_bf16$address() {
+        return inkwell_upsample_nearest2d_bf16.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t inkwell_upsample_nearest2d_bf16(inkwell_context *context, const inkwell_upsample_nearest2d_params *params)
+     * }
+     */
+    public static int inkwell_upsample_nearest2d_bf16(MemorySegment context, MemorySegment params) {
+        var mh$ = inkwell_upsample_nearest2d_bf16.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("inkwell_upsample_nearest2d_bf16", context, params);
+            }
+            return (int)mh$.invokeExact(context, params);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class inkwell_psnr_u8 {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             InkwellNative.C_INT,

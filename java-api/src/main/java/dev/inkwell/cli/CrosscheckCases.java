@@ -112,6 +112,12 @@ final class CrosscheckCases {
             String n = "resample " + m.name().toLowerCase();
             cases.add(new Named(n, (rnd, s) -> resample(n, rnd, s, m)));
         }
+        cases.add(new Named("upsample_nearest2d 17x22 to 33x41", (rnd, s) -> upsampleNearest2d(
+                "upsample_nearest2d 17x22 to 33x41", rnd, s, ElementType.FLOAT32, 33, 41)));
+        cases.add(new Named("upsample_nearest2d 17x22 to 9x50", (rnd, s) -> upsampleNearest2d(
+                "upsample_nearest2d 17x22 to 9x50", rnd, s, ElementType.FLOAT32, 9, 50)));
+        cases.add(new Named("upsample_nearest2d bfloat16 17x22 to 33x41", (rnd, s) -> upsampleNearest2d(
+                "upsample_nearest2d bfloat16 17x22 to 33x41", rnd, s, ElementType.BFLOAT16, 33, 41)));
         cases.add(new Named("psnr rgb", (rnd, s) -> metric("psnr rgb", rnd, s, false)));
         cases.add(new Named("ssim rgb", (rnd, s) -> metric("ssim rgb", rnd, s, true)));
         new CrosscheckLayerCases(device, cpu, exactEverywhere).addTo(cases);
@@ -389,6 +395,14 @@ final class CrosscheckCases {
         Tensor x = s.add(Tensor.fromArray(gaussian(rnd, 2 * 3 * 17 * 22, 1), 2, 3, 17, 22));
         float[] want = s.add(cpu.resample(x, mode)).toArray();
         float[] got = s.add(device.resample(s.add(device.copyToDevice(x)), mode)).toArray();
+        return exactFloats(name, want, got);
+    }
+
+    private Result upsampleNearest2d(String name, Random rnd, Scope s, ElementType type, long outHeight,
+            long outWidth) {
+        Tensor x = s.add(Tensor.fromArray(gaussian(rnd, 2 * 3 * 17 * 22, 1), type, 2, 3, 17, 22));
+        float[] want = s.add(cpu.upsampleNearest2d(x, outHeight, outWidth)).toArray();
+        float[] got = s.add(device.upsampleNearest2d(s.add(device.copyToDevice(x)), outHeight, outWidth)).toArray();
         return exactFloats(name, want, got);
     }
 

@@ -217,8 +217,9 @@ public final class ControlNetModel implements AutoCloseable {
      * conditioning_scale} and the mid one by {@code conditioning_scale} (logspace's last entry,
      * 1); with global_pool_conditions each is then averaged over H and W, as diffusers does.
      *
-     * @param sample float32 [N, in_channels, H, W] (the latents; the U-Net that takes the
-     *     residuals needs H and W multiples of 2^(levels - 1), this model does not)
+     * @param sample float32 [N, in_channels, H, W] (the latents), any H, W &gt;= 1: its down
+     *     states have the shapes the U-Net's have for the same sample, also when H or W is not
+     *     a multiple of 2^(levels - 1)
      * @param timestep the diffusion timestep for the whole batch, finite
      * @param encoderHiddenStates float32 [N, L, cross_attention_dim]
      * @param controlnetCond float32 [N, conditioning_channels, f H, f W] (f =
@@ -242,7 +243,7 @@ public final class ControlNetModel implements AutoCloseable {
             throw new IllegalStateException(this + " is closed");
         }
         // no upsampling here: any size works as in diffusers (each Downsample2D halves it)
-        UNetInputs.checkSample(sample, config.inChannels(), "in_channels", 1);
+        UNetInputs.checkSample(sample, config.inChannels(), "in_channels");
         UNetInputs.checkEncoderHiddenStates(encoderHiddenStates, sample.dim(0), config.crossAttentionDim());
         UNetInputs.checkTimestep(timestep);
         checkCond(controlnetCond, sample);

@@ -10,7 +10,8 @@ import java.util.List;
  * diffusers' {@code CrossAttnUpBlock2D} (unet_2d_blocks.py): num_layers (layers_per_block + 1)
  * times {@code h = cat([h, skip], dim=1)} (skip: the last remaining down-block state), a
  * ResnetBlock2D with the time embedding, and a Transformer2DModel; then (except at the last
- * level) an Upsample2D (nearest 2x, 3x3 conv). Resnet i takes (i == 0 ? prev_output_channel :
+ * level) an Upsample2D (nearest 2x, or to {@code upsample_size} when the U-Net passes one; 3x3
+ * conv). Resnet i takes (i == 0 ? prev_output_channel :
  * out) + (i == num_layers - 1 ? in : out) channels to out. Weights under {@code resnets.i.},
  * {@code attentions.i.}, {@code upsamplers.0.}.
  */
@@ -55,7 +56,13 @@ final class CrossAttnUpBlock2D implements UNetUpBlock {
     }
 
     @Override
-    public Tensor forward(Inkwell ctx, Tensor x, Tensor temb, Tensor encoderHiddenStates, List<Tensor> skips) {
+    public int resnetCount() {
+        return resnets.size();
+    }
+
+    @Override
+    public Tensor forward(Inkwell ctx, Tensor x, Tensor temb, Tensor encoderHiddenStates, List<Tensor> skips,
+            long[] upsampleSize) {
         Tensor h = x;
         for (int i = 0; i < resnets.size(); i++) {
             ResnetBlock2D resnet = resnets.get(i);
@@ -70,7 +77,7 @@ final class CrossAttnUpBlock2D implements UNetUpBlock {
             }
         }
         if (upsampler != null) {
-            h = Forward.then(h, h != x, t -> upsampler.forward(ctx, t));
+            h = Forward.then(h, h != x, t -> upsampler.forward(ctx, t, upsampleSize));
         }
         return h;
     }

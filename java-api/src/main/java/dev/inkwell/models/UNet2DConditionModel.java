@@ -208,9 +208,10 @@ public final class UNet2DConditionModel implements AutoCloseable {
      * each is added to the matching down-block output state (the skip connections) after the
      * down blocks, and the mid residual to the mid block's output, as diffusers does.
      *
-     * @param sample float32 [N, in_channels, H, W] in the context's memory (the latents), H and W
-     *     multiples of {@link UNet2DConditionModelConfig#downsampleFactor()} (diffusers would
-     *     interpolate the upsampling to odd skip sizes; not supported here)
+     * @param sample float32 [N, in_channels, H, W] in the context's memory (the latents), any
+     *     H, W &gt;= 1; when one is not a multiple of
+     *     {@link UNet2DConditionModelConfig#downsampleFactor()}, each upsampler interpolates to
+     *     the matching skip's size ({@code F.interpolate(size=...)}, nearest), as diffusers does
      * @param timestep the diffusion timestep for the whole batch, finite (fractional allowed;
      *     rounded to float32 as diffusers does)
      * @param encoderHiddenStates float32 [N, L, cross_attention_dim] (the text encoder's
@@ -238,7 +239,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException(this + " is closed");
         }
-        UNetInputs.checkSample(sample, config.inChannels(), "in_channels", config.downsampleFactor());
+        UNetInputs.checkSample(sample, config.inChannels(), "in_channels");
         UNetInputs.checkEncoderHiddenStates(encoderHiddenStates, sample.dim(0), config.crossAttentionDim());
         UNetInputs.checkTimestep(timestep);
         if ((downBlockAdditionalResiduals == null) != (midBlockAdditionalResidual == null)) {
@@ -270,9 +271,21 @@ public final class UNet2DConditionModel implements AutoCloseable {
                 h.close();
                 throw e;
             }
-            for (UNetUpBlock b : upBlocks) {
+            // diffusers: when H or W is not a multiple of 2^num_upsamplers, every upsampler but the
+            // last level's (which has none) interpolates to the size of the state that remains
+            // last once the block has popped its skips (the one the next block concatenates first)
+            int factor = config.downsampleFactor();
+            boolean forwardUpsampleSize = sample.dim(2) % factor != 0 || sample.dim(3) % factor != 0;
+            for (int i = 0; i < upBlocks.size(); i++) {
+                UNetUpBlock b = upBlocks.get(i);
+                long[] upsampleSize = null;
+                if (forwardUpsampleSize && i < upBlocks.size() - 1) {
+                    Tensor next = states.get(states.size() - b.resnetCount() - 1);
+                    upsampleSize = new long[] {next.dim(2), next.dim(3)};
+                }
                 Tensor t0 = temb;
-                h = Forward.then(h, true, t -> b.forward(ctx, t, t0, encoderHiddenStates, states));
+                long[] size = upsampleSize;
+                h = Forward.then(h, true, t -> b.forward(ctx, t, t0, encoderHiddenStates, states, size));
             }
             h = Forward.then(h, true, t -> ctx.layers().groupNorm(t, config.normNumGroups(), convNormOutWeight,
                     convNormOutBias, config.normEps(), Activation.SILU));

@@ -14,16 +14,11 @@ final class UNetInputs {
         return t.elementType() + " " + Arrays.toString(t.shape());
     }
 
-    /** sample: float32 [N, channels, H, W] with H and W multiples of factor. */
-    static void checkSample(Tensor sample, int channels, String field, int factor) {
+    /** sample: float32 [N, channels, H, W] (any H, W: the U-Net interpolates odd skip sizes as diffusers). */
+    static void checkSample(Tensor sample, int channels, String field) {
         if (sample.rank() != 4 || sample.dim(1) != channels || sample.elementType() != ElementType.FLOAT32) {
             throw new IllegalArgumentException("sample is " + describe(sample) + ", expected float32 [N, " + channels
                     + ", H, W] (" + field + " " + channels + ")");
-        }
-        if (sample.dim(2) % factor != 0 || sample.dim(3) % factor != 0) {
-            throw new IllegalArgumentException("sample is " + describe(sample) + ": H and W must be multiples of "
-                    + factor + " (2^(levels - 1)); other sizes need diffusers' interpolated upsampling, which is "
-                    + "not supported");
         }
     }
 

@@ -15,7 +15,17 @@ interface UNetUpBlock {
      * @param temb [N, temb_channels]
      * @param encoderHiddenStates [N, S, cross_attention_dim] (unused without attention)
      * @param skips the remaining down-block output states, owned by the caller's list
-     * @return a new tensor [N, out, 2H, 2W] ([N, out, H, W] at the last level)
+     * @param upsampleSize null (the upsampler doubles H and W), or diffusers' {@code upsample_size}
+     *     {height, width} the upsampler interpolates to; ignored at the last level
+     * @return a new tensor [N, out, 2H, 2W] or [N, out, upsampleSize] ([N, out, H, W] at the last level)
      */
-    Tensor forward(Inkwell ctx, Tensor x, Tensor temb, Tensor encoderHiddenStates, List<Tensor> skips);
+    Tensor forward(Inkwell ctx, Tensor x, Tensor temb, Tensor encoderHiddenStates, List<Tensor> skips,
+            long[] upsampleSize);
+
+    /**
+     * diffusers' {@code len(upsample_block.resnets)}: how many skips {@link #forward} pops.
+     *
+     * @return the resnet count
+     */
+    int resnetCount();
 }

@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * diffusers' {@code UpBlock2D} (unet_2d_blocks.py): {@link CrossAttnUpBlock2D} without the
  * Transformer2DModels: num_layers times {@code h = resnet(cat([h, skip], dim=1), temb)}, then
- * (except at the last level) an Upsample2D. Weights under {@code resnets.i.},
+ * (except at the last level) an Upsample2D (to {@code upsample_size} when given). Weights under {@code resnets.i.},
  * {@code upsamplers.0.}.
  */
 final class UpBlock2D implements UNetUpBlock {
@@ -25,7 +25,13 @@ final class UpBlock2D implements UNetUpBlock {
     }
 
     @Override
-    public Tensor forward(Inkwell ctx, Tensor x, Tensor temb, Tensor encoderHiddenStates, List<Tensor> skips) {
-        return resnetsOnly.forward(ctx, x, temb, encoderHiddenStates, skips);
+    public Tensor forward(Inkwell ctx, Tensor x, Tensor temb, Tensor encoderHiddenStates, List<Tensor> skips,
+            long[] upsampleSize) {
+        return resnetsOnly.forward(ctx, x, temb, encoderHiddenStates, skips, upsampleSize);
+    }
+
+    @Override
+    public int resnetCount() {
+        return resnetsOnly.resnetCount();
     }
 }

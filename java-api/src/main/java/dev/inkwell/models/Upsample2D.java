@@ -9,7 +9,9 @@ import java.io.IOException;
 /**
  * diffusers' {@code Upsample2D} with {@code use_conv=True} (resnet.py), as the VAE decoder and
  * the SD U-Net use it: nearest-neighbour upsampling by 2 ({@code F.interpolate(scale_factor=2.0,
- * mode="nearest")}), then {@code conv}, a 3x3 convolution with padding 1. Weights
+ * mode="nearest")}), or to the given {@code output_size} ({@code F.interpolate(size=output_size,
+ * mode="nearest")}, which the U-Net passes when its sample size is not a multiple of its
+ * upsampling factor), then {@code conv}, a 3x3 convolution with padding 1. Weights
  * {@code <prefix>conv.weight/bias} (the state dict's {@code upsamplers.0.conv}).
  */
 final class Upsample2D {
@@ -34,7 +36,16 @@ final class Upsample2D {
 
     /** [N, C, H, W] to a new [N, out, 2H, 2W]. */
     Tensor forward(Inkwell ctx, Tensor x) {
-        try (Tensor up = ctx.resample(x, ResampleMode.UPSAMPLE_NEAREST_2X)) {
+        return forward(ctx, x, null);
+    }
+
+    /**
+     * [N, C, H, W] to a new [N, out, outputSize[0], outputSize[1]], or [N, out, 2H, 2W] when
+     * outputSize is null (diffusers' {@code output_size=None}).
+     */
+    Tensor forward(Inkwell ctx, Tensor x, long[] outputSize) {
+        try (Tensor up = outputSize == null ? ctx.resample(x, ResampleMode.UPSAMPLE_NEAREST_2X)
+                : ctx.upsampleNearest2d(x, outputSize[0], outputSize[1])) {
             return ctx.conv2d(up, convWeight, convBias, CONV3);
         }
     }
