@@ -50,7 +50,7 @@ public final class Report {
 
     /** The benchmark classes of this suite, for what a run was expected to produce. */
     static final List<Class<?>> SUITE = List.of(CannyBenchmark.class, Conv2dBenchmark.class, AttentionBenchmark.class,
-            LayersBenchmark.class, DdimBenchmark.class, FfmCallBenchmark.class, PeakFlopsBenchmark.class);
+            LayersBenchmark.class, BlocksBenchmark.class, DdimBenchmark.class, FfmCallBenchmark.class, PeakFlopsBenchmark.class);
 
     /** Benchmark methods the include/exclude patterns select that produced no result for any params. */
     static List<String> missing(Collection<RunResult> results, List<String> includes, List<String> excludes) {

@@ -64,7 +64,7 @@ final class UNetBenchCommand implements Main.Command {
                 blocks the first evaluation allocated and those the later ones did (0 when every block is reused).
 
                   --batch N      batch size (default 2: classifier-free guidance)
-                  --latent N     latent height and width (default 64), a multiple of 8
+                  --latent N     latent height and width (default 64), any N >= 1
                   --tokens N     text tokens (default 77)
                   --runs N       timed evaluations (default 3)
                   --warmup N     untimed evaluations first (default 1)
@@ -83,8 +83,8 @@ final class UNetBenchCommand implements Main.Command {
         int batch = args.integer("--batch", 2), latent = args.integer("--latent", 64);
         int tokens = args.integer("--tokens", 77), runs = args.integer("--runs", 3);
         int warmup = args.integer("--warmup", 1), threads = args.integer("--threads", 0);
-        if (batch < 1 || latent < 8 || latent % 8 != 0 || tokens < 1 || runs < 1 || warmup < 0 || threads < 0) {
-            throw args.usage("--batch, --tokens and --runs must be >= 1, --latent a multiple of 8, --warmup and "
+        if (batch < 1 || latent < 1 || tokens < 1 || runs < 1 || warmup < 0 || threads < 0) {
+            throw args.usage("--batch, --latent, --tokens and --runs must be >= 1, --warmup and "
                     + "--threads >= 0");
         }
         UNet2DConditionModelConfig unetConfig = sd15UNet();
