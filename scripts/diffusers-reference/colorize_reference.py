@@ -51,7 +51,50 @@ def parse_args():
     p.add_argument('--resolution', type=int, default=128)
     p.add_argument('--latent-seed', type=int, default=5, help='NumPy seed of the start latents')
     p.add_argument('--threads', type=int, default=2, help='torch and inkwell threads')
+    g = p.add_argument_group('diffusers only (for a test that runs Inkwell itself): with --diffusers-only, '
+                             'run just the pipeline on the given folder and inputs, write --out and exit')
+    g.add_argument('--diffusers-only', action='store_true')
+    g.add_argument('--model', help='the Stable Diffusion folder')
+    g.add_argument('--controlnet', help='the ControlNet folder')
+    g.add_argument('--control', help='the control map PNG')
+    g.add_argument('--latents', help='the start latents .npy [1, 4, H/8, W/8]')
+    g.add_argument('--out', help='the 8-bit picture to write (PNG)')
     return p.parse_args()
+
+
+def run_pipeline(a, sd, cn, control, latents, prompt):
+    """diffusers' picture as 8-bit [H, W, 3]: StableDiffusionControlNetPipeline from the folders,
+    eta 0, output_type "np", then numpy_to_pil's (x * 255).round()."""
+    import torch
+    from diffusers import ControlNetModel, DDIMScheduler, StableDiffusionControlNetPipeline
+    controlnet = ControlNetModel.from_pretrained(cn, torch_dtype=torch.float32)
+    pipe = StableDiffusionControlNetPipeline.from_pretrained(sd, controlnet=controlnet, safety_checker=None,
+                                                             torch_dtype=torch.float32)
+    if not isinstance(pipe.scheduler, DDIMScheduler):
+        sys.exit('setup: %s/scheduler is %s, not DDIMScheduler' % (sd, type(pipe.scheduler).__name__))
+    pipe.set_progress_bar_config(disable=True)
+    w, h = control.size
+    with torch.no_grad():
+        out = pipe(prompt=prompt, negative_prompt=a.negative_prompt, image=control, height=h, width=w,
+                   num_inference_steps=a.steps, guidance_scale=a.guidance, eta=0.0, latents=latents.clone(),
+                   output_type='np')
+    return pipe, (out.images[0] * 255).round().astype('uint8')
+
+
+def diffusers_only(a):
+    import numpy as np
+    import torch
+    from PIL import Image
+    for name in ('model', 'controlnet', 'control', 'latents', 'out'):
+        if getattr(a, name) is None:
+            sys.exit('setup: --diffusers-only needs --%s' % name)
+    torch.set_num_threads(a.threads)
+    full_prompt = a.prompt + ', ' + a.added_prompt if a.added_prompt else a.prompt
+    _, img = run_pipeline(a, a.model, a.controlnet, Image.open(a.control).convert('RGB'),
+                          torch.from_numpy(np.load(a.latents)), full_prompt)
+    Image.fromarray(img).save(a.out)
+    print('wrote %s (prompt %r)' % (a.out, full_prompt))
+    return 0
 
 
 def setup_imports(a):
@@ -69,7 +112,7 @@ def setup_imports(a):
         with open(os.path.join(d, 'METADATA'), 'w') as f:
             f.write('Metadata-Version: 2.1\nName: %s\nVersion: %s\n' % (name, version))
     paths = [os.path.join(HERE, 'stubs'), meta, a.diffusers_src, a.transformers_src]
-    if a.ftfy_src:
+    if getattr(a, "ftfy_src", None):
         paths.append(a.ftfy_src)
     sys.path[:0] = paths
 
@@ -125,14 +168,14 @@ def worst(a, b):
 def main():
     a = parse_args()
     setup_imports(a)
+    if a.diffusers_only:
+        return diffusers_only(a)
     import numpy as np
     import torch
     from PIL import Image
     torch.set_num_threads(a.threads)
-    from diffusers import ControlNetModel, DDIMScheduler, StableDiffusionControlNetPipeline
     import diffusers
     import transformers
-    from transformers.models.clip import tokenization_clip
 
     work = a.work or tempfile.mkdtemp(prefix='diffref-')
     os.makedirs(work, exist_ok=True)
@@ -161,17 +204,8 @@ def main():
         sys.exit('setup: the control map is %s, expected %dx%d' % (control.size, w, h))
 
     # 2. diffusers
-    controlnet = ControlNetModel.from_pretrained(cn, torch_dtype=torch.float32)
-    pipe = StableDiffusionControlNetPipeline.from_pretrained(sd, controlnet=controlnet, safety_checker=None,
-                                                             torch_dtype=torch.float32)
-    assert isinstance(pipe.scheduler, DDIMScheduler), type(pipe.scheduler)
-    pipe.set_progress_bar_config(disable=True)
     latents = torch.from_numpy(np.load(latents_npy))
-    with torch.no_grad():
-        out = pipe(prompt=full_prompt, negative_prompt=a.negative_prompt, image=control, height=h, width=w,
-                   num_inference_steps=a.steps, guidance_scale=a.guidance, eta=0.0, latents=latents.clone(),
-                   output_type='np')
-    theirs = (out.images[0] * 255).round().astype('uint8')  # numpy_to_pil
+    pipe, theirs = run_pipeline(a, sd, cn, control, latents, full_prompt)
     Image.fromarray(theirs).save(os.path.join(work, 'diffusers.png'))
 
     # 3. the comparison the issue asks for
@@ -208,11 +242,8 @@ def main():
     pc3, _ = worst(ours, via_embeds)
     print('inkwell text path vs inkwell embeddings path: max diff R,G,B = %s' % pc3)
     # that the comparison can fail: diffusers' picture for the prompt without the added prompt
-    with torch.no_grad():
-        other = pipe(prompt=a.prompt, negative_prompt=a.negative_prompt, image=control, height=h, width=w,
-                     num_inference_steps=a.steps, guidance_scale=a.guidance, eta=0.0, latents=latents.clone(),
-                     output_type='np').images[0]
-    pc4, over4 = worst(ours, (other * 255).round().astype('uint8'))
+    _, other = run_pipeline(a, sd, cn, control, latents, a.prompt)
+    pc4, over4 = worst(ours, other)
     print('sensitivity: diffusers with prompt %r alone vs inkwell: max diff R,G,B = %s; pixels over %d: %d'
           % (a.prompt, pc4, BOUND, over4))
     print('outputs in %s' % work)
