@@ -32,6 +32,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BOUND = 2  # +-2 per 8-bit channel (issue 13)
 
 
+def die(message):
+    """A setup error: one line on stderr, exit status 2 (1 is a failed comparison)."""
+    print('setup: ' + message, file=sys.stderr)
+    sys.exit(2)
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--diffusers-src', required=True, help='folder holding diffusers/ (v0.21.4 src/)')
@@ -71,7 +77,7 @@ def run_pipeline(a, sd, cn, control, latents, prompt):
     pipe = StableDiffusionControlNetPipeline.from_pretrained(sd, controlnet=controlnet, safety_checker=None,
                                                              torch_dtype=torch.float32)
     if not isinstance(pipe.scheduler, DDIMScheduler):
-        sys.exit('setup: %s/scheduler is %s, not DDIMScheduler' % (sd, type(pipe.scheduler).__name__))
+        die('%s/scheduler is %s, not DDIMScheduler' % (sd, type(pipe.scheduler).__name__))
     pipe.set_progress_bar_config(disable=True)
     w, h = control.size
     with torch.no_grad():
@@ -87,7 +93,7 @@ def diffusers_only(a):
     from PIL import Image
     for name in ('model', 'controlnet', 'control', 'latents', 'out'):
         if getattr(a, name) is None:
-            sys.exit('setup: --diffusers-only needs --%s' % name)
+            die('--diffusers-only needs --%s' % name)
     torch.set_num_threads(a.threads)
     full_prompt = a.prompt + ', ' + a.added_prompt if a.added_prompt else a.prompt
     _, img = run_pipeline(a, a.model, a.controlnet, Image.open(a.control).convert('RGB'),
@@ -105,7 +111,7 @@ def setup_imports(a):
     for name, src in (('diffusers', a.diffusers_src), ('transformers', a.transformers_src)):
         init = os.path.join(src, name, '__init__.py')
         if not os.path.isfile(init):
-            sys.exit('setup: no %s at %s' % (name, init))
+            die('no %s at %s' % (name, init))
         version = next(line.split('"')[1] for line in open(init) if line.startswith('__version__'))
         d = os.path.join(meta, '%s-%s.dist-info' % (name, version))
         os.makedirs(d)
@@ -155,7 +161,7 @@ def inkwell(a, *args):
     cmd = [a.inkwell, *args, '--threads', str(a.threads)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        sys.exit('setup: %s failed (%d):\n%s' % (' '.join(cmd), r.returncode, r.stderr[-3000:]))
+        die('%s failed (%d):\n%s' % (' '.join(cmd), r.returncode, r.stderr[-3000:]))
     return r
 
 
@@ -201,7 +207,7 @@ def main():
     ours = np.asarray(Image.open(inkwell_png).convert('RGB'))
     control = Image.open(control_png).convert('RGB')
     if control.size != (w, h):
-        sys.exit('setup: the control map is %s, expected %dx%d' % (control.size, w, h))
+        die('the control map is %s, expected %dx%d' % (control.size, w, h))
 
     # 2. diffusers
     latents = torch.from_numpy(np.load(latents_npy))
