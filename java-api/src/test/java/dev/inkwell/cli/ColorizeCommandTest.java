@@ -59,20 +59,30 @@ class ColorizeCommandTest {
     @BeforeEach
     void assemble() throws IOException {
         sd = tmp.resolve("sd");
+        controlnet = tmp.resolve("controlnet");
+        assembleFolder(models(), sd, controlnet);
+    }
+
+    /**
+     * The tiny Stable Diffusion folder at {@code sd} (golden unet, vae, clip text encoder and
+     * tokenizer linked, the first pipeline case's scheduler config, a model_index.json) and the
+     * golden ControlNet linked at {@code controlnet}; also used by ColorizeDiffusersReferenceTest.
+     */
+    static void assembleFolder(Path models, Path sd, Path controlnet) throws IOException {
         Files.createDirectories(sd.resolve("scheduler"));
-        Files.createSymbolicLink(sd.resolve("unet"), models().resolve("unet").toAbsolutePath());
-        Files.createSymbolicLink(sd.resolve("vae"), models().resolve("vae").toAbsolutePath());
-        Files.createSymbolicLink(sd.resolve("text_encoder"), models().resolve("clip/text_encoder").toAbsolutePath());
-        Files.createSymbolicLink(sd.resolve("tokenizer"), models().resolve("clip/tokenizer").toAbsolutePath());
-        Files.writeString(sd.resolve("scheduler/scheduler_config.json"), pipelineCase(0).get("scheduler").toString());
+        Files.createSymbolicLink(sd.resolve("unet"), models.resolve("unet").toAbsolutePath());
+        Files.createSymbolicLink(sd.resolve("vae"), models.resolve("vae").toAbsolutePath());
+        Files.createSymbolicLink(sd.resolve("text_encoder"), models.resolve("clip/text_encoder").toAbsolutePath());
+        Files.createSymbolicLink(sd.resolve("tokenizer"), models.resolve("clip/tokenizer").toAbsolutePath());
+        Files.writeString(sd.resolve("scheduler/scheduler_config.json"), new ObjectMapper().readTree(
+                models.resolve("manifest.json").toFile()).get("pipeline").get(0).get("scheduler").toString());
         Files.writeString(sd.resolve("model_index.json"), """
                 {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.21.4",
                  "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
                  "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
                  "vae": ["diffusers", "AutoencoderKL"], "safety_checker": [null, null],
                  "feature_extractor": [null, null], "requires_safety_checker": false}""");
-        controlnet = tmp.resolve("controlnet");
-        Files.createSymbolicLink(controlnet, models().resolve("controlnet").toAbsolutePath());
+        Files.createSymbolicLink(controlnet, models.resolve("controlnet").toAbsolutePath());
     }
 
     record Run(int status, String out, String err) {}
@@ -85,6 +95,13 @@ class ColorizeCommandTest {
     }
 
     private Path drawing() throws IOException {
+        Path p = tmp.resolve("drawing.png");
+        writeDrawing(p);
+        return p;
+    }
+
+    /** The test's line drawing, 192x128 RGB: an ellipse and a line, black on white, as PNG at {@code p}. */
+    static void writeDrawing(Path p) throws IOException {
         BufferedImage img = new BufferedImage(192, 128, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setColor(Color.WHITE);
@@ -94,9 +111,7 @@ class ColorizeCommandTest {
         g.drawOval(30, 20, 90, 80);
         g.drawLine(10, 110, 180, 15);
         g.dispose();
-        Path p = tmp.resolve("drawing.png");
         ImageIO.write(img, "png", p.toFile());
-        return p;
     }
 
     private List<String> common(String... more) {

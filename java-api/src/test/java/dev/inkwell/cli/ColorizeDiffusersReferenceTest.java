@@ -4,14 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.inkwell.Golden;
 import dev.inkwell.Image;
 import dev.inkwell.Tensor;
-import java.awt.BasicStroke;
-import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -68,10 +62,10 @@ class ColorizeDiffusersReferenceTest {
         assertTrue(Files.isRegularFile(script), "missing " + script);
         Path models = Golden.dir().resolve("models");
         Path sd = tmp.resolve("sd"), controlnet = tmp.resolve("controlnet");
-        assemble(models, sd, controlnet);
+        ColorizeCommandTest.assembleFolder(models, sd, controlnet);
 
         Path drawing = tmp.resolve("drawing.png"), latents = tmp.resolve("latents.npy");
-        drawing(drawing);
+        ColorizeCommandTest.writeDrawing(drawing);
         float[] z = new float[4 * 16 * 24];
         Random r = new Random(5);
         for (int i = 0; i < z.length; i++) {
@@ -127,37 +121,5 @@ class ColorizeDiffusersReferenceTest {
             }
             return worst;
         }
-    }
-
-    /** ColorizeCommandTest's folder. */
-    private static void assemble(Path models, Path sd, Path controlnet) throws IOException {
-        Files.createDirectories(sd.resolve("scheduler"));
-        Files.createSymbolicLink(sd.resolve("unet"), models.resolve("unet").toAbsolutePath());
-        Files.createSymbolicLink(sd.resolve("vae"), models.resolve("vae").toAbsolutePath());
-        Files.createSymbolicLink(sd.resolve("text_encoder"), models.resolve("clip/text_encoder").toAbsolutePath());
-        Files.createSymbolicLink(sd.resolve("tokenizer"), models.resolve("clip/tokenizer").toAbsolutePath());
-        Files.writeString(sd.resolve("scheduler/scheduler_config.json"), new ObjectMapper().readTree(
-                models.resolve("manifest.json").toFile()).get("pipeline").get(0).get("scheduler").toString());
-        Files.writeString(sd.resolve("model_index.json"), """
-                {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.21.4",
-                 "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
-                 "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
-                 "vae": ["diffusers", "AutoencoderKL"], "safety_checker": [null, null],
-                 "feature_extractor": [null, null], "requires_safety_checker": false}""");
-        Files.createSymbolicLink(controlnet, models.resolve("controlnet").toAbsolutePath());
-    }
-
-    /** ColorizeCommandTest's drawing: 192x128, an ellipse and a line. */
-    private static void drawing(Path p) throws IOException {
-        BufferedImage img = new BufferedImage(192, 128, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, 192, 128);
-        g.setColor(Color.BLACK);
-        g.setStroke(new BasicStroke(3));
-        g.drawOval(30, 20, 90, 80);
-        g.drawLine(10, 110, 180, 15);
-        g.dispose();
-        ImageIO.write(img, "png", p.toFile());
     }
 }
