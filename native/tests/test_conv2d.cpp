@@ -322,6 +322,12 @@ TEST(conv2d_auto_picks_winograd_only_where_it_applies) {
     Case small = big;
     small.h = small.w = 32;
     CHECK(!uses(small, Conv2dAlgo::kAuto) && uses(small, Conv2dAlgo::kWinograd));
+    Case wide = small;  // 32x32 with many channels: Winograd (SD's 640-channel level)
+    wide.c = wide.cout = 640;
+    CHECK(uses(wide, Conv2dAlgo::kAuto));
+    Case wide16 = wide;  // 16x16: one tile block per image, GEMM
+    wide16.h = wide16.w = 16;
+    CHECK(!uses(wide16, Conv2dAlgo::kAuto));
 }
 
 TEST(conv2d_large_sd_shape_is_identical_for_any_thread_count) {
