@@ -70,7 +70,9 @@ void ThreadPool::run_tasks(std::unique_lock<std::mutex>& lock) {
 
 void ThreadPool::worker_loop() {
     std::unique_lock<std::mutex> lock(mutex_);
-    uint64_t seen = generation_.load();
+    // Not the current generation: a worker that starts after the first call began still
+    // joins it (it used to leave a new context's first call to the caller alone).
+    uint64_t seen = 0;
     for (;;) {
         const auto called = [&] { return stopping_.load() || generation_.load() != seen; };
         if (!called()) {
