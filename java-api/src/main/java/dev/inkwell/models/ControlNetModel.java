@@ -142,7 +142,7 @@ public final class ControlNetModel implements AutoCloseable {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(checkpoint, "checkpoint");
         Objects.requireNonNull(context, "context");
-        return build(config, new ModuleWeights(checkpoint, context, ElementType.FLOAT32), context);
+        return ModuleWeights.load(checkpoint, context, w -> build(config, w, context));
     }
 
     /**
@@ -162,40 +162,34 @@ public final class ControlNetModel implements AutoCloseable {
     public static ControlNetModel random(ControlNetModelConfig config, long seed, Inkwell context) {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(context, "context");
-        try {
-            return build(config, new ModuleWeights(new RandomWeights(seed), context, ElementType.FLOAT32), context);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e); // a generator does not read files
-        }
+        return ModuleWeights.random(seed, context, w -> build(config, w, context));
     }
 
-    /** The modules on weights from {@code w}, which the model owns from then on (closed here on failure). */
+    /**
+     * The modules on weights from {@code w}, which the model owns from then on (ModuleWeights frees
+     * them if this throws).
+     */
     private static ControlNetModel build(ControlNetModelConfig config, ModuleWeights w, Inkwell context)
             throws IOException {
-        try {
-            UNetSpec s = config.spec();
-            UNetEncoder encoder = UNetEncoder.load(w, s);
-            int first = config.blockOutChannels().get(0);
-            ControlNetConditioningEmbedding cond = ControlNetConditioningEmbedding.load(w,
-                    "controlnet_cond_embedding.", config.conditioningChannels(),
-                    config.conditioningEmbeddingOutChannels(), first);
-            // one zero conv per down-block output state, at that state's channels
-            List<Tensor> zw = new ArrayList<>(), zb = new ArrayList<>();
-            List<long[]> states = encoder.stateShapes(1, 1, 1);
-            for (int i = 0; i < states.size(); i++) {
-                long c = states.get(i)[1];
-                zw.add(w.get("controlnet_down_blocks." + i + ".weight", c, c, 1, 1));
-                zb.add(w.get("controlnet_down_blocks." + i + ".bias", c));
-            }
-            int last = config.blockOutChannels().getLast();
-            Tensor midW = w.get("controlnet_mid_block.weight", last, last, 1, 1);
-            Tensor midB = w.get("controlnet_mid_block.bias", last);
-            return new ControlNetModel(config, context, w, encoder, cond, List.copyOf(zw), List.copyOf(zb), midW,
-                    midB);
-        } catch (IOException | RuntimeException | Error e) {
-            w.close();
-            throw e;
+        UNetSpec s = config.spec();
+        UNetEncoder encoder = UNetEncoder.load(w, s);
+        int first = config.blockOutChannels().get(0);
+        ControlNetConditioningEmbedding cond = ControlNetConditioningEmbedding.load(w,
+                "controlnet_cond_embedding.", config.conditioningChannels(),
+                config.conditioningEmbeddingOutChannels(), first);
+        // one zero conv per down-block output state, at that state's channels
+        List<Tensor> zw = new ArrayList<>(), zb = new ArrayList<>();
+        List<long[]> states = encoder.stateShapes(1, 1, 1);
+        for (int i = 0; i < states.size(); i++) {
+            long c = states.get(i)[1];
+            zw.add(w.get("controlnet_down_blocks." + i + ".weight", c, c, 1, 1));
+            zb.add(w.get("controlnet_down_blocks." + i + ".bias", c));
         }
+        int last = config.blockOutChannels().getLast();
+        Tensor midW = w.get("controlnet_mid_block.weight", last, last, 1, 1);
+        Tensor midB = w.get("controlnet_mid_block.bias", last);
+        return new ControlNetModel(config, context, w, encoder, cond, List.copyOf(zw), List.copyOf(zb), midW,
+                midB);
     }
 
     /**

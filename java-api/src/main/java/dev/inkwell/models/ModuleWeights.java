@@ -41,6 +41,38 @@ final class ModuleWeights implements AutoCloseable {
         return context;
     }
 
+    /** Builds a model's modules on weights; the model owns the weights once built. */
+    @FunctionalInterface
+    interface Builder<M> {
+        M build(ModuleWeights w) throws IOException;
+    }
+
+    /** {@code builder}'s model on float32 weights from {@code checkpoint}, which are freed if building fails. */
+    static <M> M load(SafeTensors checkpoint, Inkwell context, Builder<M> builder) throws IOException {
+        return own(new ModuleWeights(checkpoint, context, ElementType.FLOAT32), builder);
+    }
+
+    /**
+     * {@code builder}'s model on float32 weights made up from {@code seed} ({@link RandomWeights}),
+     * which are freed if building fails.
+     */
+    static <M> M random(long seed, Inkwell context, Builder<M> builder) {
+        try {
+            return own(new ModuleWeights(new RandomWeights(seed), context, ElementType.FLOAT32), builder);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // a generator does not read files
+        }
+    }
+
+    private static <M> M own(ModuleWeights w, Builder<M> builder) throws IOException {
+        try {
+            return builder.build(w);
+        } catch (IOException | RuntimeException | Error e) {
+            w.close();
+            throw e;
+        }
+    }
+
     /** The tensor {@code name}, which must have {@code shape}; the IOException names file and tensor. */
     Tensor get(String name, long... shape) throws IOException {
         Tensor t = checkpoint.load(name, context, type, shape);

@@ -2,7 +2,6 @@ package dev.inkwell.models;
 
 import dev.inkwell.Activation;
 import dev.inkwell.Conv2dOptions;
-import dev.inkwell.ElementType;
 import dev.inkwell.Inkwell;
 import dev.inkwell.Tensor;
 import java.io.IOException;
@@ -123,7 +122,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(checkpoint, "checkpoint");
         Objects.requireNonNull(context, "context");
-        return build(config, new ModuleWeights(checkpoint, context, ElementType.FLOAT32), context);
+        return ModuleWeights.load(checkpoint, context, w -> build(config, w, context));
     }
 
     /**
@@ -143,29 +142,23 @@ public final class UNet2DConditionModel implements AutoCloseable {
     public static UNet2DConditionModel random(UNet2DConditionModelConfig config, long seed, Inkwell context) {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(context, "context");
-        try {
-            return build(config, new ModuleWeights(new RandomWeights(seed), context, ElementType.FLOAT32), context);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e); // a generator does not read files
-        }
+        return ModuleWeights.random(seed, context, w -> build(config, w, context));
     }
 
-    /** The modules on weights from {@code w}, which the model owns from then on (closed here on failure). */
+    /**
+     * The modules on weights from {@code w}, which the model owns from then on (ModuleWeights frees
+     * them if this throws).
+     */
     private static UNet2DConditionModel build(UNet2DConditionModelConfig config, ModuleWeights w, Inkwell context)
             throws IOException {
-        try {
-            UNetSpec s = config.spec();
-            UNetEncoder encoder = UNetEncoder.load(w, s);
-            List<UNetUpBlock> up = upBlocks(w, config, s);
-            int first = config.blockOutChannels().get(0);
-            Tensor[] out = {w.get("conv_norm_out.weight", first), w.get("conv_norm_out.bias", first),
-                w.get("conv_out.weight", config.outChannels(), first, 3, 3), w.get("conv_out.bias",
-                        config.outChannels())};
-            return new UNet2DConditionModel(config, context, w, encoder, up, out);
-        } catch (IOException | RuntimeException | Error e) {
-            w.close();
-            throw e;
-        }
+        UNetSpec s = config.spec();
+        UNetEncoder encoder = UNetEncoder.load(w, s);
+        List<UNetUpBlock> up = upBlocks(w, config, s);
+        int first = config.blockOutChannels().get(0);
+        Tensor[] out = {w.get("conv_norm_out.weight", first), w.get("conv_norm_out.bias", first),
+            w.get("conv_out.weight", config.outChannels(), first, 3, 3), w.get("conv_out.bias",
+                    config.outChannels())};
+        return new UNet2DConditionModel(config, context, w, encoder, up, out);
     }
 
     /** diffusers' up-block loop: reversed channels, heads and layer counts; up_blocks.i. */
