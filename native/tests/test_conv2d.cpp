@@ -193,48 +193,58 @@ TEST(conv2d_avx2_and_avx512_kernels_give_the_same_bits) {
 
 // The bound derived in conv2d_cpu.cpp's Winograd section: |y - exact| <= gamma(cin + 12) Yabs
 // (+ one rounding of the bias add), Yabs being Winograd's formula on absolute values, here
-// in double for every output.
+// in double for every output. Stride 1: F(2x2, 3x3), 4x4 patches at 2 t - pad; stride 2: the
+// 5x5 form (B', G', A'), patches at 4 t - pad.
 std::vector<double> winograd_abs_bound(const Problem& pr) {
     const Case& k = pr.k;
-    const double bt[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};  // |B^T|
-    const double gm[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}};          // |G|
-    const double at[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};                              // |A^T|
+    const bool s2 = k.sh == 2;
+    const int alpha = s2 ? 5 : 4, step = s2 ? 4 : 2;
+    // |B^T|, |G|, |A^T| of each form, padded to 5 columns / rows.
+    const double bt1[5][5] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};
+    const double gm1[5][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, .5, .5}, {0, 0, 1}};
+    const double at1[2][5] = {{1, 1, 1, 0}, {0, 1, 1, 1}};
+    const double bt2[5][5] = {{1, 0, 1, 0, 0}, {0, 0, 1, 0, 0}, {0, 0, 1, 0, 1}, {0, 1, 0, 0, 0}, {0, 0, 0, 1, 0}};
+    const double gm2[5][3] = {{1, 0, 0}, {1, 0, 1}, {0, 0, 1}, {0, 1, 0}, {0, 1, 0}};
+    const double at2[2][5] = {{1, 1, 0, 1, 0}, {0, 1, 1, 0, 1}};
+    const auto& bt = s2 ? bt2 : bt1;
+    const auto& gm = s2 ? gm2 : gm1;
+    const auto& at = s2 ? at2 : at1;
     const int64_t th = (pr.oh + 1) / 2, tw = (pr.ow + 1) / 2;
     std::vector<double> yabs(pr.y.size());
     for (int64_t n = 0; n < k.n; ++n)
         for (int64_t co = 0; co < k.cout; ++co)
             for (int64_t ty = 0; ty < th; ++ty)
                 for (int64_t tx = 0; tx < tw; ++tx) {
-                    double m[4][4] = {};
+                    double m[5][5] = {};
                     for (int64_t ci = 0; ci < k.c; ++ci) {
-                        double d[4][4], g[3][3], v[4][4] = {}, u[4][4] = {};
-                        for (int a = 0; a < 4; ++a)
-                            for (int b = 0; b < 4; ++b) {
-                                const int64_t iy = 2 * ty - k.ph + a, ix = 2 * tx - k.pw + b;
+                        double d[5][5], g[3][3], v[5][5] = {}, u[5][5] = {};
+                        for (int a = 0; a < alpha; ++a)
+                            for (int b = 0; b < alpha; ++b) {
+                                const int64_t iy = step * ty - k.ph + a, ix = step * tx - k.pw + b;
                                 d[a][b] = (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w)
                                               ? 0
                                               : std::fabs(pr.x[((n * k.c + ci) * k.h + iy) * k.w + ix]);
                             }
                         for (int a = 0; a < 3; ++a)
                             for (int b = 0; b < 3; ++b) g[a][b] = std::fabs(pr.w[((co * k.c + ci) * 3 + a) * 3 + b]);
-                        for (int i = 0; i < 4; ++i)
-                            for (int j = 0; j < 4; ++j)
-                                for (int a = 0; a < 4; ++a)
-                                    for (int b = 0; b < 4; ++b) v[i][j] += bt[i][a] * d[a][b] * bt[j][b];
-                        for (int i = 0; i < 4; ++i)
-                            for (int j = 0; j < 4; ++j)
+                        for (int i = 0; i < alpha; ++i)
+                            for (int j = 0; j < alpha; ++j)
+                                for (int a = 0; a < alpha; ++a)
+                                    for (int b = 0; b < alpha; ++b) v[i][j] += bt[i][a] * d[a][b] * bt[j][b];
+                        for (int i = 0; i < alpha; ++i)
+                            for (int j = 0; j < alpha; ++j)
                                 for (int a = 0; a < 3; ++a)
                                     for (int b = 0; b < 3; ++b) u[i][j] += gm[i][a] * g[a][b] * gm[j][b];
-                        for (int i = 0; i < 4; ++i)
-                            for (int j = 0; j < 4; ++j) m[i][j] += u[i][j] * v[i][j];
+                        for (int i = 0; i < alpha; ++i)
+                            for (int j = 0; j < alpha; ++j) m[i][j] += u[i][j] * v[i][j];
                     }
                     for (int i = 0; i < 2; ++i)
                         for (int j = 0; j < 2; ++j) {
                             const int64_t oy = 2 * ty + i, ox = 2 * tx + j;
                             if (oy >= pr.oh || ox >= pr.ow) continue;
                             double sum = 0;
-                            for (int a = 0; a < 4; ++a)
-                                for (int b = 0; b < 4; ++b) sum += at[i][a] * m[a][b] * at[j][b];
+                            for (int a = 0; a < alpha; ++a)
+                                for (int b = 0; b < alpha; ++b) sum += at[i][a] * m[a][b] * at[j][b];
                             yabs[((n * k.cout + co) * pr.oh + oy) * pr.ow + ox] = sum;
                         }
                 }
@@ -251,6 +261,14 @@ TEST(conv2d_winograd_is_within_its_derived_bound_and_deterministic) {
         {1, 320, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, true},   // SD-sized reduction, K blocks
         {1, 40, 34, 33, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, true},    // several tile blocks, short last
         {1, 24, 18, 18, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true},     // SiLU (checked at the usual tolerance)
+        // stride 2 (the 5x5 form)
+        {1, 13, 21, 21, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, false, true},    // odd sizes: partial tiles
+        {2, 5, 9, 11, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, false, false},      // batch 2, tiny
+        {1, 8, 20, 20, 12, 3, 3, 2, 2, 0, 0, 1, 1, 1, false, true},     // no padding
+        {1, 6, 13, 58, 5, 3, 3, 2, 2, 2, 1, 1, 1, 1, false, true},      // padding 2 x 1, rows cross blocks
+        {1, 320, 32, 32, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, false, true},   // SD-sized reduction, K blocks
+        {1, 40, 70, 66, 30, 3, 3, 2, 2, 1, 1, 1, 1, 1, false, true},    // several tile blocks, short last
+        {1, 24, 18, 18, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1, true, true},     // SiLU
     };
     constexpr double u = 1.0 / (1 << 24);
     std::mt19937 rng(31);
@@ -309,9 +327,17 @@ TEST(conv2d_auto_picks_winograd_only_where_it_applies) {
     const Case big{1, 32, 64, 64, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, true};
     CHECK(uses(big, Conv2dAlgo::kAuto));
     CHECK(!uses(big, Conv2dAlgo::kGemm));
-    Case strided = big;
+    Case strided = big;  // stride 2 on one axis only: not a form Winograd has
     strided.sh = 2;
     CHECK(!uses(strided, Conv2dAlgo::kWinograd));
+    Case down = big;  // stride 2 on both: its 5x5 form, at 32x32 outputs with 320 channels (SD's downsampler)
+    down.sh = down.sw = 2;
+    CHECK(uses(down, Conv2dAlgo::kWinograd) && !uses(down, Conv2dAlgo::kAuto));
+    down.c = down.cout = 320;
+    CHECK(uses(down, Conv2dAlgo::kAuto));
+    Case down3 = down;  // stride 3: no
+    down3.sh = down3.sw = 3;
+    CHECK(!uses(down3, Conv2dAlgo::kWinograd));
     Case dilated = big;
     dilated.dh = dilated.dw = 2;
     dilated.ph = dilated.pw = 2;

@@ -97,32 +97,120 @@ namespace {
 // im2col rows
 // ---------------------------------------------------------------------------------------
 
-// Row (i, j) of the im2col matrix of one input plane, for output pixels p0 .. p0 + count - 1:
-// out[q] = plane[iy][ix] of pixel p0 + q, or 0 in the padding. Works a run of one output row
-// at a time so that the in-bounds part is one copy (a memcpy at stride 1).
-void im2col_row(const Geometry& g, const float* plane, int64_t i, int64_t j, int64_t p0, int64_t count, float* out) {
+// dst[t] = src[t * stride] for t < n. Strides 1 and 2 (SD's downsampling convolutions) have
+// SIMD forms; they only move values, so every level gives the same bits. The scalar strided
+// loop with its per-run divisions was 16% of a [1,320,64,64] stride-2 call.
+using StridedCopy = void (*)(const float* src, int64_t stride, float* dst, int64_t n);
+
+void strided_copy_portable(const float* src, int64_t stride, float* dst, int64_t n) {
+    if (stride == 1) {
+        std::memcpy(dst, src, sizeof(float) * n);
+        return;
+    }
+    for (int64_t t = 0; t < n; ++t) dst[t] = src[t * stride];
+}
+
+#ifdef INKWELL_GEMM_X86
+// Stride 2: two loads and a permute of their even lanes per 16 values. Reads nothing past
+// src[2 (n - 1)]: the full blocks stop while 2t + 31 < 2 (n - 1), the last one is masked.
+__attribute__((target("avx512f"))) void strided_copy_avx512(const float* src, int64_t stride, float* dst,
+                                                            int64_t n) {
+    if (stride != 2) {
+        strided_copy_portable(src, stride, dst, n);
+        return;
+    }
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int64_t t = 0;
+    for (; t + 16 < n; t += 16) {
+        const __m512 a = _mm512_loadu_ps(src + 2 * t), b = _mm512_loadu_ps(src + 2 * t + 16);
+        _mm512_storeu_ps(dst + t, _mm512_permutex2var_ps(a, even, b));
+    }
+    if (t < n) {  // r = n - t values (1..16) from the 2r - 1 floats src[2t .. 2t + 2r - 2]
+        const int64_t r = n - t, len = 2 * r - 1;
+        const __mmask16 ma = __mmask16(len >= 16 ? 0xFFFFu : (1u << len) - 1);
+        const __mmask16 mb = __mmask16(len > 16 ? (1u << (len - 16)) - 1 : 0u);
+        const __m512 a = _mm512_maskz_loadu_ps(ma, src + 2 * t), b = _mm512_maskz_loadu_ps(mb, src + 2 * t + 16);
+        _mm512_mask_storeu_ps(dst + t, __mmask16((1u << r) - 1), _mm512_permutex2var_ps(a, even, b));
+    }
+}
+
+// Stride 2, 8 values per step: shuffle the even lanes of each 128-bit half, then put the
+// 64-bit pairs in order. Full steps stop while 2t + 15 < 2 (n - 1); the rest is scalar.
+__attribute__((target("avx2"))) void strided_copy_avx2(const float* src, int64_t stride, float* dst, int64_t n) {
+    if (stride != 2) {
+        strided_copy_portable(src, stride, dst, n);
+        return;
+    }
+    int64_t t = 0;
+    for (; t + 8 < n; t += 8) {
+        const __m256 a = _mm256_loadu_ps(src + 2 * t), b = _mm256_loadu_ps(src + 2 * t + 8);
+        const __m256 pairs = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));  // a0 a2 b0 b2 | a4 a6 b4 b6
+        _mm256_storeu_ps(dst + t, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pairs),
+                                                                          _MM_SHUFFLE(3, 1, 2, 0))));
+    }
+    for (; t < n; ++t) dst[t] = src[2 * t];
+}
+#endif
+
+// The copy for the requested level, or the widest below it that the level in effect allows.
+StridedCopy select_strided_copy(Conv2dIsa isa) {
+#ifdef INKWELL_GEMM_X86
+    if ((isa == Conv2dIsa::kAuto || isa == Conv2dIsa::kAvx512) && simd_avx512()) return strided_copy_avx512;
+    if (isa != Conv2dIsa::kPortable && simd_avx2()) return strided_copy_avx2;
+#endif
+    (void)isa;
+    return strided_copy_portable;
+}
+
+// Where the taps of a block of output pixels fall, worked out once per block rather than per
+// im2col row: the block is cut into runs along output rows, and for each run and kernel
+// column j, the run's outputs t in [lo, hi) read inside the input row, at ix0 + t sw.
+struct ColRuns {
+    struct Run {
+        int64_t y, q, len;  // output row, offset in the block, pixels
+    };
+    struct Tap {
+        int64_t ix0, lo, hi;
+    };
+    std::vector<Run> runs;
+    std::vector<Tap> taps;  // runs.size() x kw
+    StridedCopy copy = strided_copy_portable;
+};
+
+void plan_col_runs(const Geometry& g, int64_t p0, int64_t count, StridedCopy copy, ColRuns& cr) {
+    cr.runs.clear();
+    cr.taps.clear();
+    cr.copy = copy;
     int64_t y = p0 / g.ow, x = p0 % g.ow;
     for (int64_t q = 0; q < count; x = 0, ++y) {
         const int64_t run = std::min(g.ow - x, count - q);
-        float* dst = out + q;
+        cr.runs.push_back({y, q, run});
+        for (int64_t j = 0; j < g.kw; ++j) {
+            const int64_t ix0 = x * g.sw - g.pw + j * g.dw;
+            const int64_t lo = std::min(run, ix0 >= 0 ? 0 : ceil_div(-ix0, g.sw));
+            const int64_t hi = std::clamp<int64_t>(ix0 >= g.w ? 0 : ceil_div(g.w - ix0, g.sw), lo, run);
+            cr.taps.push_back({ix0, lo, hi});
+        }
         q += run;
-        const int64_t iy = y * g.sh - g.ph + i * g.dh;
+    }
+}
+
+// Row (i, j) of the im2col matrix of one input plane for the block cr was planned for:
+// out[q] = plane[iy][ix] of the block's pixel q, or 0 in the padding.
+void im2col_row(const Geometry& g, const ColRuns& cr, const float* plane, int64_t i, int64_t j, float* out) {
+    const ColRuns::Tap* tap = cr.taps.data() + j;
+    for (const ColRuns::Run& r : cr.runs) {
+        float* dst = out + r.q;
+        const ColRuns::Tap t = *tap;
+        tap += g.kw;
+        const int64_t iy = r.y * g.sh - g.ph + i * g.dh;
         if (iy < 0 || iy >= g.h) {
-            std::fill(dst, dst + run, 0.0f);
+            std::fill(dst, dst + r.len, 0.0f);
             continue;
         }
-        // Output columns t in [lo, hi) of the run read inside the row: 0 <= ix0 + t sw < w.
-        const int64_t ix0 = x * g.sw - g.pw + j * g.dw;
-        const int64_t lo = std::min(run, ix0 >= 0 ? 0 : ceil_div(-ix0, g.sw));
-        const int64_t hi = std::clamp<int64_t>(ix0 >= g.w ? 0 : ceil_div(g.w - ix0, g.sw), lo, run);
-        const float* src = plane + iy * g.w + ix0;
-        std::fill(dst, dst + lo, 0.0f);
-        if (g.sw == 1) {
-            std::memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
-        } else {
-            for (int64_t t = lo; t < hi; ++t) dst[t] = src[t * g.sw];
-        }
-        std::fill(dst + hi, dst + run, 0.0f);
+        std::fill(dst, dst + t.lo, 0.0f);
+        cr.copy(plane + iy * g.w + t.ix0 + t.lo * g.sw, g.sw, dst + t.lo, t.hi - t.lo);
+        std::fill(dst + t.hi, dst + r.len, 0.0f);
     }
 }
 
@@ -167,17 +255,20 @@ struct KBlocks {
 };
 
 // Packs im2col rows k0 .. k0 + kc - 1 of one image group (x_group: its first channel plane)
-// for pixels p0 .. p0 + count - 1 into panels of nr pixels: panel t holds row kk at
-// packed[(t * kc + kk) * nr]. row is scratch of round_up(count, nr) floats whose tail is 0,
-// so the last panel is zero-padded.
-void pack_col_block(const Geometry& g, const float* x_group, int64_t k0, int64_t kc, int64_t p0, int64_t count,
-                    int nr, float* row, float* packed) {
+// for the pixel block cr was planned for (count pixels) into panels of nr pixels: panel t
+// holds row kk at packed[(t * kc + kk) * nr]. row is scratch of round_up(count, nr) floats
+// whose tail is 0, so the last panel is zero-padded.
+void pack_col_block(const Geometry& g, const ColRuns& cr, const float* x_group, int64_t k0, int64_t kc,
+                    int64_t count, int nr, float* row, float* packed) {
     const int64_t panels = ceil_div(count, nr);
     for (int64_t kk = 0; kk < kc; ++kk) {
         const int64_t k = k0 + kk, ci = k / g.taps, tap = k % g.taps;
-        im2col_row(g, x_group + ci * g.h * g.w, tap / g.kw, tap % g.kw, p0, count, row);
+        im2col_row(g, cr, x_group + ci * g.h * g.w, tap / g.kw, tap % g.kw, row);
+        // nr is 16 or 32: whole 16-float copies, inlined (a libc call per panel row cost more
+        // than the copy).
         for (int64_t t = 0; t < panels; ++t)
-            std::memcpy(packed + (t * kc + kk) * nr, row + t * nr, sizeof(float) * nr);
+            for (int v = 0; v < nr; v += 16)
+                std::memcpy(packed + (t * kc + kk) * nr + v, row + t * nr + v, 16 * sizeof(float));
     }
 }
 
@@ -242,6 +333,7 @@ void epilogue(const inkwell_conv2d_params& p, int64_t co0, int64_t rows, float* 
 
 struct GemmPlan {
     KernelSpec ks;
+    StridedCopy copy;  // im2col's gather
     KBlocks kb;
     int64_t tiles;         // ks.mr-row tiles per group
     int64_t pixel_blocks;  // per image
@@ -252,8 +344,8 @@ struct GemmPlan {
 // Row splits: 1 when the pixel blocks of all images and groups share out evenly over the
 // threads (or are plenty), else the fewest splits that make the task count a multiple of
 // the thread count. Only the split changes with the thread count, never an output's sum.
-GemmPlan plan_gemm(const Geometry& g, const KernelSpec& ks, int threads) {
-    GemmPlan plan{ks, KBlocks(g.k_len), ceil_div(g.cout_g, ks.mr), ceil_div(g.pixels, kPixelsPerTask), 1};
+GemmPlan plan_gemm(const Geometry& g, const KernelSpec& ks, StridedCopy copy, int threads) {
+    GemmPlan plan{ks, copy, KBlocks(g.k_len), ceil_div(g.cout_g, ks.mr), ceil_div(g.pixels, kPixelsPerTask), 1};
     const int64_t outer = g.batch * g.groups * plan.pixel_blocks;
     if (outer % threads != 0 && outer < 8 * int64_t(threads)) {
         int64_t splits = 1;
@@ -314,9 +406,11 @@ void multiply_task(const inkwell_conv2d_params& p, const Geometry& g, const Gemm
     float* edge_tile = edge_tile_scratch();
     const int64_t full_tiles = g.cout_g / mr;  // tiles before this one have all mr rows
     const int64_t tiles_per_pass = kMaxRowsPerTask / mr;
+    thread_local ColRuns runs;
+    plan_col_runs(g, p0, count, plan.copy, runs);
     for (int64_t b = 0; b < plan.kb.count; ++b) {
         const int64_t k0 = plan.kb.begin(b), kc = plan.kb.size(b, g.k_len);
-        pack_col_block(g, x_group, k0, kc, p0, count, nr, row, cols);
+        pack_col_block(g, runs, x_group, k0, kc, count, nr, row, cols);
         if (t_end > full_tiles) {  // this task has the partial tile: its rows, zero-padded
             const int64_t valid = g.cout_g - full_tiles * mr;
             std::fill(edge_rows, edge_rows + mr * kc, 0.0f);
@@ -354,8 +448,8 @@ void multiply_task(const inkwell_conv2d_params& p, const Geometry& g, const Gemm
     epilogue(p, group * g.cout_g + r_begin, r_end - r_begin, out + r_begin * g.pixels, g.pixels, count);
 }
 
-void conv2d_gemm(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometry& g, const KernelSpec& ks) {
-    const GemmPlan plan = plan_gemm(g, ks, pool.threads());
+void conv2d_gemm(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometry& g, Conv2dIsa isa) {
+    const GemmPlan plan = plan_gemm(g, select_kernel(isa), select_strided_copy(isa), pool.threads());
     pool.parallel_for(g.batch * g.groups * plan.tasks(), [&](int64_t task) { multiply_task(p, g, plan, task); });
 }
 
@@ -390,13 +484,30 @@ void conv2d_gemm(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometr
 // Determinism: outputs depend on their tile's block only through fixed-order arithmetic;
 // tasks split tile blocks only. AVX2 and AVX-512 give the same bits (the same FMA chains),
 // the portable kernel differs in the last bits, as for the direct path.
+//
+// Stride 2 (SD's downsamplers), derived here from F(2, 2). In one dimension the two outputs
+// y_s = w0 d_2s + w1 d_2s+1 + w2 d_2s+2 (s = 0, 1) of the five inputs d0..d4 under them
+// split into the even taps, a 2-tap filter (w0, w2) over (d0, d2, d4) that F(2, 2) computes
+// with 3 multiplies, and the odd tap w1 over (d1, d3), 2 multiplies:
+//     V = B'^T d = (d0 - d2, d2, d4 - d2, d1, d3),   U = G' g = (w0, w0 + w2, w2, w1, w1),
+//     y0 = M0 + M1 + M3,  y1 = M1 + M2 + M4  (A'^T = [1 1 0 1 0; 0 1 1 0 1]),  M = U .* V.
+// Nested over rows and columns, a 2x2 output tile reads a 5x5 patch at (4 ty - ph, 4 tx - pw)
+// and takes 25 GEMMs: 25 products per (co, ci) instead of 36, 1.44 times fewer. U's entries
+// 3 and 4 are equal, so U has 16 distinct entries (G' with its last row dropped), and
+// element (i, j) multiplies U[min(i, 3)][min(j, 3)]. The same blocks, micro-kernels and K
+// blocks as above. Rounding: V two levels of one subtraction, U two of one addition, the
+// output two of two additions: within the same bound gamma(cin + 12) Yabs (Yabs with |B'|,
+// |G'|, |A'|), which test_conv2d checks the same way. Measured on the 2-core Xeon at
+// [1,320,64,64] stride 2, against the GEMM in the same process: 4-22% faster (the GEMM runs
+// at ~84% of the FMA peak there, so the 1.44x fewer products are partly eaten by the
+// transforms and by U streamed through L2 once per 64-tile block).
 // ---------------------------------------------------------------------------------------
 
-constexpr int64_t kTilesPerBlock = 64;  // a multiple of every kernel's nr
+constexpr int64_t kTilesPerBlock = 64;  // a multiple of every kernel's nr  // a multiple of every kernel's nr
 constexpr int64_t kWinoRowPad = 12;     // U's rows padded to a multiple of every kernel's mr
 static_assert(kTilesPerBlock % kMaxNR == 0 && kWinoRowPad % kMaxMR == 0 && kWinoRowPad % 6 == 0);
 
-// kAuto's choice (conv2d_uses_winograd).
+// kAuto's choice (conv2d_uses_winograd), on output pixels, for both strides.
 constexpr int64_t kWinogradMinPixels = 64 * 64;
 constexpr int64_t kWinogradMinChannels = 32;
 // At 32x32 (256 tiles: 4 blocks, enough for the threads) when cin x cout is large enough for the
@@ -407,16 +518,21 @@ constexpr int64_t kWinogradMinPixelsLarge = 32 * 32;
 constexpr int64_t kWinogradMinChannelProduct = 128 * 128;
 
 bool winograd_eligible(const Geometry& g) {
-    return g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.groups == 1;
+    const bool stride = (g.sh == 1 && g.sw == 1) || (g.sh == 2 && g.sw == 2);
+    return g.kh == 3 && g.kw == 3 && stride && g.dh == 1 && g.dw == 1 && g.groups == 1;
 }
 
 struct WinoPlan {
     KernelSpec ks;
     KBlocks kb;          // over cin
+    bool stride2;        // the stride-2 variant (below)
     int64_t tiles_h, tiles_w, tiles;
     int64_t blocks;      // per image
     int64_t rows;        // cout rounded up to kWinoRowPad
     int64_t panels() const { return kTilesPerBlock / ks.nr; }
+    int elements() const { return stride2 ? 25 : 16; }  // of the transform domain
+    // The U entry element e multiplies: itself, or for stride 2 one of U's 16 distinct ones.
+    int u_entry(int e) const { return stride2 ? std::min(e / 5, 3) * 4 + std::min(e % 5, 3) : e; }
 };
 
 // Sixteen floats of one stream, loaded and stored unaligned (memcpy: the compiler emits
@@ -434,24 +550,46 @@ inline void wino_store(float* p, WinoVec v) { std::memcpy(p, &v, sizeof v); }
 
 // U's sixteen entries of the kernels (co, ci .. ci + width - 1): gk holds the 3x3 kernels of
 // one co split into nine rows over ci (k * cin + ci), dst that co's row in U[0] (the entry
-// e is e * plane further). G g G^T in the order of the scalar formula, element by element.
-template <class V, class Load, class Store>
+// e is e * plane further). G g G^T in the order of the scalar formula, element by element;
+// for the stride-2 variant G' g G'^T, G' = [1 0 0; 1 0 1; 0 0 1; 0 1 0].
+template <bool kStride2, class V, class Load, class Store>
 inline void wino_kernel_entries(const float* gk, int64_t cin, int64_t ci, float* dst, int64_t plane, Load load,
                                 Store store) {
     V t[4][3];
     for (int j = 0; j < 3; ++j) {  // G g: rows
         const V g0 = load(gk + j * cin + ci), g1 = load(gk + (3 + j) * cin + ci), g2 = load(gk + (6 + j) * cin + ci);
         t[0][j] = g0;
-        t[1][j] = (g0 + g1 + g2) * 0.5f;
-        t[2][j] = (g0 - g1 + g2) * 0.5f;
-        t[3][j] = g2;
+        if constexpr (kStride2) {
+            t[1][j] = g0 + g2;
+            t[2][j] = g2;
+            t[3][j] = g1;
+        } else {
+            t[1][j] = (g0 + g1 + g2) * 0.5f;
+            t[2][j] = (g0 - g1 + g2) * 0.5f;
+            t[3][j] = g2;
+        }
     }
     for (int i = 0; i < 4; ++i) {  // (G g) G^T: columns
         store(dst + (i * 4 + 0) * plane + ci, t[i][0]);
-        store(dst + (i * 4 + 1) * plane + ci, (t[i][0] + t[i][1] + t[i][2]) * 0.5f);
-        store(dst + (i * 4 + 2) * plane + ci, (t[i][0] - t[i][1] + t[i][2]) * 0.5f);
-        store(dst + (i * 4 + 3) * plane + ci, t[i][2]);
+        if constexpr (kStride2) {
+            store(dst + (i * 4 + 1) * plane + ci, t[i][0] + t[i][2]);
+            store(dst + (i * 4 + 2) * plane + ci, t[i][2]);
+            store(dst + (i * 4 + 3) * plane + ci, t[i][1]);
+        } else {
+            store(dst + (i * 4 + 1) * plane + ci, (t[i][0] + t[i][1] + t[i][2]) * 0.5f);
+            store(dst + (i * 4 + 2) * plane + ci, (t[i][0] - t[i][1] + t[i][2]) * 0.5f);
+            store(dst + (i * 4 + 3) * plane + ci, t[i][2]);
+        }
     }
+}
+
+template <bool kStride2>
+void winograd_kernel_row(const float* gk, int64_t cin, float* dst, int64_t plane) {
+    int64_t ci = 0;
+    for (; ci + 16 <= cin; ci += 16) wino_kernel_entries<kStride2, WinoVec>(gk, cin, ci, dst, plane, wino_load, wino_store);
+    for (; ci < cin; ++ci)
+        wino_kernel_entries<kStride2, float>(
+            gk, cin, ci, dst, plane, [](const float* q) { return *q; }, [](float* q, float v) { *q = v; });
 }
 
 // U[e][co][ci] (co < rows; rows past cout are 0) for output channels co0 .. co1 - 1. The 3x3
@@ -472,13 +610,11 @@ void winograd_weights(const inkwell_conv2d_params& p, const Geometry& g, const W
         const float* w = weight_of(p) + co * g.cin * 9;
         for (int64_t ci = 0; ci < g.cin; ++ci)
             for (int k = 0; k < 9; ++k) split[k * g.cin + ci] = w[ci * 9 + k];
-        const float* gk = split.data();
-        int64_t ci = 0;
-        for (; ci + 16 <= g.cin; ci += 16)
-            wino_kernel_entries<WinoVec>(gk, g.cin, ci, dst, plane, wino_load, wino_store);
-        for (; ci < g.cin; ++ci)
-            wino_kernel_entries<float>(
-                gk, g.cin, ci, dst, plane, [](const float* q) { return *q; }, [](float* q, float v) { *q = v; });
+        if (plan.stride2) {
+            winograd_kernel_row<true>(split.data(), g.cin, dst, plane);
+        } else {
+            winograd_kernel_row<false>(split.data(), g.cin, dst, plane);
+        }
     }
 }
 
@@ -546,118 +682,231 @@ void winograd_input_plane(const Geometry& g, const WinoPlan& plan, const float* 
     }
 }
 
-// Per-thread scratch of one block: V (16 x cin x kTilesPerBlock) and M (16 x rows x
-// kTilesPerBlock), reused across calls.
+// The stride-2 variant's V for the block's tiles first .. first + count - 1, laid out as
+// winograd_input_plane's. Tiles come in runs along a tile row: the five input rows under a
+// run (4 run + 1 columns) are copied zero-padded, combined vertically (B'^T's rows), each
+// result split by column phase (column 4k + m at [m][k]) so that B''s columns read
+// contiguously: tile k's columns are c0 .. c4 = [0][k], [1][k], [2][k], [3][k], [0][k + 1].
+void winograd_s2_input_plane(const Geometry& g, const WinoPlan& plan, const float* plane, int64_t first,
+                             int64_t count, float* v, int64_t e_stride, int64_t panel_stride) {
+    const int nr = plan.ks.nr;
+    constexpr int64_t kMaxRun = kTilesPerBlock;
+    float rows[5][4 * kMaxRun + 4], phase[5][4][kMaxRun + 1];
+    for (int64_t done = 0; done < count;) {
+        const int64_t t = first + done, ty = t / plan.tiles_w, tx0 = t % plan.tiles_w;
+        const int64_t run = std::min(count - done, plan.tiles_w - tx0);
+        const int64_t width = 4 * run + 4, ix0 = 4 * tx0 - g.pw;  // 4 run + 1 used, the rest 0
+        for (int a = 0; a < 5; ++a) {
+            const int64_t iy = 4 * ty - g.ph + a;
+            float* r = rows[a];
+            if (iy < 0 || iy >= g.h) {
+                std::fill(r, r + width, 0.0f);
+                continue;
+            }
+            const int64_t lo = std::clamp<int64_t>(-ix0, 0, width), hi = std::clamp<int64_t>(g.w - ix0, lo, width);
+            std::fill(r, r + lo, 0.0f);
+            std::memcpy(r + lo, plane + iy * g.w + ix0 + lo, sizeof(float) * (hi - lo));
+            std::fill(r + hi, r + width, 0.0f);
+        }
+        // B'^T's rows (d0 - d2, d2, d4 - d2, d1, d3), by column phase.
+        for (int64_t k = 0; k <= run; ++k)
+            for (int m = 0; m < 4; ++m) {
+                const int64_t c = 4 * k + m;
+                const float d0 = rows[0][c], d1 = rows[1][c], d2 = rows[2][c], d3 = rows[3][c], d4 = rows[4][c];
+                phase[0][m][k] = d0 - d2, phase[1][m][k] = d2, phase[2][m][k] = d4 - d2;
+                phase[3][m][k] = d1, phase[4][m][k] = d3;
+            }
+        // B''s columns, in pieces that stay within a panel (one contiguous stream per element).
+        for (int64_t k0 = 0; k0 < run;) {
+            const int64_t lane0 = done + k0, in_panel = nr - lane0 % nr, k1 = std::min(run, k0 + in_panel);
+            float* dst = v + (lane0 / nr) * panel_stride + lane0 % nr - k0;
+            for (int i = 0; i < 5; ++i) {
+                const float* __restrict c0 = phase[i][0];
+                const float* __restrict c1 = phase[i][1];
+                const float* __restrict c2 = phase[i][2];
+                const float* __restrict c3 = phase[i][3];
+                float* __restrict d0 = dst + (i * 5 + 0) * e_stride;
+                float* __restrict d1 = dst + (i * 5 + 1) * e_stride;
+                float* __restrict d2 = dst + (i * 5 + 2) * e_stride;
+                float* __restrict d3 = dst + (i * 5 + 3) * e_stride;
+                float* __restrict d4 = dst + (i * 5 + 4) * e_stride;
+                for (int64_t k = k0; k < k1; ++k) {
+                    d0[k] = c0[k] - c2[k];
+                    d1[k] = c2[k];
+                    d2[k] = c0[k + 1] - c2[k];
+                    d3[k] = c1[k];
+                    d4[k] = c3[k];
+                }
+            }
+            k0 = k1;
+        }
+        done += run;
+    }
+    for (int64_t lane = count; lane < kTilesPerBlock; ++lane) {
+        float* dst = v + (lane / nr) * panel_stride + lane % nr;
+        for (int e = 0; e < 25; ++e) dst[e * e_stride] = 0.0f;
+    }
+}
+
+// Per-thread scratch of one block: V (elements x cin x kTilesPerBlock) and M (elements x rows
+// x kTilesPerBlock), reused across calls.
 float* wino_scratch(std::vector<float>& buffer, int64_t floats) {
     if (int64_t(buffer.size()) < floats) buffer.resize(size_t(floats));
     return buffer.data();
+}
+
+// The output transform of one output channel's tiles: y[0..3][t] = the tile's outputs
+// (0, 0), (0, 1), (1, 0), (1, 1) from its M entries mc[e * m_e_stride + t].
+// Stride 1: A^T M A, A^T = [1 1 1 0; 0 1 -1 -1]; stride 2: A'^T M A', A'^T = [1 1 0 1 0; 0 1 1 0 1].
+void winograd_output_transform(bool stride2, const float* __restrict mc, int64_t m_e_stride, int64_t count,
+                               float (*y)[kTilesPerBlock]) {
+    for (int64_t t = 0; t < count; ++t) {
+        if (stride2) {
+            float s0[5], s1[5];
+            for (int j = 0; j < 5; ++j) {
+                const float m0 = mc[j * m_e_stride + t], m1 = mc[(5 + j) * m_e_stride + t];
+                const float m2 = mc[(10 + j) * m_e_stride + t], m3 = mc[(15 + j) * m_e_stride + t];
+                const float m4 = mc[(20 + j) * m_e_stride + t];
+                s0[j] = m0 + m1 + m3;
+                s1[j] = m1 + m2 + m4;
+            }
+            y[0][t] = s0[0] + s0[1] + s0[3];
+            y[1][t] = s0[1] + s0[2] + s0[4];
+            y[2][t] = s1[0] + s1[1] + s1[3];
+            y[3][t] = s1[1] + s1[2] + s1[4];
+            continue;
+        }
+        float s0[4], s1[4];
+        for (int j = 0; j < 4; ++j) {
+            const float m0 = mc[j * m_e_stride + t], m1 = mc[(4 + j) * m_e_stride + t];
+            const float m2 = mc[(8 + j) * m_e_stride + t], m3 = mc[(12 + j) * m_e_stride + t];
+            s0[j] = m0 + m1 + m2;
+            s1[j] = m1 - m2 - m3;
+        }
+        y[0][t] = s0[0] + s0[1] + s0[2];
+        y[1][t] = s0[1] - s0[2] - s0[3];
+        y[2][t] = s1[0] + s1[1] + s1[2];
+        y[3][t] = s1[1] - s1[2] - s1[3];
+    }
+}
+
+// Output channel co's tiles first .. first + count - 1 (count <= kTilesPerBlock) of one image
+// from their M entries
+// (mc[e * m_e_stride + t]): the output transform, then bias and SiLU.
+void winograd_outputs(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, int64_t image,
+                      int64_t co, int64_t first, int64_t count, const float* mc, int64_t m_e_stride) {
+    const bool silu_on = p.activation == INKWELL_ACTIVATION_SILU;
+    const float bias = p.bias != nullptr ? bias_of(p)[co] : 0.0f;
+    float* o = output_of(p) + (image * g.cout + co) * g.pixels;
+    float y[4][kTilesPerBlock];
+    winograd_output_transform(plan.stride2, mc, m_e_stride, count, y);
+    for (int64_t t = 0; t < count; ++t) {
+        const int64_t tile = first + t, oy = 2 * (tile / plan.tiles_w), ox = 2 * (tile % plan.tiles_w);
+        for (int i = 0; i < 2; ++i) {
+            if (oy + i >= g.oh) break;
+            for (int j = 0; j < 2; ++j) {
+                if (ox + j >= g.ow) break;
+                float val = y[2 * i + j][t];
+                if (p.bias != nullptr) val += bias;
+                if (silu_on) val = silu(val);
+                o[(oy + i) * g.ow + ox + j] = val;
+            }
+        }
+    }
+}
+
+// M_e = U_e V_e of one element for a block: U's rows read in place, V's panels packed
+// (V_e[panel][ci][nr]), M_e[co][tile] (kTilesPerBlock floats a row).
+void winograd_gemm(const Geometry& g, const WinoPlan& plan, const float* u_e, const float* v_e, int64_t panel_stride,
+                   float* m_e) {
+    const int mr = plan.ks.mr, nr = plan.ks.nr;
+    for (int64_t b = 0; b < plan.kb.count; ++b) {
+        const int64_t k0 = plan.kb.begin(b), kc = plan.kb.size(b, g.cin);
+        for (int64_t pn = 0; pn < plan.panels(); ++pn) {
+            const float* panel = v_e + pn * panel_stride + k0 * nr;
+            for (int64_t r = 0; r < plan.rows; r += mr)
+                plan.ks.fn(MicroTile{u_e + r * g.cin + k0, g.cin, panel, kc, m_e + r * kTilesPerBlock + pn * nr,
+                                     kTilesPerBlock, b > 0});
+        }
+    }
 }
 
 void winograd_task(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, const float* u,
                    int64_t task) {
     const int64_t image = task / plan.blocks, block = task % plan.blocks;
     const int64_t first = block * kTilesPerBlock, count = std::min(kTilesPerBlock, plan.tiles - first);
-    const int mr = plan.ks.mr, nr = plan.ks.nr;
+    const int nr = plan.ks.nr;
     const int64_t panels = plan.panels();
+    const int elements = plan.elements();
     thread_local std::vector<float> v_buffer, m_buffer;
     // V[e][panel][ci][nr]
     const int64_t panel_stride = g.cin * nr, v_e_stride = panels * panel_stride;
-    float* v = wino_scratch(v_buffer, 16 * v_e_stride);
+    float* v = wino_scratch(v_buffer, elements * v_e_stride);
     // M[e][co][tile]
     const int64_t m_e_stride = plan.rows * kTilesPerBlock;
-    float* m = wino_scratch(m_buffer, 16 * m_e_stride);
+    float* m = wino_scratch(m_buffer, elements * m_e_stride);
 
     const float* x = input_of(p) + image * g.cin * g.h * g.w;
-    for (int64_t ci = 0; ci < g.cin; ++ci)
-        winograd_input_plane(g, plan, x + ci * g.h * g.w, first, count, v + ci * nr, v_e_stride, panel_stride);
-
-    for (int e = 0; e < 16; ++e) {
-        const float* u_e = u + e * plan.rows * g.cin;
-        float* m_e = m + e * m_e_stride;
-        for (int64_t b = 0; b < plan.kb.count; ++b) {
-            const int64_t k0 = plan.kb.begin(b), kc = plan.kb.size(b, g.cin);
-            for (int64_t pn = 0; pn < panels; ++pn) {
-                const float* panel = v + e * v_e_stride + pn * panel_stride + k0 * nr;
-                for (int64_t r = 0; r < plan.rows; r += mr)
-                    plan.ks.fn(MicroTile{u_e + r * g.cin + k0, g.cin, panel, kc, m_e + r * kTilesPerBlock + pn * nr,
-                                         kTilesPerBlock, b > 0});
-            }
+    for (int64_t ci = 0; ci < g.cin; ++ci) {
+        const float* plane = x + ci * g.h * g.w;
+        if (plan.stride2) {
+            winograd_s2_input_plane(g, plan, plane, first, count, v + ci * nr, v_e_stride, panel_stride);
+        } else {
+            winograd_input_plane(g, plan, plane, first, count, v + ci * nr, v_e_stride, panel_stride);
         }
     }
 
-    // Output transform: A^T M (rows), then (.) A (columns), then bias and SiLU.
-    const bool silu_on = p.activation == INKWELL_ACTIVATION_SILU;
-    float* out = output_of(p) + image * g.cout * g.pixels;
-    float y[4][kTilesPerBlock];
-    for (int64_t co = 0; co < g.cout; ++co) {
-        const float* __restrict mc = m + co * kTilesPerBlock;
-        for (int64_t t = 0; t < count; ++t) {
-            float s0[4], s1[4];
-            for (int j = 0; j < 4; ++j) {
-                const float m0 = mc[j * m_e_stride + t], m1 = mc[(4 + j) * m_e_stride + t];
-                const float m2 = mc[(8 + j) * m_e_stride + t], m3 = mc[(12 + j) * m_e_stride + t];
-                s0[j] = m0 + m1 + m2;
-                s1[j] = m1 - m2 - m3;
-            }
-            y[0][t] = s0[0] + s0[1] + s0[2];
-            y[1][t] = s0[1] - s0[2] - s0[3];
-            y[2][t] = s1[0] + s1[1] + s1[2];
-            y[3][t] = s1[1] - s1[2] - s1[3];
-        }
-        const float bias = p.bias != nullptr ? bias_of(p)[co] : 0.0f;
-        float* o = out + co * g.pixels;
-        for (int64_t t = 0; t < count; ++t) {
-            const int64_t tile = first + t, oy = 2 * (tile / plan.tiles_w), ox = 2 * (tile % plan.tiles_w);
-            for (int i = 0; i < 2; ++i) {
-                if (oy + i >= g.oh) break;
-                for (int j = 0; j < 2; ++j) {
-                    if (ox + j >= g.ow) break;
-                    float val = y[2 * i + j][t];
-                    if (p.bias != nullptr) val += bias;
-                    if (silu_on) val = silu(val);
-                    o[(oy + i) * g.ow + ox + j] = val;
-                }
-            }
-        }
-    }
+    for (int e = 0; e < elements; ++e)
+        winograd_gemm(g, plan, u + plan.u_entry(e) * plan.rows * g.cin, v + e * v_e_stride, panel_stride,
+                      m + e * m_e_stride);
+
+    for (int64_t co = 0; co < g.cout; ++co)
+        winograd_outputs(p, g, plan, image, co, first, count, m + co * kTilesPerBlock, m_e_stride);
 }
 
-void conv2d_winograd(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometry& g, const KernelSpec& ks) {
-    WinoPlan plan{ks, KBlocks(g.cin), ceil_div(g.oh, 2), ceil_div(g.ow, 2), 0, 0, 0};
-    plan.tiles = plan.tiles_h * plan.tiles_w;
-    plan.blocks = ceil_div(plan.tiles, kTilesPerBlock);
-    plan.rows = ceil_div(g.cout, kWinoRowPad) * kWinoRowPad;
-    // winograd_weights writes every float (the padding rows as 0). Kept per calling thread
-    // between calls, as the other scratch buffers: 26 MB at [640, 640] that a fresh
-    // allocation would page-fault in at every call.
+// U for every (co, ci), in parallel over co. Kept per calling thread between calls, as the
+// other scratch buffers: 26 MB at [640, 640] that a fresh allocation would page-fault in at
+// every call. winograd_weights writes every float (the padding rows as 0).
+const float* winograd_all_weights(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometry& g,
+                                  const WinoPlan& plan) {
     thread_local std::vector<float> u_buffer;
-    if (u_buffer.size() < size_t(16 * plan.rows * g.cin)) u_buffer.resize(size_t(16 * plan.rows * g.cin));
-    float* const u_data = u_buffer.data();
+    float* const u = wino_scratch(u_buffer, 16 * plan.rows * g.cin);
     constexpr int64_t kRowsPerTask = 16;
     pool.parallel_for(ceil_div(plan.rows, kRowsPerTask), [&](int64_t task) {
         const int64_t co0 = task * kRowsPerTask;
-        winograd_weights(p, g, plan, co0, std::min(plan.rows, co0 + kRowsPerTask), u_data);
+        winograd_weights(p, g, plan, co0, std::min(plan.rows, co0 + kRowsPerTask), u);
     });
-    pool.parallel_for(g.batch * plan.blocks, [&](int64_t task) { winograd_task(p, g, plan, u_data, task); });
+    return u;
+}
+
+void conv2d_winograd(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometry& g, const KernelSpec& ks) {
+    WinoPlan plan{ks, KBlocks(g.cin), g.sh == 2, ceil_div(g.oh, 2), ceil_div(g.ow, 2), 0, 0, 0};
+    plan.tiles = plan.tiles_h * plan.tiles_w;
+    plan.blocks = ceil_div(plan.tiles, kTilesPerBlock);
+    plan.rows = ceil_div(g.cout, kWinoRowPad) * kWinoRowPad;
+    const float* u = winograd_all_weights(pool, p, g, plan);
+    pool.parallel_for(g.batch * plan.blocks, [&](int64_t task) { winograd_task(p, g, plan, u, task); });
 }
 
 // ---------------------------------------------------------------------------------------
 // Direct path: one output plane per task, taps accumulated in order.
 // ---------------------------------------------------------------------------------------
 
-void direct_plane(const inkwell_conv2d_params& p, const Geometry& g, int64_t plane) {
+void direct_plane(const inkwell_conv2d_params& p, const Geometry& g, StridedCopy copy, int64_t plane) {
     const int64_t n = plane / g.cout, co = plane % g.cout;
     const float* x_group = input_of(p) + (n * g.cin + (co / g.cout_g) * g.cin_g) * g.h * g.w;
     const float* w = weight_of(p) + co * g.k_len;
     float* out = output_of(p) + plane * g.pixels;
     constexpr int64_t kChunk = 512;
     float acc[kChunk], row[kChunk];
+    thread_local ColRuns runs;
     for (int64_t p0 = 0; p0 < g.pixels; p0 += kChunk) {
         const int64_t count = std::min(kChunk, g.pixels - p0);
+        plan_col_runs(g, p0, count, copy, runs);
         std::fill(acc, acc + count, 0.0f);
         for (int64_t k = 0; k < g.k_len; ++k) {
             const int64_t ci = k / g.taps, tap = k % g.taps;
-            im2col_row(g, x_group + ci * g.h * g.w, tap / g.kw, tap % g.kw, p0, count, row);
+            im2col_row(g, runs, x_group + ci * g.h * g.w, tap / g.kw, tap % g.kw, row);
             const float wk = w[k];
             for (int64_t q = 0; q < count; ++q) acc[q] += wk * row[q];
         }
@@ -695,14 +944,15 @@ bool conv2d_uses_winograd(const inkwell_conv2d_params& p, Conv2dAlgo algo) {
 void conv2d_fast(ThreadPool& pool, const inkwell_conv2d_params& p, Conv2dIsa isa, Conv2dAlgo algo) {
     const Geometry g(p);
     if (g.cout_g < kMinGemmRows) {
-        pool.parallel_for(g.batch * g.cout, [&](int64_t plane) { direct_plane(p, g, plane); });
+        const StridedCopy copy = select_strided_copy(isa);
+        pool.parallel_for(g.batch * g.cout, [&](int64_t plane) { direct_plane(p, g, copy, plane); });
         return;
     }
     if (conv2d_uses_winograd(p, algo)) {
         conv2d_winograd(pool, p, g, select_kernel(isa));
         return;
     }
-    conv2d_gemm(pool, p, g, select_kernel(isa));
+    conv2d_gemm(pool, p, g, isa);
 }
 
 }  // namespace inkwell::cpu

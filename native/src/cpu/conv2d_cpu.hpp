@@ -19,8 +19,9 @@ void conv2d_reference(const inkwell_conv2d_params& p);
 // kernel the machine has this way).
 enum class Conv2dIsa { kAuto, kPortable, kAvx2, kAvx512 };
 
-// The algorithm for 3x3 stride-1 undilated ungrouped convolutions: kAuto picks Winograd
-// F(2x2, 3x3) on large images (64 x 64 outputs and more, 32 channels and more), the implicit
+// The algorithm for 3x3 stride-1 or stride-2 undilated ungrouped convolutions: kAuto picks
+// Winograd (F(2x2, 3x3), or its stride-2 form, see conv2d_cpu.cpp) on large outputs (64 x 64
+// and more with 32 channels and more, or 32 x 32 with cin x cout >= 128^2), the implicit
 // GEMM elsewhere; kGemm and kWinograd force one (kWinograd falls back to the GEMM for shapes
 // it cannot run). Winograd's rounding differs from the GEMM's: within the bound derived in
 // conv2d_cpu.cpp, not the same bits.
@@ -32,7 +33,7 @@ enum class Conv2dAlgo { kAuto, kGemm, kWinograd };
 void conv2d_fast(ThreadPool& pool, const inkwell_conv2d_params& p, Conv2dIsa isa = Conv2dIsa::kAuto,
                  Conv2dAlgo algo = Conv2dAlgo::kAuto);
 
-// Whether conv2d_fast runs p with Winograd F(2x2, 3x3) under algo (only 3x3, stride 1,
+// Whether conv2d_fast runs p with Winograd under algo (only 3x3, stride 1 or 2 on both axes,
 // dilation 1, groups 1 can; kAuto where it pays).
 bool conv2d_uses_winograd(const inkwell_conv2d_params& p, Conv2dAlgo algo = Conv2dAlgo::kAuto);
 
