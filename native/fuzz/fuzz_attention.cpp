@@ -16,6 +16,7 @@
 // change by a factor of at most exp(2 delta), so the output moves by at most
 // (exp(2 delta) - 1) max|v|. The online softmax adds a few roundings per key on top.
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "context.hpp"
@@ -293,11 +294,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<std::pair<const char*, std::vector<float>>> results{{"abi", abi}};
     std::vector<std::pair<const char*, AttentionSimd>> paths{{"portable", AttentionSimd::portable}};
     if (inkwell::cpu::attention_avx2_available()) paths.push_back({"avx2", AttentionSimd::avx2});
+    if (inkwell::cpu::attention_avx512_available()) paths.push_back({"avx512", AttentionSimd::avx512});
     for (const auto& [name, simd] : paths) {
         std::fill(t.out.begin(), t.out.end(), std::numeric_limits<float>::quiet_NaN());
         inkwell::cpu::attention_fast(context(ctx)->pool, p, simd);
         results.push_back({name, t.out});
     }
+    // The AVX-512 path does the AVX2 path's arithmetic per element: the same bits.
+    for (const auto& [wide, wide_out] : results)
+        for (const auto& [narrow, narrow_out] : results)
+            if (std::strcmp(wide, "avx512") == 0 && std::strcmp(narrow, "avx2") == 0 &&
+                !same_bits(wide_out.data(), narrow_out.data(), wide_out.size()))
+                fail("%s: the AVX-512 and AVX2 paths differ", what);
     std::vector<float> ref(static_cast<size_t>(q_count));
     inkwell_attention_params r = p;
     r.out = ref.data();

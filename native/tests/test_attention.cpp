@@ -94,10 +94,17 @@ int count_mismatches(const std::vector<float>& fast, const std::vector<float>& r
 std::vector<AttentionSimd> paths() {
     std::vector<AttentionSimd> list{AttentionSimd::portable};
     if (attention_avx2_available()) list.push_back(AttentionSimd::avx2);
+    if (attention_avx512_available()) list.push_back(AttentionSimd::avx512);
     return list;
 }
 
-const char* path_name(AttentionSimd simd) { return simd == AttentionSimd::avx2 ? "avx2" : "portable"; }
+const char* path_name(AttentionSimd simd) {
+    switch (simd) {
+        case AttentionSimd::avx2: return "avx2";
+        case AttentionSimd::avx512: return "avx512";
+        default: return "portable";
+    }
+}
 
 void check_against_reference(std::mt19937& rng, const Shape& s) {
     Problem pr = make_problem(rng, s);
@@ -178,6 +185,39 @@ TEST(attention_is_bit_identical_for_any_thread_count) {
             }
         }
     }
+}
+
+TEST(attention_avx512_gives_the_avx2_bits) {
+    // The AVX-512 path does the AVX2 path's arithmetic per element, 16 lanes wide: every head
+    // size (padded columns, one- and two-vector blocks), masks, tails of keys and rows, large
+    // logits, both layouts must give the same bits.
+    if (!attention_avx512_available() || !attention_avx2_available()) {
+        std::printf("  SKIP: AVX-512 not in effect here\n");
+        return;
+    }
+    std::mt19937 rng(512);
+    ThreadPool pool(2);
+    int compared = 0;
+    for (int64_t d : kHeadDims) {
+        const Shape shapes[] = {{1, 2, 33, 33, d, false, false, 0, 8},    {2, 3, 97, 77, d, false, false, 0, 8},
+                                {1, 1, 131, 67, d, true, false, 0, 8},    {3, 1, 65, 129, d, true, true, 0, 8},
+                                {1, 2, 64, 64, d, false, false, 0, 100},  {1, 1, 30, 70, d, false, false, 3e-3, 1}};
+        for (const Shape& s : shapes) {
+            Problem pr = make_problem(rng, s);
+            for (int32_t layout : {INKWELL_ATTENTION_BHLD, INKWELL_ATTENTION_BLHD}) {
+                pr.params.layout = layout;  // the same data read in the other layout: a different problem, same rule
+                std::vector<float> wide, narrow;
+                attention_fast(pool, pr.with_out(wide), AttentionSimd::avx512);
+                attention_fast(pool, pr.with_out(narrow), AttentionSimd::avx2);
+                CHECK_MSG(std::memcmp(wide.data(), narrow.data(), wide.size() * sizeof(float)) == 0,
+                          "D=%lld Lq=%lld Lk=%lld causal=%d kv_lens=%d layout=%d: AVX-512 and AVX2 differ",
+                          (long long)d, (long long)s.q_len, (long long)s.kv_len, (int)s.causal, (int)s.kv_lens,
+                          (int)layout);
+                ++compared;
+            }
+        }
+    }
+    std::printf("  %d problems: AVX-512 = AVX2 bit for bit\n", compared);
 }
 
 TEST(attention_one_visible_key_copies_its_value_exactly) {

@@ -1,6 +1,7 @@
 // Attention, CPU: reference, task split, portable fast path, AVX2+FMA fast path, launcher.
 // See the header for the semantics and the variants.
 #include "attention_cpu.hpp"
+#include "attention_chunk.hpp"
 #include "simd_dispatch.hpp"
 
 #include <algorithm>
@@ -62,52 +63,86 @@ void attention_reference(const inkwell_attention_params& p) {
     }
 }
 
-// ---- Task split shared by the fast paths ---------------------------------------------
+// ---- Scalar stages shared by the SIMD paths (attention_chunk.hpp) -------------------
+
+namespace attention_detail {
+
+void prepare_scratch(const inkwell_attention_params& p, const QueryChunk& c, int64_t o_align, ChunkScratch& s) {
+    s.groups = (c.rows + kGroupRows - 1) / kGroupRows;
+    s.o_stride = (p.head_dim + o_align - 1) / o_align * o_align;
+    const int64_t rows = s.groups * kGroupRows;
+    s.qt.resize(rows * p.head_dim);
+    s.o.resize(rows * s.o_stride);
+    s.row_max.resize(rows);
+    s.row_sum.resize(rows);
+    s.visible.resize(rows);
+    s.group_visible.resize(s.groups);
+    s.p.resize(kTile * kGroupRows);
+    s.alpha.resize(kGroupRows);
+    if (s.o_stride != p.head_dim) s.v_padded.resize(kTile * s.o_stride);
+}
+
+void load_queries(const inkwell_attention_params& p, const QueryChunk& c, ChunkScratch& s) {
+    const int64_t d_len = p.head_dim;
+    const float factor = static_cast<float>(p.scale * 1.4426950408889634);  // log2(e): softmax in base 2
+    std::fill(s.qt.begin(), s.qt.end(), 0.0f);
+    for (int64_t g = 0; g < s.groups; ++g) {
+        float* qt = s.qt.data() + g * d_len * kGroupRows;
+        int64_t most = 1;
+        for (int r = 0; r < kGroupRows; ++r) {
+            const int64_t row = g * kGroupRows + r;
+            int64_t visible = 1;
+            if (row < c.rows) {
+                const float* q = c.q + row * c.q_stride;
+                for (int64_t d = 0; d < d_len; ++d) qt[d * kGroupRows + r] = q[d] * factor;
+                visible = attention_visible_keys(p, c.batch_index, c.row0 + row);
+            }
+            s.visible[g * kGroupRows + r] = visible;
+            most = std::max(most, visible);
+        }
+        s.group_visible[g] = most;
+    }
+    std::fill(s.o.begin(), s.o.end(), 0.0f);
+    std::fill(s.row_max.begin(), s.row_max.end(), -std::numeric_limits<float>::infinity());
+    std::fill(s.row_sum.begin(), s.row_sum.end(), 0.0f);
+}
+
+// Only entries to hide are visited.
+void mask_tile(const int64_t* visible, int64_t t0, int64_t keys, float* s) {
+    for (int r = 0; r < kGroupRows; ++r) {
+        for (int64_t j = std::max<int64_t>(visible[r] - t0, 0); j < keys; ++j)
+            s[j * kGroupRows + r] = -std::numeric_limits<float>::infinity();
+    }
+}
+
+void store_output(const QueryChunk& c, int64_t d_len, const ChunkScratch& s) {
+    for (int64_t row = 0; row < c.rows; ++row) {
+        const float* o = s.o.data() + row * s.o_stride;
+        const float sum = s.row_sum[row];
+        float* out = c.out + row * c.q_stride;
+        for (int64_t d = 0; d < d_len; ++d) out[d] = o[d] / sum;
+    }
+}
+
+// The value rows of one tile (rows v_stride apart), each a whole number of vectors long: the
+// input itself when head_dim % 8 == 0 (its row stride left in v_stride), else a zero-padded
+// copy with a row stride of o_stride.
+const float* value_tile(const float* v, int64_t& v_stride, int64_t d_len, int64_t keys, ChunkScratch& s) {
+    if (d_len == s.o_stride) return v;
+    for (int64_t j = 0; j < keys; ++j) {
+        float* row = s.v_padded.data() + j * s.o_stride;
+        std::memcpy(row, v + j * v_stride, d_len * sizeof(float));
+        std::fill(row + d_len, row + s.o_stride, 0.0f);
+    }
+    v_stride = s.o_stride;
+    return s.v_padded.data();
+}
+
+}  // namespace attention_detail
 
 namespace {
 
-// One task: `rows` consecutive query rows of one (batch, head). q and out point at the
-// first of those rows, whose rows are q_stride apart; k and v at the head's first key, whose
-// rows are kv_stride apart (head_dim in BHLD, heads * head_dim in BLHD).
-struct QueryChunk {
-    int64_t batch_index;
-    int64_t row0;
-    int64_t rows;
-    int64_t q_stride;
-    int64_t kv_stride;
-    const float* q;
-    const float* k;
-    const float* v;
-    float* out;
-};
-
-// Runs kernel(chunk) for every chunk of at most chunk_rows query rows, in parallel. A row
-// belongs to exactly one chunk, which is what makes the output independent of the thread
-// count.
-template <class Kernel>
-void for_each_query_chunk(ThreadPool& pool, const inkwell_attention_params& p, int64_t chunk_rows,
-                          const Kernel& kernel) {
-    const int64_t chunks_per_head = (p.q_len + chunk_rows - 1) / chunk_rows;
-    const AttentionStrides qs = attention_strides(p, p.q_len), ks = attention_strides(p, p.kv_len);
-    pool.parallel_for(p.batch * p.heads * chunks_per_head, [&](int64_t task) {
-        const int64_t bh = task / chunks_per_head;
-        const int64_t row0 = (task % chunks_per_head) * chunk_rows;
-        const int64_t b = bh / p.heads, h = bh % p.heads;
-        const int64_t q_at = b * qs.batch + h * qs.head + row0 * qs.row;
-        const int64_t kv_at = b * ks.batch + h * ks.head;
-        QueryChunk chunk;
-        chunk.batch_index = b;
-        chunk.row0 = row0;
-        chunk.rows = std::min(chunk_rows, p.q_len - row0);
-        chunk.q_stride = qs.row;
-        chunk.kv_stride = ks.row;
-        chunk.q = static_cast<const float*>(p.q) + q_at;
-        chunk.k = static_cast<const float*>(p.k) + kv_at;
-        chunk.v = static_cast<const float*>(p.v) + kv_at;
-        chunk.out = static_cast<float*>(p.out) + q_at;
-        kernel(chunk);
-    });
-}
+using namespace attention_detail;
 
 // ---- Portable fast path --------------------------------------------------------------
 // One row at a time against tiles of keys, with the same online softmax as the AVX2 path;
@@ -198,13 +233,9 @@ void attention_portable(ThreadPool& pool, const inkwell_attention_params& p) {
 // "#pragma GCC unroll" on the fixed-count loops of the micro-kernels is what keeps their
 // __m256 accumulator arrays in registers: without it GCC 12 stores every accumulator to
 // the stack on each iteration and the whole kernel runs at half the speed (31-35 GFLOP/s).
-constexpr int kGroupRows = 16;       // query rows per group: two vectors
 constexpr int kQkKeys = 4;           // keys per scores micro-kernel step: 8 accumulators
 constexpr int kPvRows = 4;           // rows per pv micro-kernel: with 3 column vectors, 12 accumulators
 constexpr int kPvMaxVectors = 3;
-constexpr int64_t kChunkGroups = 4;  // 64 query rows share each key and value tile
-constexpr int64_t kTile = 64;        // keys per tile
-constexpr int64_t kScoreBlock = 32;  // dot product elements summed before adding to the total
 
 // 2^x for x <= 127, exactly 0 below -126 (so masked -inf scores weigh nothing). Cephes'
 // exp2f polynomial on [-0.5, 0.5]: relative error about 2e-7, well inside the tolerance.
@@ -223,48 +254,6 @@ INKWELL_TARGET_AVX2 inline __m256 exp2_ps(__m256 x) {
     poly = _mm256_fmadd_ps(poly, f, _mm256_set1_ps(1.0f));
     const __m256i exponent = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_and_ps(_mm256_mul_ps(poly, _mm256_castsi256_ps(exponent)), representable);
-}
-
-// Scratch of one task, sized once per chunk.
-struct ChunkScratch {
-    int64_t groups = 0;
-    int64_t o_stride = 0;          // head_dim rounded up to a whole vector
-    std::vector<float> qt;         // [group][d][16]: queries transposed, times scale * log2(e)
-    std::vector<float> o;          // [group][16][o_stride]: unnormalised output accumulators
-    std::vector<float> row_max;    // [group][16]: running max of the scores, log2 units
-    std::vector<float> row_sum;    // [group][16]: running sum of 2^(score - max)
-    std::vector<int64_t> visible;  // [group][16]: keys each row sees; 1 for padding rows
-    std::vector<int64_t> group_visible;  // [group]: the most keys any row of the group sees
-    std::vector<float> p;          // [tile][16]: scores, then weights, of one tile and group
-    std::vector<float> alpha;      // [16]: rescale factors of the group's rows
-    std::vector<float> v_padded;   // [tile][o_stride]: value tile when head_dim % 8 != 0
-};
-
-// ---- stage: load queries
-
-void load_queries(const inkwell_attention_params& p, const QueryChunk& c, ChunkScratch& s) {
-    const int64_t d_len = p.head_dim;
-    const float factor = static_cast<float>(p.scale * 1.4426950408889634);  // log2(e): softmax in base 2
-    std::fill(s.qt.begin(), s.qt.end(), 0.0f);
-    for (int64_t g = 0; g < s.groups; ++g) {
-        float* qt = s.qt.data() + g * d_len * kGroupRows;
-        int64_t most = 1;
-        for (int r = 0; r < kGroupRows; ++r) {
-            const int64_t row = g * kGroupRows + r;
-            int64_t visible = 1;
-            if (row < c.rows) {
-                const float* q = c.q + row * c.q_stride;
-                for (int64_t d = 0; d < d_len; ++d) qt[d * kGroupRows + r] = q[d] * factor;
-                visible = attention_visible_keys(p, c.batch_index, c.row0 + row);
-            }
-            s.visible[g * kGroupRows + r] = visible;
-            most = std::max(most, visible);
-        }
-        s.group_visible[g] = most;
-    }
-    std::fill(s.o.begin(), s.o.end(), 0.0f);
-    std::fill(s.row_max.begin(), s.row_max.end(), -std::numeric_limits<float>::infinity());
-    std::fill(s.row_sum.begin(), s.row_sum.end(), 0.0f);
 }
 
 // ---- stage: scores
@@ -324,16 +313,6 @@ INKWELL_TARGET_AVX2 void tile_scores(const float* qt, const float* k, int64_t k_
     for (; j + kQkKeys <= keys; j += kQkKeys)
         scores_block<kQkKeys>(qt, k + j * k_stride, k_stride, d_len, s + j * kGroupRows);
     scores_tail<kQkKeys - 1>(qt, k + j * k_stride, k_stride, d_len, keys - j, s + j * kGroupRows);
-}
-
-// ---- stage: mask
-
-// Hides keys t0 + j at or past each row's visible prefix. Only entries to hide are visited.
-void mask_tile(const int64_t* visible, int64_t t0, int64_t keys, float* s) {
-    for (int r = 0; r < kGroupRows; ++r) {
-        for (int64_t j = std::max<int64_t>(visible[r] - t0, 0); j < keys; ++j)
-            s[j * kGroupRows + r] = -std::numeric_limits<float>::infinity();
-    }
 }
 
 // ---- stage: online softmax
@@ -431,31 +410,6 @@ INKWELL_TARGET_AVX2 void tile_pv(const float* p, const float* v, int64_t v_strid
     }
 }
 
-// ---- stage: store
-
-void store_output(const QueryChunk& c, int64_t d_len, const ChunkScratch& s) {
-    for (int64_t row = 0; row < c.rows; ++row) {
-        const float* o = s.o.data() + row * s.o_stride;
-        const float sum = s.row_sum[row];
-        float* out = c.out + row * c.q_stride;
-        for (int64_t d = 0; d < d_len; ++d) out[d] = o[d] / sum;
-    }
-}
-
-// The value rows of one tile (rows v_stride apart), each a whole number of vectors long: the
-// input itself when head_dim % 8 == 0 (its row stride left in v_stride), else a zero-padded
-// copy with a row stride of o_stride.
-const float* value_tile(const float* v, int64_t& v_stride, int64_t d_len, int64_t keys, ChunkScratch& s) {
-    if (d_len == s.o_stride) return v;
-    for (int64_t j = 0; j < keys; ++j) {
-        float* row = s.v_padded.data() + j * s.o_stride;
-        std::memcpy(row, v + j * v_stride, d_len * sizeof(float));
-        std::fill(row + d_len, row + s.o_stride, 0.0f);
-    }
-    v_stride = s.o_stride;
-    return s.v_padded.data();
-}
-
 INKWELL_TARGET_AVX2 void avx2_chunk(const inkwell_attention_params& p, const QueryChunk& c, ChunkScratch& s) {
     const int64_t d_len = p.head_dim;
     load_queries(p, c, s);
@@ -481,21 +435,9 @@ INKWELL_TARGET_AVX2 void avx2_chunk(const inkwell_attention_params& p, const Que
 }
 
 void attention_avx2(ThreadPool& pool, const inkwell_attention_params& p) {
-    const int64_t chunk_rows = std::min(kChunkGroups, (p.q_len + kGroupRows - 1) / kGroupRows) * kGroupRows;
-    for_each_query_chunk(pool, p, chunk_rows, [&](const QueryChunk& c) {
+    for_each_query_chunk(pool, p, simd_chunk_rows(p), [&](const QueryChunk& c) {
         ChunkScratch s;
-        s.groups = (c.rows + kGroupRows - 1) / kGroupRows;
-        s.o_stride = (p.head_dim + 7) / 8 * 8;
-        const int64_t rows = s.groups * kGroupRows;
-        s.qt.resize(rows * p.head_dim);
-        s.o.resize(rows * s.o_stride);
-        s.row_max.resize(rows);
-        s.row_sum.resize(rows);
-        s.visible.resize(rows);
-        s.group_visible.resize(s.groups);
-        s.p.resize(kTile * kGroupRows);
-        s.alpha.resize(kGroupRows);
-        if (s.o_stride != p.head_dim) s.v_padded.resize(kTile * s.o_stride);
+        prepare_scratch(p, c, 8, s);
         avx2_chunk(p, c, s);
     });
 }
@@ -515,8 +457,16 @@ bool attention_avx2_available() {
 // ---- Launcher ------------------------------------------------------------------------
 
 void attention_fast(ThreadPool& pool, const inkwell_attention_params& p, AttentionSimd simd) {
-    if (simd == AttentionSimd::best) simd = attention_avx2_available() ? AttentionSimd::avx2 : AttentionSimd::portable;
+    if (simd == AttentionSimd::best) {
+        simd = attention_avx512_available() ? AttentionSimd::avx512
+               : attention_avx2_available() ? AttentionSimd::avx2
+                                            : AttentionSimd::portable;
+    }
 #if INKWELL_ATTENTION_X86
+    if (simd == AttentionSimd::avx512) {
+        attention_detail::attention_avx512(pool, p);
+        return;
+    }
     if (simd == AttentionSimd::avx2) {
         attention_avx2(pool, p);
         return;

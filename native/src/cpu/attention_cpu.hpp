@@ -12,8 +12,10 @@
 // Variants (attention_cpu.cpp):
 //   attention_reference  plain loops: one row of scores in double, max-subtracted softmax.
 //   attention_fast       flash-attention style single pass with an online softmax; the
-//                        Lq x Lk score matrix is never materialised. AVX2+FMA when the CPU
-//                        has it (chosen at run time), else a portable scalar loop.
+//                        Lq x Lk score matrix is never materialised. AVX-512 or AVX2+FMA
+//                        when the SIMD level in effect has it (simd_dispatch.hpp), else a
+//                        portable scalar loop. The AVX-512 path (attention_avx512.cpp) does
+//                        the AVX2 path's arithmetic per element, 16 lanes wide: the same bits.
 // Both fast paths compute each output row in one task with a fixed key order, so results
 // are bit-identical for any thread count.
 #pragma once
@@ -26,12 +28,14 @@
 namespace inkwell::cpu {
 
 enum class AttentionSimd {
-    best,      // AVX2+FMA where available, else portable
+    best,      // the widest available: AVX-512, AVX2+FMA, else portable
     portable,  // scalar C++, any CPU
     avx2,      // requires attention_avx2_available()
+    avx512,    // requires attention_avx512_available(); the same bits as avx2
 };
 
 bool attention_avx2_available();
+bool attention_avx512_available();
 
 // Number of keys query row i of batch b may attend to (a prefix of the keys); >= 1 for
 // validated parameters.
