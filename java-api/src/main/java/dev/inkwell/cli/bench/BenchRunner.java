@@ -3,6 +3,7 @@ package dev.inkwell.cli.bench;
 import dev.inkwell.Inkwell;
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -12,8 +13,9 @@ import java.util.regex.Pattern;
 
 /**
  * Runs {@code inkwell bench}: every selected case with Inkwell and with each anchor in the
- * same process, one after the other on the same inputs and thread count, a progress line per
- * case on {@code progress}, then the table (or JSON) on {@code out}.
+ * same process, on the same inputs and thread count, their samples taken in turn (one of each
+ * library per round), a progress line per case on {@code progress}, then the table (or JSON)
+ * on {@code out}.
  */
 public final class BenchRunner {
     /** What to run. {@code tiny} is the test-sized set; {@code full} the whole list. */
@@ -24,6 +26,9 @@ public final class BenchRunner {
 
     /** One measurement: a timing, or why there is none ("absent", "failed to load", "-", "failed: ..."). */
     private record Cell(Timing timing, String note) {}
+
+    /** The pause before each sample when several libraries take turns (see {@link #settle}). */
+    private static final long SETTLE_MS = 150;
 
     /** What an anchor column says when its library is not on the class path. */
     static final String ABSENT = "absent (./inkwell bench --anchors builds them: benchmarks/target/benchmarks.jar)";
@@ -93,39 +98,93 @@ public final class BenchRunner {
         return anchors;
     }
 
+    /**
+     * Times Inkwell and every anchor on one case. All of them are prepared and calibrated
+     * first, then the samples are taken in rounds, one of each library per round, so that a
+     * drift of the machine's speed (large on shared machines) reaches all columns alike
+     * instead of whichever ran last.
+     */
     private static Map<String, Cell> measure(BenchCase c, Inkwell inkwell, List<Anchor> anchors, Options o) {
         Map<String, Cell> row = new LinkedHashMap<>();
         BenchSpec spec = c.spec().get();
         List<AutoCloseable> owned = new ArrayList<>();
+        List<AnchorResources> anchorRuns = new ArrayList<>();
+        Map<String, Timing.Sampler> samplers = new LinkedHashMap<>();
         try {
-            row.put("inkwell", new Cell(Timing.of(InkwellRuns.prepare(inkwell, spec, owned), o.warmup(), o.runs())
-                    .perOperation(spec.callsPerRun()), null));
-        } finally {
-            closeAll(owned);
-        }
-        for (Anchor a : anchors) {
-            if (!a.loaded()) {
-                row.put(a.name(), new Cell(null, a.provider() == null ? "absent" : "failed to load"));
-                continue;
+            samplers.put("inkwell",
+                    Timing.Sampler.calibrate(InkwellRuns.prepare(inkwell, spec, owned), o.warmup(), o.runs()));
+            row.put("inkwell", null); // the column order; filled below
+            for (Anchor a : anchors) {
+                if (!a.loaded()) {
+                    row.put(a.name(), new Cell(null, a.provider() == null ? "absent" : "failed to load"));
+                    continue;
+                }
+                try {
+                    Runnable run = a.provider().prepare(spec);
+                    anchorRuns.add(new AnchorResources(run));
+                    if (run == null) {
+                        row.put(a.name(), new Cell(null, "-"));
+                        continue;
+                    }
+                    row.put(a.name(), null);
+                    samplers.put(a.name(), Timing.Sampler.calibrate(run, o.warmup(), o.runs()));
+                } catch (Throwable t) { // an anchor that breaks on one case costs that cell, not the run
+                    row.put(a.name(), new Cell(null, "failed: " + oneLine(t)));
+                }
             }
-            Runnable run = null;
-            try {
-                run = a.provider().prepare(spec);
-                row.put(a.name(), run == null ? new Cell(null, "-")
-                        : new Cell(Timing.of(run, o.warmup(), o.runs()).perOperation(spec.callsPerRun()), null));
-            } catch (Throwable t) { // an anchor that breaks on one case costs that cell, not the run
-                row.put(a.name(), new Cell(null, "failed: " + oneLine(t)));
-            } finally {
-                if (run instanceof AutoCloseable resources) {
+            for (int round = 0; round < o.runs(); round++) {
+                for (Iterator<Map.Entry<String, Timing.Sampler>> it = samplers.entrySet().iterator(); it.hasNext(); ) {
+                    Map.Entry<String, Timing.Sampler> e = it.next();
                     try {
-                        resources.close();
-                    } catch (Exception e) {
-                        // freeing an anchor's inputs failed: nothing to time is lost
+                        if (samplers.size() > 1) {
+                            settle();
+                        }
+                        e.getValue().sample();
+                    } catch (RuntimeException | Error t) {
+                        if (e.getKey().equals("inkwell")) {
+                            throw t;
+                        }
+                        row.put(e.getKey(), new Cell(null, "failed: " + oneLine(t)));
+                        it.remove();
                     }
                 }
             }
+            for (Map.Entry<String, Timing.Sampler> e : samplers.entrySet()) {
+                row.put(e.getKey(), new Cell(e.getValue().result().perOperation(spec.callsPerRun()), null));
+            }
+        } finally {
+            anchorRuns.forEach(AnchorResources::close);
+            closeAll(owned);
         }
         return row;
+    }
+
+    /**
+     * Waits before a sample until the previous library's idle threads have stopped spinning:
+     * libtorch's OpenMP and OpenBLAS workers keep polling for tens of milliseconds after a
+     * call, and on 2 cores a sample taken at once ran at about half speed (a 1x1 conv2d read
+     * 0.52-0.56x libtorch sampled back to back, 0.99x with this pause; Inkwell's own workers
+     * spin for 100 microseconds).
+     */
+    private static void settle() {
+        try {
+            Thread.sleep(SETTLE_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** An anchor's prepared run, freed after the case; a failure to free it loses nothing timed. */
+    private record AnchorResources(Runnable run) {
+        void close() {
+            if (run instanceof AutoCloseable resources) {
+                try {
+                    resources.close();
+                } catch (Exception e) {
+                    // freeing an anchor's inputs failed: nothing to time is lost
+                }
+            }
+        }
     }
 
     /** A throwable and its causes on one line, as short as the table allows. */
@@ -187,8 +246,8 @@ public final class BenchRunner {
     private static void printTable(PrintStream out, MachineInfo machine, int threads, List<Anchor> anchors, double peak,
             List<BenchCase> cases, List<Map<String, Cell>> results) {
         out.println("machine: " + machine.describe());
-        out.println("threads: " + threads + " for every library; medians of the runs; ratio = anchor time / Inkwell time"
-                + " (above 1: Inkwell is faster)");
+        out.println("threads: " + threads + " for every library; medians of the runs, taken in turn;"
+                + " ratio = anchor time / Inkwell time (above 1: Inkwell is faster)");
         if (!Double.isNaN(peak)) {
             out.printf(Locale.ROOT, "FMA peak: %.1f GFLOP/s (%d threads, measured)%n", peak, threads);
         } else {

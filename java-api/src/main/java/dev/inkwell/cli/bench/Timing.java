@@ -11,30 +11,23 @@ import java.util.Arrays;
  * <p>Warm-up, calibration and samples all run in {@link #time}: one loop, which the JIT has
  * compiled by the time the samples start. With a separate loop per phase the samples ran in
  * whatever the JIT had ready for that loop yet, and a 10 ns call read anywhere from 8 to 37 ns.
+ *
+ * <p>{@link Sampler} lets a caller take the samples of several calls in turn (one sample of
+ * each, then the next round), so that all of them see the same moments of a machine whose
+ * speed drifts: on the shared 2-core test machines the FMA peak moved between 226 and 341
+ * GFLOP/s within a session, and a case timed only after another one had finished compared
+ * the two at different speeds.
  */
 record Timing(double medianMs, double minMs, int samples, long callsPerSample) {
     private static final long WARM_NANOS = 300_000_000L;
     private static final long SAMPLE_NANOS = 1_000_000L;
 
     static Timing of(Runnable call, int warmup, int samples) {
-        time(call, warmup);
-        long batch = 1;
-        long warmEnd = System.nanoTime() + WARM_NANOS;
-        while (true) {
-            boolean longEnough = time(call, batch) >= SAMPLE_NANOS || batch >= 1L << 26;
-            if (!longEnough) {
-                batch *= 2;
-            } else if (System.nanoTime() >= warmEnd) {
-                break;
-            }
+        Sampler s = Sampler.calibrate(call, warmup, samples);
+        for (int i = 0; i < samples; i++) {
+            s.sample();
         }
-        double[] ms = new double[Math.max(1, samples)];
-        for (int s = 0; s < ms.length; s++) {
-            ms[s] = time(call, batch) / 1e6 / batch;
-        }
-        Arrays.sort(ms);
-        double median = ms.length % 2 == 1 ? ms[ms.length / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
-        return new Timing(median, ms[0], ms.length, batch);
+        return s.result();
     }
 
     /** The same timing per operation, when one call of the timed run performed {@code n}. */
@@ -49,5 +42,54 @@ record Timing(double medianMs, double minMs, int samples, long callsPerSample) {
             call.run();
         }
         return System.nanoTime() - t0;
+    }
+
+    /** One call, warmed up and with its batch size fixed, taking its samples one at a time. */
+    static final class Sampler {
+        private final Runnable call;
+        private final long batch;
+        private final double[] ms;
+        private int taken;
+
+        private Sampler(Runnable call, long batch, int samples) {
+            this.call = call;
+            this.batch = batch;
+            this.ms = new double[Math.max(1, samples)];
+        }
+
+        /** Runs the warm-up and the calibration (at least 0.3 s) of {@code call}. */
+        static Sampler calibrate(Runnable call, int warmup, int samples) {
+            time(call, warmup);
+            long batch = 1;
+            long warmEnd = System.nanoTime() + WARM_NANOS;
+            while (true) {
+                boolean longEnough = time(call, batch) >= SAMPLE_NANOS || batch >= 1L << 26;
+                if (!longEnough) {
+                    batch *= 2;
+                } else if (System.nanoTime() >= warmEnd) {
+                    break;
+                }
+            }
+            return new Sampler(call, batch, samples);
+        }
+
+        /** Takes the next sample (one batch); ignored once every sample is taken. */
+        void sample() {
+            if (taken < ms.length) {
+                ms[taken++] = time(call, batch) / 1e6 / batch;
+            }
+        }
+
+        /** Median and minimum of the samples taken (at least one: takes it if none was). */
+        Timing result() {
+            if (taken == 0) {
+                sample();
+            }
+            double[] sorted = Arrays.copyOf(ms, taken);
+            Arrays.sort(sorted);
+            int n = sorted.length;
+            double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+            return new Timing(median, sorted[0], n, batch);
+        }
     }
 }
