@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * Times a call: the given number of warm-up calls, then batches of calls through the same
- * loop that takes the samples, for at least 0.3 s and until a batch lasts a millisecond
+ * loop that takes the samples, for at least 0.3 s and until a batch lasts 10 milliseconds
  * (so nanosecond calls are measured too), then the samples of one batch each. Reports the
  * median and the fastest sample per call; no other statistic survives a noisy machine.
  *
@@ -20,7 +20,9 @@ import java.util.Arrays;
  */
 record Timing(double medianMs, double minMs, int samples, long callsPerSample) {
     private static final long WARM_NANOS = 300_000_000L;
-    private static final long SAMPLE_NANOS = 1_000_000L;
+    // 10 ms: each sample follows the runner's pause (BenchRunner.settle), and a single call
+    // right after it runs on cold caches and a core that may have slowed down.
+    private static final long SAMPLE_NANOS = 10_000_000L;
 
     static Timing of(Runnable call, int warmup, int samples) {
         Sampler s = Sampler.calibrate(call, warmup, samples);
