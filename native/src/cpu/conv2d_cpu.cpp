@@ -548,16 +548,16 @@ inline WinoVec wino_load(const float* p) {
 
 inline void wino_store(float* p, WinoVec v) { std::memcpy(p, &v, sizeof v); }
 
-// U's sixteen entries of the kernels (co, ci .. ci + width - 1): gk holds the 3x3 kernels of
-// one co split into nine rows over ci (k * cin + ci), dst that co's row in U[0] (the entry
-// e is e * plane further). G g G^T in the order of the scalar formula, element by element;
-// for the stride-2 variant G' g G'^T, G' = [1 0 0; 1 0 1; 0 0 1; 0 1 0].
+// U's sixteen entries of the kernels (co, ci .. ci + width - 1): load(k, ci) gives tap k
+// (row 3 r + column c of the 3x3 kernel) of those channels, dst is that co's row in U[0] (the
+// entry e is e * plane further). G g G^T in the order of the scalar formula, element by
+// element; for the stride-2 variant G' g G'^T, G' = [1 0 0; 1 0 1; 0 0 1; 0 1 0].
 template <bool kStride2, class V, class Load, class Store>
-inline void wino_kernel_entries(const float* gk, int64_t cin, int64_t ci, float* dst, int64_t plane, Load load,
-                                Store store) {
+__attribute__((always_inline)) inline void wino_kernel_entries(int64_t ci, float* dst, int64_t plane, Load load,
+                                                               Store store) {
     V t[4][3];
     for (int j = 0; j < 3; ++j) {  // G g: rows
-        const V g0 = load(gk + j * cin + ci), g1 = load(gk + (3 + j) * cin + ci), g2 = load(gk + (6 + j) * cin + ci);
+        const V g0 = load(j, ci), g1 = load(3 + j, ci), g2 = load(6 + j, ci);
         t[0][j] = g0;
         if constexpr (kStride2) {
             t[1][j] = g0 + g2;
@@ -583,21 +583,60 @@ inline void wino_kernel_entries(const float* gk, int64_t cin, int64_t ci, float*
     }
 }
 
+// One output channel's U entries from its kernels w (cin x 9 floats, torch's layout), with
+// tap k of sixteen channels from split (nine rows of cin floats, filled here): the portable
+// form. The rest of the channels one at a time.
 template <bool kStride2>
-void winograd_kernel_row(const float* gk, int64_t cin, float* dst, int64_t plane) {
+void winograd_kernel_row(const float* w, int64_t cin, float* split, float* dst, int64_t plane) {
+    for (int64_t ci = 0; ci < cin; ++ci)
+        for (int k = 0; k < 9; ++k) split[k * cin + ci] = w[ci * 9 + k];
     int64_t ci = 0;
-    for (; ci + 16 <= cin; ci += 16) wino_kernel_entries<kStride2, WinoVec>(gk, cin, ci, dst, plane, wino_load, wino_store);
+    for (; ci + 16 <= cin; ci += 16)
+        wino_kernel_entries<kStride2, WinoVec>(
+            ci, dst, plane, [&](int k, int64_t c) { return wino_load(split + k * cin + c); }, wino_store);
     for (; ci < cin; ++ci)
         wino_kernel_entries<kStride2, float>(
-            gk, cin, ci, dst, plane, [](const float* q) { return *q; }, [](float* q, float v) { *q = v; });
+            ci, dst, plane, [&](int k, int64_t c) { return w[c * 9 + k]; }, [](float* q, float v) { *q = v; });
 }
 
-// U[e][co][ci] (co < rows; rows past cout are 0) for output channels co0 .. co1 - 1. The 3x3
-// kernels of one co are first split into nine contiguous rows over ci, so that the transform
-// runs along ci, sixteen channels at a time, and writes sixteen contiguous streams (it was
-// 40% of a [1,640,32,32] call in scalar code).
+#ifdef INKWELL_GEMM_X86
+// GCC 12's _mm512_i32gather_ps passes an undefined vector as its unused pass-through operand,
+// which -Wmaybe-uninitialized reports once inlined; nothing here reads an uninitialised value.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+// The same with AVX-512 gathers of each tap straight from w (the nine scattered copies per
+// channel into split cost about as much as the transform itself). The same values in the
+// same arithmetic: the same bits.
+template <bool kStride2>
+__attribute__((target("avx512f"))) void winograd_kernel_row_avx512(const float* w, int64_t cin, float*, float* dst,
+                                                                   int64_t plane) {
+    const __m512i stride9 = _mm512_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63, 72, 81, 90, 99, 108, 117, 126, 135);
+    int64_t ci = 0;
+    for (; ci + 16 <= cin; ci += 16) {
+        alignas(64) float taps[9][16];  // gathered here: a lambda would not get this function's target
+        for (int k = 0; k < 9; ++k) _mm512_store_ps(taps[k], _mm512_i32gather_ps(stride9, w + ci * 9 + k, 4));
+        wino_kernel_entries<kStride2, WinoVec>(
+            ci, dst, plane, [&](int k, int64_t) { return wino_load(taps[k]); }, wino_store);
+    }
+    for (; ci < cin; ++ci)
+        wino_kernel_entries<kStride2, float>(
+            ci, dst, plane, [&](int k, int64_t c) { return w[c * 9 + k]; }, [](float* q, float v) { *q = v; });
+}
+#pragma GCC diagnostic pop
+#endif
+
+// U[e][co][ci] (co < rows; rows past cout are 0) for output channels co0 .. co1 - 1, run
+// along ci, sixteen channels at a time, writing sixteen contiguous streams (it was 40% of a
+// [1,640,32,32] call in scalar code).
 void winograd_weights(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, int64_t co0,
                       int64_t co1, float* u) {
+    using Row = void (*)(const float*, int64_t, float*, float*, int64_t);
+    Row row = plan.stride2 ? winograd_kernel_row<true> : winograd_kernel_row<false>;
+#ifdef INKWELL_GEMM_X86
+    if (plan.ks.fn == kAvx512Kernel.fn)  // chosen only where the level allows AVX-512
+        row = plan.stride2 ? winograd_kernel_row_avx512<true> : winograd_kernel_row_avx512<false>;
+#endif
     const int64_t plane = plan.rows * g.cin;
     thread_local std::vector<float> split;
     split.resize(size_t(9 * g.cin));
@@ -607,14 +646,7 @@ void winograd_weights(const inkwell_conv2d_params& p, const Geometry& g, const W
             for (int e = 0; e < 16; ++e) std::fill(dst + e * plane, dst + e * plane + g.cin, 0.0f);
             continue;
         }
-        const float* w = weight_of(p) + co * g.cin * 9;
-        for (int64_t ci = 0; ci < g.cin; ++ci)
-            for (int k = 0; k < 9; ++k) split[k * g.cin + ci] = w[ci * 9 + k];
-        if (plan.stride2) {
-            winograd_kernel_row<true>(split.data(), g.cin, dst, plane);
-        } else {
-            winograd_kernel_row<false>(split.data(), g.cin, dst, plane);
-        }
+        row(weight_of(p) + co * g.cin * 9, g.cin, split.data(), dst, plane);
     }
 }
 
