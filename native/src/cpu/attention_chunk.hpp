@@ -102,6 +102,23 @@ void store_output(const QueryChunk& c, int64_t d_len, const ChunkScratch& s);
 // zero-padded copy with a row stride of o_stride.
 const float* value_tile(const float* v, int64_t& v_stride, int64_t d_len, int64_t keys, ChunkScratch& s);
 
+// The SIMD stages of one width, for one group of kGroupRows rows and one tile of keys:
+//   scores   S[j][r] = q_r . k_j (qt: the group's transposed queries; k rows k_stride apart);
+//   softmax  S -> 2^(S - m_new) in place, running max and sum updated, rescale factors out;
+//   rescale  the group's output accumulators by those factors;
+//   pv       O[r][:] += P[j][r] v_j.
+struct SimdStages {
+    void (*scores)(const float* qt, const float* k, int64_t k_stride, int64_t d_len, int64_t keys, float* s);
+    void (*softmax)(float* s, int64_t keys, float* row_max, float* row_sum, float* alpha);
+    void (*rescale)(float* o, int64_t o_stride, const float* alpha);
+    void (*pv)(const float* p, const float* v, int64_t v_stride, int64_t keys, float* o, int64_t o_stride);
+    int64_t o_align;  // floats per vector: output rows are padded to a multiple
+};
+
+// Runs attention with those stages: chunks of query rows in parallel, each visiting the key
+// tiles in order (attention_cpu.cpp).
+void attention_simd(ThreadPool& pool, const inkwell_attention_params& p, const SimdStages& stages);
+
 // The AVX-512 path (attention_avx512.cpp); requires attention_avx512_available().
 void attention_avx512(ThreadPool& pool, const inkwell_attention_params& p);
 

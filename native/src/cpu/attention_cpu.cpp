@@ -138,6 +138,34 @@ const float* value_tile(const float* v, int64_t& v_stride, int64_t d_len, int64_
     return s.v_padded.data();
 }
 
+void attention_simd(ThreadPool& pool, const inkwell_attention_params& p, const SimdStages& stages) {
+    const int64_t d_len = p.head_dim;
+    for_each_query_chunk(pool, p, simd_chunk_rows(p), [&](const QueryChunk& c) {
+        ChunkScratch s;
+        prepare_scratch(p, c, stages.o_align, s);
+        load_queries(p, c, s);
+        const int64_t chunk_visible = *std::max_element(s.group_visible.begin(), s.group_visible.end());
+        for (int64_t t0 = 0; t0 < chunk_visible; t0 += kTile) {
+            const int64_t tile_keys = std::min(kTile, chunk_visible - t0);
+            int64_t v_stride = c.kv_stride;
+            const float* v = value_tile(c.v + t0 * c.kv_stride, v_stride, d_len, tile_keys, s);
+            for (int64_t g = 0; g < s.groups; ++g) {
+                const int64_t keys = std::min(tile_keys, s.group_visible[g] - t0);
+                if (keys <= 0) continue;  // causal: the whole group is left of this tile
+                const int64_t row = g * kGroupRows;
+                float* o = s.o.data() + row * s.o_stride;
+                stages.scores(s.qt.data() + g * d_len * kGroupRows, c.k + t0 * c.kv_stride, c.kv_stride, d_len, keys,
+                              s.p.data());
+                mask_tile(s.visible.data() + row, t0, keys, s.p.data());
+                stages.softmax(s.p.data(), keys, s.row_max.data() + row, s.row_sum.data() + row, s.alpha.data());
+                stages.rescale(o, s.o_stride, s.alpha.data());
+                stages.pv(s.p.data(), v, v_stride, keys, o, s.o_stride);
+            }
+        }
+        store_output(c, d_len, s);
+    });
+}
+
 }  // namespace attention_detail
 
 namespace {
@@ -410,36 +438,8 @@ INKWELL_TARGET_AVX2 void tile_pv(const float* p, const float* v, int64_t v_strid
     }
 }
 
-INKWELL_TARGET_AVX2 void avx2_chunk(const inkwell_attention_params& p, const QueryChunk& c, ChunkScratch& s) {
-    const int64_t d_len = p.head_dim;
-    load_queries(p, c, s);
-    const int64_t chunk_visible = *std::max_element(s.group_visible.begin(), s.group_visible.end());
-    for (int64_t t0 = 0; t0 < chunk_visible; t0 += kTile) {
-        const int64_t tile_keys = std::min(kTile, chunk_visible - t0);
-        int64_t v_stride = c.kv_stride;
-        const float* v = value_tile(c.v + t0 * c.kv_stride, v_stride, d_len, tile_keys, s);
-        for (int64_t g = 0; g < s.groups; ++g) {
-            const int64_t keys = std::min(tile_keys, s.group_visible[g] - t0);
-            if (keys <= 0) continue;  // causal: the whole group is left of this tile
-            const int64_t row = g * kGroupRows;
-            float* o = s.o.data() + row * s.o_stride;
-            tile_scores(s.qt.data() + g * d_len * kGroupRows, c.k + t0 * c.kv_stride, c.kv_stride, d_len, keys,
-                        s.p.data());
-            mask_tile(s.visible.data() + row, t0, keys, s.p.data());
-            softmax_update(s.p.data(), keys, s.row_max.data() + row, s.row_sum.data() + row, s.alpha.data());
-            rescale_rows(o, s.o_stride, s.alpha.data());
-            tile_pv(s.p.data(), v, v_stride, keys, o, s.o_stride);
-        }
-    }
-    store_output(c, d_len, s);
-}
-
 void attention_avx2(ThreadPool& pool, const inkwell_attention_params& p) {
-    for_each_query_chunk(pool, p, simd_chunk_rows(p), [&](const QueryChunk& c) {
-        ChunkScratch s;
-        prepare_scratch(p, c, 8, s);
-        avx2_chunk(p, c, s);
-    });
+    attention_simd(pool, p, {tile_scores, softmax_update, rescale_rows, tile_pv, 8});
 }
 
 #endif  // INKWELL_ATTENTION_X86

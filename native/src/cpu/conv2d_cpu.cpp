@@ -650,6 +650,18 @@ void winograd_weights(const inkwell_conv2d_params& p, const Geometry& g, const W
     }
 }
 
+// Input row iy, columns ix0 .. ix0 + width - 1, into dst with zeros outside the image.
+void patch_row(const Geometry& g, const float* plane, int64_t iy, int64_t ix0, int64_t width, float* dst) {
+    if (iy < 0 || iy >= g.h) {
+        std::fill(dst, dst + width, 0.0f);
+        return;
+    }
+    const int64_t lo = std::clamp<int64_t>(-ix0, 0, width), hi = std::clamp<int64_t>(g.w - ix0, lo, width);
+    std::fill(dst, dst + lo, 0.0f);
+    std::memcpy(dst + lo, plane + iy * g.w + ix0 + lo, sizeof(float) * (hi - lo));
+    std::fill(dst + hi, dst + width, 0.0f);
+}
+
 // V of one input plane for the block's tiles first .. first + count - 1: V[e][panel][ci][nr]
 // at v + ci * nr (the caller offsets to the channel; e and panel strides below). Tiles come in
 // runs along a tile row: the four input rows of a run are copied zero-padded, combined
@@ -664,18 +676,7 @@ void winograd_input_plane(const Geometry& g, const WinoPlan& plan, const float* 
         const int64_t t = first + done, ty = t / plan.tiles_w, tx0 = t % plan.tiles_w;
         const int64_t run = std::min(count - done, plan.tiles_w - tx0);
         const int64_t width = 2 * run + 2, ix0 = 2 * tx0 - g.pw;
-        for (int a = 0; a < 4; ++a) {
-            const int64_t iy = 2 * ty - g.ph + a;
-            float* r = rows[a];
-            if (iy < 0 || iy >= g.h) {
-                std::fill(r, r + width, 0.0f);
-                continue;
-            }
-            const int64_t lo = std::clamp<int64_t>(-ix0, 0, width), hi = std::clamp<int64_t>(g.w - ix0, lo, width);
-            std::fill(r, r + lo, 0.0f);
-            std::memcpy(r + lo, plane + iy * g.w + ix0 + lo, sizeof(float) * (hi - lo));
-            std::fill(r + hi, r + width, 0.0f);
-        }
+        for (int a = 0; a < 4; ++a) patch_row(g, plane, 2 * ty - g.ph + a, ix0, width, rows[a]);
         // B^T's rows, split into even and odd columns so that B's columns read contiguously.
         const int64_t half = run + 1;
         for (int64_t m = 0; m < half; ++m) {
@@ -729,18 +730,7 @@ void winograd_s2_input_plane(const Geometry& g, const WinoPlan& plan, const floa
         const int64_t t = first + done, ty = t / plan.tiles_w, tx0 = t % plan.tiles_w;
         const int64_t run = std::min(count - done, plan.tiles_w - tx0);
         const int64_t width = 4 * run + 4, ix0 = 4 * tx0 - g.pw;  // 4 run + 1 used, the rest 0
-        for (int a = 0; a < 5; ++a) {
-            const int64_t iy = 4 * ty - g.ph + a;
-            float* r = rows[a];
-            if (iy < 0 || iy >= g.h) {
-                std::fill(r, r + width, 0.0f);
-                continue;
-            }
-            const int64_t lo = std::clamp<int64_t>(-ix0, 0, width), hi = std::clamp<int64_t>(g.w - ix0, lo, width);
-            std::fill(r, r + lo, 0.0f);
-            std::memcpy(r + lo, plane + iy * g.w + ix0 + lo, sizeof(float) * (hi - lo));
-            std::fill(r + hi, r + width, 0.0f);
-        }
+        for (int a = 0; a < 5; ++a) patch_row(g, plane, 4 * ty - g.ph + a, ix0, width, rows[a]);
         // B'^T's rows (d0 - d2, d2, d4 - d2, d1, d3): the plain ones are the copies themselves.
         for (int64_t c = 0; c < width; ++c) {
             diff[0][c] = rows[0][c] - rows[2][c];
