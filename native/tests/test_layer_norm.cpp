@@ -13,6 +13,7 @@
 #include "cpu/norm_cpu.hpp"
 #include "element_types.hpp"
 #include "inkwell/inkwell.h"
+#include "norm_test_util.hpp"
 #include "test_util.hpp"
 
 using namespace inkwell;
@@ -310,18 +311,11 @@ TEST(layer_norm_abi_rejects_bad_arguments_with_messages) {
     const inkwell_layer_norm_params good{x.data(), w.data(), b.data(), out.data(), 6, 10, 1e-5};
     CHECK(inkwell_layer_norm_f32(ctx, &good) == INKWELL_OK);
     auto expect = [&](const inkwell_layer_norm_params& q, const char* fragment) {
-        for (int32_t type : {INKWELL_ELEMENT_F32, INKWELL_ELEMENT_F16, INKWELL_ELEMENT_BF16}) {
-            std::fill(out.begin(), out.end(), -7.0f);
-            const int32_t s = type == INKWELL_ELEMENT_F32 ? inkwell_layer_norm_f32(ctx, &q)
-                              : type == INKWELL_ELEMENT_F16 ? inkwell_layer_norm_f16(ctx, &q)
-                                                             : inkwell_layer_norm_bf16(ctx, &q);
-            const char* msg = inkwell_last_error_message();
-            CHECK_MSG(s == INKWELL_INVALID_ARGUMENT && std::strstr(msg, fragment) != nullptr,
-                      "%s: status %d, message '%s', wanted '%s'", element_type_name(type), s, msg, fragment);
-            bool untouched = true;
-            for (float v : out) untouched = untouched && v == -7.0f;
-            CHECK_MSG(untouched, "%s: a refused call ('%s') wrote output", element_type_name(type), fragment);
-        }
+        inkwell_test::expect_refused_by_every_type(q, out, fragment, [&](int32_t type, const inkwell_layer_norm_params& r) {
+            return type == INKWELL_ELEMENT_F32   ? inkwell_layer_norm_f32(ctx, &r)
+                   : type == INKWELL_ELEMENT_F16 ? inkwell_layer_norm_f16(ctx, &r)
+                                                 : inkwell_layer_norm_bf16(ctx, &r);
+        });
     };
     auto q = good;
     q.input = nullptr;
