@@ -846,8 +846,9 @@ void winograd_outputs(const inkwell_conv2d_params& p, const Geometry& g, const W
 }
 
 // M_e = U_e V_e for a block's elements e that multiply one U entry (one element at stride 1;
-// 1, 2 or 4 at stride 2, whose shared U rows are then read once per K block for all of them:
-// measured ~x% faster at [1,320,64,64] stride 2). U's rows are read in place, V's panels
+// 1, 2 or 4 at stride 2, whose shared U rows are then read once per K block for all of them;
+// at [1,320,64,64] stride 2 that measured within the noise, 0.99-1.03x of one element at a
+// time). U's rows are read in place, V's panels
 // are packed (V_e[panel][ci][nr]), M_e[co][tile] has kTilesPerBlock floats a row.
 void winograd_gemm(const Geometry& g, const WinoPlan& plan, const float* u_entry, const float* const* v_e,
                    float* const* m_e, int elements, int64_t panel_stride) {
