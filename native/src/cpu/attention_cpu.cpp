@@ -1,5 +1,6 @@
-// Attention, CPU: reference, task split, portable fast path, AVX2+FMA fast path, launcher.
-// See the header for the semantics and the variants.
+// Attention, CPU: reference, the width-independent stages of the SIMD paths
+// (attention_chunk.hpp) and their chunk loop, portable fast path, AVX2+FMA stages, launcher.
+// The AVX-512 stages are in attention_avx512.cpp. See the header for the semantics.
 #include "attention_cpu.hpp"
 #include "attention_chunk.hpp"
 #include "simd_dispatch.hpp"
@@ -124,9 +125,6 @@ void store_output(const QueryChunk& c, int64_t d_len, const ChunkScratch& s) {
     }
 }
 
-// The value rows of one tile (rows v_stride apart), each a whole number of vectors long: the
-// input itself when head_dim % 8 == 0 (its row stride left in v_stride), else a zero-padded
-// copy with a row stride of o_stride.
 const float* value_tile(const float* v, int64_t& v_stride, int64_t d_len, int64_t keys, ChunkScratch& s) {
     if (d_len == s.o_stride) return v;
     for (int64_t j = 0; j < keys; ++j) {

@@ -16,7 +16,7 @@
 //                        when the SIMD level in effect has it (simd_dispatch.hpp), else a
 //                        portable scalar loop. The AVX-512 path (attention_avx512.cpp) does
 //                        the AVX2 path's arithmetic per element, 16 lanes wide: the same bits.
-// Both fast paths compute each output row in one task with a fixed key order, so results
+// The fast paths compute each output row in one task with a fixed key order, so results
 // are bit-identical for any thread count.
 #pragma once
 
