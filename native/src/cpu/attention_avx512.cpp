@@ -39,7 +39,6 @@ namespace {
 
 constexpr int kQkKeys = 8;        // keys per scores step: 8 accumulators, as the AVX2 path's 4 x 2
 constexpr int kPvRows = 8;        // rows per pv block: 8 x 3 vectors = 24 accumulators
-constexpr int kPvMaxVectors = 3;  // 48 columns
 static_assert(kGroupRows == 16, "one 16-lane vector of rows");
 
 // The AVX2 path's exp2_ps, 16 lanes: 2^x for x <= 127, exactly 0 below -126.
@@ -166,7 +165,7 @@ INKWELL_TARGET_AVX512 void tile_pv(const float* p, const float* v, int64_t v_str
     // Column block outer, rows inner: the value slice stays in L1 across the row blocks.
     // D = 40 is 3 vectors (48 columns, padded), 80 is 3 + 2, 160 is 3 + 3 + 2 + 2.
     for (int c = 0; c < vectors;) {
-        const int width = vectors - c == 4 ? 2 : std::min(kPvMaxVectors, vectors - c);
+        const int width = pv_column_block(vectors - c);
         for (int r0 = 0; r0 < kGroupRows; r0 += kPvRows) {
             const float* pr = p + r0;
             const float* vc = v + c * 16;

@@ -64,6 +64,13 @@ constexpr int64_t kChunkGroups = 4;  // 64 query rows share each key and value t
 constexpr int64_t kTile = 64;        // keys per tile
 constexpr int64_t kScoreBlock = 32;  // dot product elements summed before adding to the total
 
+// pv's column blocks: at most 3 vectors, avoiding a lone 1-vector block where possible (its
+// accumulators leave the FMA units idle): 4 vectors left go as 2 + 2.
+constexpr int kPvMaxVectors = 3;
+inline int pv_column_block(int vectors_left) {
+    return vectors_left == 4 ? 2 : std::min(kPvMaxVectors, vectors_left);
+}
+
 // Query rows per task of the SIMD paths.
 inline int64_t simd_chunk_rows(const inkwell_attention_params& p) {
     return std::min(kChunkGroups, (p.q_len + kGroupRows - 1) / kGroupRows) * kGroupRows;

@@ -261,7 +261,6 @@ void attention_portable(ThreadPool& pool, const inkwell_attention_params& p) {
 // the stack on each iteration and the whole kernel runs at half the speed (31-35 GFLOP/s).
 constexpr int kQkKeys = 4;           // keys per scores micro-kernel step: 8 accumulators
 constexpr int kPvRows = 4;           // rows per pv micro-kernel: with 3 column vectors, 12 accumulators
-constexpr int kPvMaxVectors = 3;
 
 // 2^x for x <= 127, exactly 0 below -126 (so masked -inf scores weigh nothing). Cephes'
 // exp2f polynomial on [-0.5, 0.5]: relative error about 2e-7, well inside the tolerance.
@@ -408,20 +407,14 @@ INKWELL_TARGET_AVX2 inline void pv_block(const float* p, const float* v, int64_t
     }
 }
 
-// Column blocks of at most 3 vectors, avoiding a lone 1-vector block where possible (its 4
-// accumulators leave the FMA units idle): D = 40 is 3+2 vectors, 80 is 3+3+2+2, 160 is 3x6+2.
-int column_block(int vectors_left) {
-    if (vectors_left == 4) return 2;
-    return std::min(kPvMaxVectors, vectors_left);
-}
-
 INKWELL_TARGET_AVX2 void tile_pv(const float* p, const float* v, int64_t v_stride, int64_t keys, float* o,
                                  int64_t o_stride) {
     const int vectors = static_cast<int>(o_stride / 8);
     // Column block outer, rows inner: the value slice [keys][block] stays in L1 across the
     // four row blocks.
     for (int c = 0; c < vectors;) {
-        const int width = column_block(vectors - c);
+        // pv_column_block: D = 40 is 3+2 vectors, 80 is 3+3+2+2, 160 is 3x6+2.
+        const int width = pv_column_block(vectors - c);
         for (int r0 = 0; r0 < kGroupRows; r0 += kPvRows) {
             const float* pr = p + r0;
             const float* vc = v + c * 8;

@@ -503,7 +503,7 @@ void conv2d_gemm(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometr
 // transforms and by U streamed through L2 once per 64-tile block).
 // ---------------------------------------------------------------------------------------
 
-constexpr int64_t kTilesPerBlock = 64;  // a multiple of every kernel's nr  // a multiple of every kernel's nr
+constexpr int64_t kTilesPerBlock = 64;  // a multiple of every kernel's nr
 constexpr int64_t kWinoRowPad = 12;     // U's rows padded to a multiple of every kernel's mr
 static_assert(kTilesPerBlock % kMaxNR == 0 && kWinoRowPad % kMaxMR == 0 && kWinoRowPad % 6 == 0);
 
@@ -780,8 +780,8 @@ float* wino_scratch(std::vector<float>& buffer, int64_t floats) {
 // Stride 1: A^T M A, A^T = [1 1 1 0; 0 1 -1 -1]; stride 2: A'^T M A', A'^T = [1 1 0 1 0; 0 1 1 0 1].
 void winograd_output_transform(bool stride2, const float* __restrict mc, int64_t m_e_stride, int64_t count,
                                float (*y)[kTilesPerBlock]) {
-    for (int64_t t = 0; t < count; ++t) {
-        if (stride2) {
+    if (stride2) {
+        for (int64_t t = 0; t < count; ++t) {
             float s0[5], s1[5];
             for (int j = 0; j < 5; ++j) {
                 const float m0 = mc[j * m_e_stride + t], m1 = mc[(5 + j) * m_e_stride + t];
@@ -794,8 +794,10 @@ void winograd_output_transform(bool stride2, const float* __restrict mc, int64_t
             y[1][t] = s0[1] + s0[2] + s0[4];
             y[2][t] = s1[0] + s1[1] + s1[3];
             y[3][t] = s1[1] + s1[2] + s1[4];
-            continue;
         }
+        return;
+    }
+    for (int64_t t = 0; t < count; ++t) {
         float s0[4], s1[4];
         for (int j = 0; j < 4; ++j) {
             const float m0 = mc[j * m_e_stride + t], m1 = mc[(4 + j) * m_e_stride + t];
@@ -811,16 +813,14 @@ void winograd_output_transform(bool stride2, const float* __restrict mc, int64_t
 }
 
 // Output channel co's tiles first .. first + count - 1 (count <= kTilesPerBlock) of one image
-// from their M entries
-// (mc[e * m_e_stride + t]): the output transform, then bias and SiLU.
+// from their M entries (mc[e * m_e_stride + t]): the output transform, then bias and SiLU.
 void winograd_outputs(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, int64_t image,
                       int64_t co, int64_t first, int64_t count, const float* mc, int64_t m_e_stride) {
-    const bool silu_on = p.activation == INKWELL_ACTIVATION_SILU;
-    const float bias = p.bias != nullptr ? bias_of(p)[co] : 0.0f;
+    const bool silu_on = p.activation == INKWELL_ACTIVATION_SILU, has_bias = p.bias != nullptr;
+    const float bias = has_bias ? bias_of(p)[co] : 0.0f;
     float* o = output_of(p) + (image * g.cout + co) * g.pixels;
     float y[4][kTilesPerBlock];
     winograd_output_transform(plan.stride2, mc, m_e_stride, count, y);
-    const bool has_bias = p.bias != nullptr;
     auto finish = [&](float val) {
         if (has_bias) val += bias;
         return silu_on ? silu(val) : val;
@@ -845,23 +845,20 @@ void winograd_outputs(const inkwell_conv2d_params& p, const Geometry& g, const W
     }
 }
 
-// M_e = U_e V_e for a block's elements e that multiply one U entry (one element at stride 1;
-// 1, 2 or 4 at stride 2, whose shared U rows are then read once per K block for all of them;
-// at [1,320,64,64] stride 2 that measured within the noise, 0.99-1.03x of one element at a
-// time). U's rows are read in place, V's panels
-// are packed (V_e[panel][ci][nr]), M_e[co][tile] has kTilesPerBlock floats a row.
-void winograd_gemm(const Geometry& g, const WinoPlan& plan, const float* u_entry, const float* const* v_e,
-                   float* const* m_e, int elements, int64_t panel_stride) {
+// M_e = U_e V_e of one element for a block: U's rows read in place, V's panels packed
+// (V_e[panel][ci][nr]), M_e[co][tile] (kTilesPerBlock floats a row). (Running the stride-2
+// elements that share a U entry together, to read its rows once, measured 0.99-1.03x.)
+void winograd_gemm(const Geometry& g, const WinoPlan& plan, const float* u_e, const float* v_e, int64_t panel_stride,
+                   float* m_e) {
     const int mr = plan.ks.mr, nr = plan.ks.nr;
     for (int64_t b = 0; b < plan.kb.count; ++b) {
         const int64_t k0 = plan.kb.begin(b), kc = plan.kb.size(b, g.cin);
-        for (int i = 0; i < elements; ++i)
-            for (int64_t pn = 0; pn < plan.panels(); ++pn) {
-                const float* panel = v_e[i] + pn * panel_stride + k0 * nr;
-                for (int64_t r = 0; r < plan.rows; r += mr)
-                    plan.ks.fn(MicroTile{u_entry + r * g.cin + k0, g.cin, panel, kc,
-                                         m_e[i] + r * kTilesPerBlock + pn * nr, kTilesPerBlock, b > 0});
-            }
+        for (int64_t pn = 0; pn < plan.panels(); ++pn) {
+            const float* panel = v_e + pn * panel_stride + k0 * nr;
+            for (int64_t r = 0; r < plan.rows; r += mr)
+                plan.ks.fn(MicroTile{u_e + r * g.cin + k0, g.cin, panel, kc, m_e + r * kTilesPerBlock + pn * nr,
+                                     kTilesPerBlock, b > 0});
+        }
     }
 }
 
@@ -890,17 +887,9 @@ void winograd_task(const inkwell_conv2d_params& p, const Geometry& g, const Wino
         }
     }
 
-    for (int entry = 0; entry < 16; ++entry) {
-        const float* v_e[4];
-        float* m_e[4];
-        int n = 0;
-        for (int e = 0; e < elements; ++e) {
-            if (plan.u_entry(e) != entry) continue;
-            v_e[n] = v + e * v_e_stride;
-            m_e[n++] = m + e * m_e_stride;
-        }
-        winograd_gemm(g, plan, u + entry * plan.rows * g.cin, v_e, m_e, n, panel_stride);
-    }
+    for (int e = 0; e < elements; ++e)
+        winograd_gemm(g, plan, u + plan.u_entry(e) * plan.rows * g.cin, v + e * v_e_stride, panel_stride,
+                      m + e * m_e_stride);
 
     for (int64_t co = 0; co < g.cout; ++co)
         winograd_outputs(p, g, plan, image, co, first, count, m + co * kTilesPerBlock, m_e_stride);

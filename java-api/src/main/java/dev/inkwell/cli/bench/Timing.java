@@ -24,14 +24,6 @@ record Timing(double medianMs, double minMs, int samples, long callsPerSample) {
     // right after it runs on cold caches and a core that may have slowed down.
     private static final long SAMPLE_NANOS = 10_000_000L;
 
-    static Timing of(Runnable call, int warmup, int samples) {
-        Sampler s = Sampler.calibrate(call, warmup, samples);
-        for (int i = 0; i < samples; i++) {
-            s.sample();
-        }
-        return s.result();
-    }
-
     /** The same timing per operation, when one call of the timed run performed {@code n}. */
     Timing perOperation(int n) {
         return n == 1 ? this : new Timing(medianMs / n, minMs / n, samples, callsPerSample * n);
