@@ -89,15 +89,12 @@ namespace {
 // AVX2 loops' eight 4-double accumulators hold lanes 0-3, 4-7, ..., 28-31: eight chains
 // hide the latency of the adds).
 constexpr int kLanes = 32;
-// Elements a task of whole segments handles at least (small rows are batched), and chunks
+// Elements a task of whole segments handles at least (small rows are many a task), and chunks
 // a task of the split phases handles: large enough that the pool's per-task cost vanishes.
 constexpr int64_t kTaskElements = int64_t(1) << 16;
 constexpr int64_t kTaskChunks = 4;
-// Elements of the short segments a task takes pass by pass (16 kB: they stay in L1).
-constexpr int64_t kBatchElements = 4096;
-// Segments of one batch at most (their statistics live on the task's stack); the batch size
-// only orders the passes, never changes a segment's arithmetic.
-constexpr int64_t kMaxBatch = 256;
+// Elements of a group the activation step takes at a time (16 kB: they stay in L1).
+constexpr int64_t kActivationPiece = 4096;
 
 // The lanes added in a fixed tree.
 inline double add_lanes(const double* l) {
@@ -742,9 +739,10 @@ const Kernels& kernels(NormIsa isa) {
 // x + s * length. Its sum is the chunk partials (kStatChunk elements each, from its start)
 // added in chunk order, and so is its sum of squares: the same whichever task computes them.
 //   whole segments  one task normalises a run of segments (kTaskElements in all), each in
-//                   three passes over data that stays in the core's cache (a row in L1);
+//                   its statistics pass(es), then its apply pass, over data that stays in
+//                   the core's cache (a row in L1);
 //   split           with fewer segments than threads, every phase runs over all chunks of
-//                   all segments (sums, then squares, then the apply step).
+//                   all segments (the float sums, then the apply step).
 // apply(segment, begin, end, stats) normalises elements [begin, end) of a segment.
 // ---------------------------------------------------------------------------------------
 
@@ -800,13 +798,19 @@ Verdict judge_float_sums(FloatSums t, int64_t n, float c, double eps, Stats& out
     return Verdict::kAccept;
 }
 
-// The first shift of a segment: the mean of its first (up to) 16 elements, in double, as a
-// float. Near the mean for data in any ordinary order.
+// The first shift of a segment: the mean of its first (up to) 16 elements, near the mean for
+// data in any ordinary order. Any value near the mean serves (judge_float_sums checks it), so
+// it is taken in float, each element scaled by 1/16 (exact but in underflow: no overflow on
+// the way) and added in a fixed pairwise tree, the same bits everywhere; 16 sequential double
+// additions here were a chain of ~70 cycles in every row's critical path.
 float float_shift(const float* x, int64_t n) {
     const int64_t m = std::min<int64_t>(n, 16);
-    double sum = 0;
-    for (int64_t i = 0; i < m; ++i) sum += double(x[i]);
-    return float(sum / double(m));
+    auto v = [&](int i) { return i < m ? x[i] * 0.0625f : 0.0f; };
+    float h[8];
+    for (int i = 0; i < 8; ++i) h[i] = v(i) + v(i + 8);
+    const float q0 = h[0] + h[4], q1 = h[1] + h[5], q2 = h[2] + h[6], q3 = h[3] + h[7];
+    const float sum = (q0 + q2) + (q1 + q3);
+    return m == 16 ? sum : sum * (16.0f / float(m));
 }
 
 // A segment's float sums about c: its chunks (kStatChunk elements from its start) in order.
@@ -866,19 +870,15 @@ void normalize_segments(ThreadPool& pool, const Kernels& k, const float* x, int6
         int64_t tasks = std::max<int64_t>(1, (segments * length + kTaskElements - 1) / kTaskElements);
         tasks = std::min(segments, (tasks + threads - 1) / threads * threads);
         const int64_t per_task = (segments + tasks - 1) / tasks;
-        // Short segments (rows) go pass by pass in batches that stay in L1: the sums of
-        // consecutive rows do not wait for each other's divisions and square roots.
-        const int64_t batch = std::clamp<int64_t>(kBatchElements / length, 1, kMaxBatch);
+        // Each segment's statistics, then its apply step at once, while it is in L1. (Rows
+        // batched pass by pass, so that the sums of consecutive rows did not wait for each
+        // other's divisions and square roots, measured 3-11% slower on layer_norm at 64-1280
+        // elements a row: reads and writes interleaved row by row keep memory busier.)
         parallel_chunks(pool, segments, per_task, [&](int64_t first, int64_t last) {
-            Stats stats[kMaxBatch];  // on the stack: no allocation per task
-            for (int64_t b = first; b < last; b += batch) {
-                const int64_t e = std::min(last, b + batch);
-                for (int64_t s = b; s < e; ++s) {
-                    const float* xs = x + s * length;
-                    const float c = float_shift(xs, length);
-                    stats[s - b] = settle_stats(k, xs, length, eps, segment_fsums(k, xs, length, c), c);
-                }
-                for (int64_t s = b; s < e; ++s) apply(s, int64_t(0), length, stats[s - b]);
+            for (int64_t s = first; s < last; ++s) {
+                const float* xs = x + s * length;
+                const float c = float_shift(xs, length);
+                apply(s, int64_t(0), length, settle_stats(k, xs, length, eps, segment_fsums(k, xs, length, c), c));
             }
         });
         return;
@@ -947,8 +947,8 @@ void group_norm_fast(ThreadPool& pool, const inkwell_group_norm_params& p, NormI
                            }
                            // The activation in place, piece by piece while each is in L1
                            // (elementwise: the same bits however the span is cut).
-                           for (int64_t i = begin; i < end; i += kBatchElements) {
-                               const int64_t stop = std::min(end, i + kBatchElements);
+                           for (int64_t i = begin; i < end; i += kActivationPiece) {
+                               const int64_t stop = std::min(end, i + kActivationPiece);
                                fn(x + base, y + base, i, stop, p.spatial, first_channel, s, w, b);
                                apply_activation_span(p.activation, y + base + i, y + base + i, stop - i, act_isa);
                            }
