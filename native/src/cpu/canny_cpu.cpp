@@ -124,8 +124,11 @@ using canny_rows::kSimdSlack;
 using canny_rows::RowKernels;
 
 const RowKernels& row_kernels(CannyKernels which) {
-    const RowKernels* avx2 = canny_rows::avx2_row_kernels();
-    return which == CannyKernels::Best && avx2 != nullptr ? *avx2 : canny_rows::scalar_row_kernels();
+    if (which == CannyKernels::Best) {
+        if (const RowKernels* avx512 = canny_rows::avx512_row_kernels()) return *avx512;
+        if (const RowKernels* avx2 = canny_rows::avx2_row_kernels()) return *avx2;
+    }
+    return canny_rows::scalar_row_kernels();
 }
 
 // Per-stripe scratch, allocated once per stripe.

@@ -29,8 +29,9 @@ CannyThresholds canny_thresholds(double low, double high, int aperture, bool l2_
 void canny_reference(const ImageView& src, const ImageView& dst, int aperture, bool l2_gradient,
                      CannyThresholds thresholds);
 
-// Which row kernels canny_fast runs: the best the CPU supports (AVX2 where available), or
-// the portable scalar ones (for tests on machines with AVX2). Results are identical.
+// Which row kernels canny_fast runs: the best the SIMD level in effect allows (AVX-512, else
+// AVX2, where available), or the portable scalar ones (for tests on machines with AVX2).
+// Results are identical.
 enum class CannyKernels { Best, Scalar };
 
 // Row stripes in parallel with a 3-row ring buffer; stripe-local hysteresis, then one

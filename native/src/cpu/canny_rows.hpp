@@ -7,7 +7,9 @@
 //
 // Each stage has a portable scalar version over a column range [x0, x1) (defined here, so
 // the SIMD versions can use it for their tails) and whole-row entry points collected in a
-// RowKernels table: the scalar table everywhere, an AVX2 table where the CPU has AVX2.
+// RowKernels table: the scalar table everywhere, an AVX2 table where the CPU has AVX2, and
+// an AVX-512 table (its gradient 3, magnitude and suppress kernels; AVX2 for the rest) where
+// the level in effect is AVX-512.
 #pragma once
 
 #include <cstdint>
@@ -179,5 +181,7 @@ struct RowKernels {
 const RowKernels& scalar_row_kernels();
 // The AVX2 kernels, or nullptr where the CPU (or the compiler's target) has no AVX2.
 const RowKernels* avx2_row_kernels();
+// The AVX-512 kernels, or nullptr below the AVX-512 level (simd_dispatch.hpp).
+const RowKernels* avx512_row_kernels();
 
 }  // namespace inkwell::cpu::canny_rows
