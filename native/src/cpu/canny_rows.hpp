@@ -58,6 +58,27 @@ inline void deinterleave_range(const uint8_t* src, int64_t cn, uint8_t* const* p
         for (int64_t c = 0; c < cn; ++c) planes[c][x] = src[x * cn + c];
 }
 
+// Byte shuffles that split 16 RGB pixels (three 16-byte vectors) into three planes (the
+// AVX2 and AVX-512 loads):
+// kDeinterleave.mask[plane][vector][i] is the byte of `vector` that holds pixel i of
+// `plane`, or -1 (shuffle in a zero) where that pixel lies in another vector.
+struct DeinterleaveMasks {
+    alignas(16) int8_t mask[3][3][16];
+};
+
+constexpr DeinterleaveMasks make_deinterleave_masks() {
+    DeinterleaveMasks m{};
+    for (int plane = 0; plane < 3; ++plane)
+        for (int vector = 0; vector < 3; ++vector)
+            for (int i = 0; i < 16; ++i) {
+                const int byte = 3 * i + plane - 16 * vector;
+                m.mask[plane][vector][i] = static_cast<int8_t>(byte >= 0 && byte < 16 ? byte : -1);
+            }
+    return m;
+}
+
+inline constexpr DeinterleaveMasks kDeinterleave = make_deinterleave_masks();
+
 // The replicated border columns [-r, 0) and [w, w + r) of each plane.
 inline void replicate_edges(uint8_t* const* planes, int64_t cn, int64_t w, int64_t r) {
     for (int64_t c = 0; c < cn; ++c)

@@ -15,26 +15,6 @@ namespace inkwell::cpu::canny_rows {
 
 namespace {
 
-// Byte shuffles that split 16 RGB pixels (three 16-byte vectors) into three planes:
-// kDeinterleave.mask[plane][vector][i] is the byte of `vector` that holds pixel i of
-// `plane`, or -1 (shuffle in a zero) where that pixel lies in another vector.
-struct DeinterleaveMasks {
-    alignas(16) int8_t mask[3][3][16];
-};
-
-constexpr DeinterleaveMasks make_deinterleave_masks() {
-    DeinterleaveMasks m{};
-    for (int plane = 0; plane < 3; ++plane)
-        for (int vector = 0; vector < 3; ++vector)
-            for (int i = 0; i < 16; ++i) {
-                const int byte = 3 * i + plane - 16 * vector;
-                m.mask[plane][vector][i] = static_cast<int8_t>(byte >= 0 && byte < 16 ? byte : -1);
-            }
-    return m;
-}
-
-constexpr DeinterleaveMasks kDeinterleave = make_deinterleave_masks();
-
 // Pushes the strong pixels x + i for the set bits i of `bits`. Defined outside the AVX2
 // region so that the std::vector code it instantiates is built for the baseline ISA.
 void push_strong(const MapRow& out, int64_t x, unsigned bits) {
