@@ -8,8 +8,8 @@
 // Each stage has a portable scalar version over a column range [x0, x1) (defined here, so
 // the SIMD versions can use it for their tails) and whole-row entry points collected in a
 // RowKernels table: the scalar table everywhere, an AVX2 table where the CPU has AVX2, and
-// an AVX-512 table (its gradient 3, magnitude and suppress kernels; AVX2 for the rest) where
-// the level in effect is AVX-512.
+// an AVX-512 table (its load, gradient 3, magnitude and suppress kernels; AVX2 for the rest)
+// where the level in effect is AVX-512.
 #pragma once
 
 #include <cstdint>
@@ -164,6 +164,13 @@ struct MapRow {
     int64_t index;
     std::vector<int64_t>* strong;
 };
+
+// Pushes the strong pixels x + i for the set bits i of `bits` (the SIMD suppress kernels).
+// Defined here, outside their files' target regions, so that the std::vector code it
+// instantiates is built for the baseline ISA.
+inline void push_strong(const MapRow& out, int64_t x, unsigned bits) {
+    for (; bits != 0; bits &= bits - 1) out.strong->push_back(out.index + x + __builtin_ctz(bits));
+}
 
 inline void suppress_range(const int32_t* prev, const int32_t* cur, const int32_t* next, const int16_t* dx,
                            const int16_t* dy, int64_t x0, int64_t x1, CannyThresholds t, const MapRow& out) {

@@ -15,12 +15,6 @@ namespace inkwell::cpu::canny_rows {
 
 namespace {
 
-// Pushes the strong pixels x + i for the set bits i of `bits`. Defined outside the AVX2
-// region so that the std::vector code it instantiates is built for the baseline ISA.
-void push_strong(const MapRow& out, int64_t x, unsigned bits) {
-    for (; bits != 0; bits &= bits - 1) out.strong->push_back(out.index + x + __builtin_ctz(bits));
-}
-
 // GCC's target pragma; clang ignores it, so there the same region is an attribute applied
 // to every function declared in it.
 #if defined(__clang__)

@@ -16,12 +16,6 @@ namespace inkwell::cpu::canny_rows {
 
 namespace {
 
-// Pushes the strong pixels x + i for the set bits i of `bits` (outside the target region:
-// the std::vector code is built for the baseline ISA).
-void push_strong(const MapRow& out, int64_t x, unsigned bits) {
-    for (; bits != 0; bits &= bits - 1) out.strong->push_back(out.index + x + __builtin_ctz(bits));
-}
-
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw"))), apply_to = function)
 #else

@@ -662,6 +662,15 @@ void patch_row(const Geometry& g, const float* plane, int64_t iy, int64_t ix0, i
     std::fill(dst + hi, dst + width, 0.0f);
 }
 
+// The lanes of a block's V past its count tiles (a short last block), 0 in each of the
+// elements' panels: the micro-kernels run whole panels.
+void zero_missing_tiles(float* v, int64_t count, int nr, int elements, int64_t e_stride, int64_t panel_stride) {
+    for (int64_t lane = count; lane < kTilesPerBlock; ++lane) {
+        float* dst = v + (lane / nr) * panel_stride + lane % nr;
+        for (int e = 0; e < elements; ++e) dst[e * e_stride] = 0.0f;
+    }
+}
+
 // V of one input plane for the block's tiles first .. first + count - 1: V[e][panel][ci][nr]
 // at v + ci * nr (the caller offsets to the channel; e and panel strides below). Tiles come in
 // runs along a tile row: the four input rows of a run are copied zero-padded, combined
@@ -709,10 +718,7 @@ void winograd_input_plane(const Geometry& g, const WinoPlan& plan, const float* 
         }
         done += run;
     }
-    for (int64_t lane = count; lane < kTilesPerBlock; ++lane) {
-        float* dst = v + (lane / nr) * panel_stride + lane % nr;
-        for (int e = 0; e < 16; ++e) dst[e * e_stride] = 0.0f;
-    }
+    zero_missing_tiles(v, count, nr, 16, e_stride, panel_stride);
 }
 
 // The stride-2 variant's V for the block's tiles first .. first + count - 1, laid out as
@@ -762,10 +768,7 @@ void winograd_s2_input_plane(const Geometry& g, const WinoPlan& plan, const floa
         }
         done += run;
     }
-    for (int64_t lane = count; lane < kTilesPerBlock; ++lane) {
-        float* dst = v + (lane / nr) * panel_stride + lane % nr;
-        for (int e = 0; e < 25; ++e) dst[e * e_stride] = 0.0f;
-    }
+    zero_missing_tiles(v, count, nr, 25, e_stride, panel_stride);
 }
 
 #ifdef INKWELL_GEMM_X86
@@ -793,7 +796,11 @@ __attribute__((target("avx512f"))) void winograd_s2_input_plane_avx512(const Geo
                                                                        int64_t count, float* v, int64_t e_stride,
                                                                        int64_t panel_stride) {
     const int nr = plan.ks.nr;
-    const __m512i phase = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+    // Permute indices of column phase j: lane k takes element (4k + j) mod 32 of a vector pair.
+    __m512i phase[4];
+    for (int j = 0; j < 4; ++j)
+        phase[j] = _mm512_add_epi32(_mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28),
+                                    _mm512_set1_epi32(j));
     for (int64_t done = 0; done < count;) {
         const int64_t t = first + done, ty = t / plan.tiles_w, tx0 = t % plan.tiles_w;
         const int64_t run = std::min(count - done, plan.tiles_w - tx0);
@@ -824,11 +831,9 @@ __attribute__((target("avx512f"))) void winograd_s2_input_plane_avx512(const Geo
                            : i == 3 ? s2_columns(rows[1], q, cols)
                                     : s2_columns(rows[3], q, cols);
                 __m512 col[5];  // col[j] lane k: the row's column 4k + j
-                for (int j = 0; j < 4; ++j) {
-                    const __m512i idx = _mm512_add_epi32(phase, _mm512_set1_epi32(j));
-                    col[j] = _mm512_mask_blend_ps(0xFF00, _mm512_permutex2var_ps(row[0], idx, row[1]),
-                                                  _mm512_permutex2var_ps(row[2], idx, row[3]));
-                }
+                for (int j = 0; j < 4; ++j)
+                    col[j] = _mm512_mask_blend_ps(0xFF00, _mm512_permutex2var_ps(row[0], phase[j], row[1]),
+                                                  _mm512_permutex2var_ps(row[2], phase[j], row[3]));
                 // (The zero-masked form: the plain one passes GCC 12 an undefined operand.)
                 col[4] = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(__mmask16(0xFFFF), _mm512_castps_si512(row[4]),
                                                                        _mm512_castps_si512(col[0]), 1));
@@ -843,10 +848,7 @@ __attribute__((target("avx512f"))) void winograd_s2_input_plane_avx512(const Geo
         }
         done += run;
     }
-    for (int64_t lane = count; lane < kTilesPerBlock; ++lane) {
-        float* dst = v + (lane / nr) * panel_stride + lane % nr;
-        for (int e = 0; e < 25; ++e) dst[e * e_stride] = 0.0f;
-    }
+    zero_missing_tiles(v, count, nr, 25, e_stride, panel_stride);
 }
 #endif
 
