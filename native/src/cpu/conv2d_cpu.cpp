@@ -280,10 +280,10 @@ void pack_col_block(const Geometry& g, const ColRuns& cr, const float* x_group, 
 using gemm::KernelSpec;
 using gemm::MicroTile;
 
-constexpr KernelSpec kPortableKernel{6, 16, gemm::micro_portable<6, 16>};
+constexpr KernelSpec kPortableKernel{6, 16, gemm::micro_portable<6, 16>, gemm::micro_portable<6, 16, true>};
 #ifdef INKWELL_GEMM_X86
-constexpr KernelSpec kAvx2Kernel{6, 16, gemm::micro_avx2_6x16};
-constexpr KernelSpec kAvx512Kernel{12, 32, gemm::micro_avx512_12x32};
+constexpr KernelSpec kAvx2Kernel{6, 16, gemm::micro_avx2_6x16<>, gemm::micro_avx2_6x16<true>};
+constexpr KernelSpec kAvx512Kernel{12, 32, gemm::micro_avx512_12x32<>, gemm::micro_avx512_12x32<true>};
 #endif
 
 // The requested kernel, or the widest one below it that the level in effect allows.
@@ -468,8 +468,12 @@ void conv2d_gemm(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometr
 // Stages: U for every (co, ci) once per call (in parallel over co); then one task per
 // (image, block of kTilesPerBlock tiles in row-major tile order): V of the block's tiles
 // (packed as the micro-kernel's col panels: V[e][panel][ci][nr]), the 16 GEMMs with the
-// same micro-kernels and K blocks as the direct GEMM (U rows read in place, padded to a
-// multiple of 12 so every tile is whole), then the output transform, bias and SiLU.
+// same micro-kernels and K blocks as the direct GEMM, in their packed-a form: U is written
+// by its transform as k-major tiles of mr rows, U[e][co / mr][ci][co % mr], its rows padded
+// to a multiple of 12 so every tile is whole), then the output transform, bias and SiLU.
+// (U streams from L3 once per tile block: one sequential stream per micro-tile, instead of
+// mr rows cin floats apart, measured 1.04-1.08x on the whole call at [1,320,64,64] stride 1
+// and 2 and [1,640,32,32], and the packing costs nothing beyond the transform's own stores.)
 //
 // Rounding, and the bound the tests check: every transform is a fixed sequence of additions
 // (and exact halvings), V in two levels (rows, then columns), U in two levels of up to two
@@ -504,7 +508,8 @@ void conv2d_gemm(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometr
 // ---------------------------------------------------------------------------------------
 
 constexpr int64_t kTilesPerBlock = 64;  // a multiple of every kernel's nr
-constexpr int64_t kWinoRowPad = 12;     // U's rows padded to a multiple of every kernel's mr
+constexpr int64_t kWinoRowPad = 12;     // U's rows padded to a multiple of every kernel's mr (and
+                                        // the rows of one weight-transform task)
 static_assert(kTilesPerBlock % kMaxNR == 0 && kWinoRowPad % kMaxMR == 0 && kWinoRowPad % 6 == 0);
 
 // kAuto's choice (conv2d_uses_winograd), on output pixels, for both strides.
@@ -583,71 +588,224 @@ __attribute__((always_inline)) inline void wino_kernel_entries(int64_t ci, float
     }
 }
 
-// One output channel's U entries from its kernels w (cin x 9 floats, torch's layout), with
-// tap k of sixteen channels from split (nine rows of cin floats, filled here): the portable
-// form. The rest of the channels one at a time.
+// U[e] of output channels co0 .. co0 + kWinoRowPad - 1 (rows past cout are 0) at u_tile
+// (entry e at u_tile + e * plane), packed for the micro-kernel: tile t of mr rows holds row
+// r, channel ci at u_tile[t * mr * cin + ci * mr + r]. Sixteen channels at a time, with the
+// arithmetic along the rows: the tile's weights for those channels (kWinoRowPad rows of 144
+// contiguous floats, torch's [co][ci][3][3]) transposed into taps[ci * 9 + k][row], the
+// entries computed on 16-wide vectors (lanes 12-15 unused), each stored as the mr-float
+// pieces the packed layout wants; the rest of the channels one at a time. The portable
+// form, for its 6-row kernel; the SIMD forms below transpose in registers.
 template <bool kStride2>
-void winograd_kernel_row(const float* w, int64_t cin, float* split, float* dst, int64_t plane) {
-    for (int64_t ci = 0; ci < cin; ++ci)
-        for (int k = 0; k < 9; ++k) split[k * cin + ci] = w[ci * 9 + k];
+void winograd_weights_tile(const inkwell_conv2d_params& p, const Geometry& g, int64_t co0, float* u_tile,
+                           int64_t plane) {
+    constexpr int mr = kPortableKernel.mr, kRows = int(kWinoRowPad);
+    static_assert(kRows % mr == 0);
+    const int64_t cin = g.cin, valid = std::min<int64_t>(kRows, g.cout - co0);
+    const float* w = weight_of(p) + co0 * cin * 9;
+    alignas(64) float taps[16 * 9][16] = {};  // [ci * 9 + k][row]; rows past valid stay 0
     int64_t ci = 0;
-    for (; ci + 16 <= cin; ci += 16)
-        wino_kernel_entries<kStride2, WinoVec>(
-            ci, dst, plane, [&](int k, int64_t c) { return wino_load(split + k * cin + c); }, wino_store);
+    for (; ci + 16 <= cin; ci += 16) {
+        for (int64_t r = 0; r < valid; ++r)
+            for (int j = 0; j < 16 * 9; ++j) taps[j][r] = w[(r * cin + ci) * 9 + j];
+        for (int c = 0; c < 16; ++c) {
+            alignas(64) float entries[16][16];
+            wino_kernel_entries<kStride2, WinoVec>(
+                0, entries[0], 16, [&](int k, int64_t) { return wino_load(taps[c * 9 + k]); }, wino_store);
+            for (int e = 0; e < 16; ++e)
+                for (int t = 0; t < kRows / mr; ++t)
+                    std::memcpy(u_tile + e * plane + t * mr * cin + (ci + c) * mr, entries[e] + t * mr,
+                                sizeof(float) * mr);
+        }
+    }
     for (; ci < cin; ++ci)
-        wino_kernel_entries<kStride2, float>(
-            ci, dst, plane, [&](int k, int64_t c) { return w[c * 9 + k]; }, [](float* q, float v) { *q = v; });
+        for (int64_t r = 0; r < kRows; ++r) {
+            float* dst = u_tile + (r / mr) * mr * cin + ci * mr + r % mr;
+            if (r >= valid) {
+                for (int e = 0; e < 16; ++e) dst[e * plane] = 0.0f;
+                continue;
+            }
+            wino_kernel_entries<kStride2, float>(
+                0, dst, plane, [&](int k, int64_t) { return w[(r * cin + ci) * 9 + k]; },
+                [](float* q, float v) { *q = v; });
+        }
 }
 
 #ifdef INKWELL_GEMM_X86
-// GCC 12's _mm512_i32gather_ps passes an undefined vector as its unused pass-through operand,
-// which -Wmaybe-uninitialized reports once inlined; nothing here reads an uninitialised value.
+typedef float WinoVec8 __attribute__((vector_size(32)));
+
+// Transposes eight vectors in place: unpacks, in-lane shuffles, then 128-bit lane swaps.
+__attribute__((target("avx2"))) inline void transpose_8x8(__m256 r[8]) {
+    __m256 t[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {  // r[i + c], lane L: rows i .. i + 3 of column 4 L + c
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int c = 0; c < 4; ++c) {
+        t[c] = _mm256_permute2f128_ps(r[c], r[4 + c], 0x20);
+        t[4 + c] = _mm256_permute2f128_ps(r[c], r[4 + c], 0x31);
+    }
+    for (int i = 0; i < 8; ++i) r[i] = t[i];
+}
+
+// The same for the 6-row AVX2 kernel: each 6-row half of the tile, eight channels at a time,
+// its weights transposed in 8 x 8 blocks (rows 6 and 7 zero), the entries computed on 8-wide
+// vectors and stored six floats at a time. The same bits as the portable form.
+template <bool kStride2>
+__attribute__((target("avx2"))) void winograd_weights_tile_avx2(const inkwell_conv2d_params& p, const Geometry& g,
+                                                                 int64_t co0, float* u_tile, int64_t plane) {
+    constexpr int kMr = 6;
+    static_assert(kAvx2Kernel.mr == kMr && kWinoRowPad % kMr == 0);
+    const int64_t cin = g.cin;
+    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+    for (int64_t h = 0; h < kWinoRowPad / kMr; ++h) {
+        const int64_t first = co0 + h * kMr, valid = std::clamp<int64_t>(g.cout - first, 0, kMr);
+        const float* w = weight_of(p) + first * cin * 9;
+        float* const dst = u_tile + h * kMr * cin;
+        alignas(32) float taps[8 * 9][8];  // [ci * 9 + k][row]
+        int64_t ci = 0;
+        for (; ci + 8 <= cin; ci += 8) {
+            for (int m = 0; m < 9; ++m) {
+                __m256 r[8];
+                for (int64_t i = 0; i < 8; ++i)
+                    r[i] = i < valid ? _mm256_loadu_ps(w + (i * cin + ci) * 9 + m * 8) : _mm256_setzero_ps();
+                transpose_8x8(r);
+                for (int q = 0; q < 8; ++q) _mm256_store_ps(taps[m * 8 + q], r[q]);
+            }
+            for (int c = 0; c < 8; ++c) {
+                alignas(32) float entries[16][8];  // stored in 6-float pieces here: lambdas lack the target
+                wino_kernel_entries<kStride2, WinoVec8>(
+                    0, entries[0], 8,
+                    [&](int k, int64_t) {
+                        WinoVec8 v;
+                        std::memcpy(&v, taps[c * 9 + k], sizeof v);
+                        return v;
+                    },
+                    [](float* q, WinoVec8 v) { std::memcpy(q, &v, sizeof v); });
+                for (int e = 0; e < 16; ++e)
+                    _mm256_maskstore_ps(dst + e * plane + (ci + c) * kMr, six, _mm256_load_ps(entries[e]));
+            }
+        }
+        for (; ci < cin; ++ci)
+            for (int64_t r = 0; r < kMr; ++r) {
+                if (r >= valid) {
+                    for (int e = 0; e < 16; ++e) dst[e * plane + ci * kMr + r] = 0.0f;
+                    continue;
+                }
+                wino_kernel_entries<kStride2, float>(
+                    0, dst + ci * kMr + r, plane, [&](int k, int64_t) { return w[(r * cin + ci) * 9 + k]; },
+                    [](float* q, float v) { *q = v; });
+            }
+    }
+}
+#endif
+
+#ifdef INKWELL_GEMM_X86
+// GCC 12's AVX-512 shuffle intrinsics pass an undefined vector as their unused pass-through
+// operand, which -Wmaybe-uninitialized reports once inlined; nothing here reads one.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-// The same with AVX-512 gathers of each tap straight from w (the nine scattered copies per
-// channel into split cost about as much as the transform itself). The same values in the
-// same arithmetic: the same bits.
+// Transposes sixteen vectors in place (r[i][j] <-> r[j][i]): unpacks of floats, then of
+// float pairs, then two rounds of 128-bit lane shuffles; 64 shuffles, no memory.
+__attribute__((target("avx512f"))) inline void transpose_16x16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {  // r[i + c], lane L: rows i .. i + 3 of column 4 L + c
+        const __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
+        const __m512d t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    for (int c = 0; c < 4; ++c) {  // t[c]: rows 0-3 and 4-7 of columns c and 8 + c, and so on
+        t[c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);
+        t[4 + c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xdd);
+        t[8 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xdd);
+    }
+    for (int c = 0; c < 4; ++c) {
+        r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xdd);
+        r[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xdd);
+    }
+}
+
+// The same for the 12-row AVX-512 kernel, sixteen channels at a time, with the arithmetic
+// along the rows: the tile's weights for the sixteen channels (12 rows of 144 contiguous
+// floats) are transposed in 16 x 16 blocks into taps[ci * 9 + k][row], the entries computed
+// on those vectors (lanes 12-15 unused) and each stored as the 12 contiguous floats that the
+// packed layout wants. (Gathers, for the taps and again for the packing, cost 7% of a
+// [1,320,64,64] stride-2 call: they are slow on this Xeon.) The same values in the same
+// arithmetic: the same bits as the portable form.
 template <bool kStride2>
-__attribute__((target("avx512f"))) void winograd_kernel_row_avx512(const float* w, int64_t cin, float*, float* dst,
-                                                                   int64_t plane) {
-    const __m512i stride9 = _mm512_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63, 72, 81, 90, 99, 108, 117, 126, 135);
+__attribute__((target("avx512f"))) void winograd_weights_tile_avx512(const inkwell_conv2d_params& p,
+                                                                     const Geometry& g, int64_t co0, float* u_tile,
+                                                                     int64_t plane) {
+    constexpr int kRows = 12;
+    static_assert(kRows == kWinoRowPad);
+    const int64_t cin = g.cin, valid = std::min<int64_t>(kRows, g.cout - co0);
+    const float* w = weight_of(p) + co0 * cin * 9;
+    alignas(64) float taps[16 * 9][16];  // [ci * 9 + k][row]
     int64_t ci = 0;
     for (; ci + 16 <= cin; ci += 16) {
-        alignas(64) float taps[9][16];  // gathered here: a lambda would not get this function's target
-        for (int k = 0; k < 9; ++k) _mm512_store_ps(taps[k], _mm512_i32gather_ps(stride9, w + ci * 9 + k, 4));
-        wino_kernel_entries<kStride2, WinoVec>(
-            ci, dst, plane, [&](int k, int64_t) { return wino_load(taps[k]); }, wino_store);
+        for (int m = 0; m < 9; ++m) {
+            __m512 r[16];
+            for (int64_t i = 0; i < 16; ++i)
+                r[i] = i < valid ? _mm512_loadu_ps(w + (i * cin + ci) * 9 + m * 16) : _mm512_setzero_ps();
+            transpose_16x16(r);
+            for (int q = 0; q < 16; ++q) _mm512_store_ps(taps[m * 16 + q], r[q]);
+        }
+        for (int c = 0; c < 16; ++c) {
+            alignas(64) float entries[16][16];  // stored in 12-float pieces here: lambdas lack the target
+            wino_kernel_entries<kStride2, WinoVec>(
+                0, entries[0], 16, [&](int k, int64_t) { return wino_load(taps[c * 9 + k]); }, wino_store);
+            for (int e = 0; e < 16; ++e)
+                _mm512_mask_storeu_ps(u_tile + e * plane + (ci + c) * kRows, 0x0fff, _mm512_load_ps(entries[e]));
+        }
     }
     for (; ci < cin; ++ci)
-        wino_kernel_entries<kStride2, float>(
-            ci, dst, plane, [&](int k, int64_t c) { return w[c * 9 + k]; }, [](float* q, float v) { *q = v; });
+        for (int64_t r = 0; r < kRows; ++r) {
+            if (r >= valid) {
+                for (int e = 0; e < 16; ++e) u_tile[e * plane + ci * kRows + r] = 0.0f;
+                continue;
+            }
+            wino_kernel_entries<kStride2, float>(
+                0, u_tile + ci * kRows + r, plane, [&](int k, int64_t) { return w[(r * cin + ci) * 9 + k]; },
+                [](float* q, float v) { *q = v; });
+        }
 }
 #pragma GCC diagnostic pop
 #endif
 
-// U[e][co][ci] (co < rows; rows past cout are 0) for output channels co0 .. co1 - 1, run
-// along ci, sixteen channels at a time, writing sixteen contiguous streams (it was 40% of a
-// [1,640,32,32] call in scalar code).
-void winograd_weights(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, int64_t co0,
-                      int64_t co1, float* u) {
-    using Row = void (*)(const float*, int64_t, float*, float*, int64_t);
-    Row row = plan.stride2 ? winograd_kernel_row<true> : winograd_kernel_row<false>;
-#ifdef INKWELL_GEMM_X86
-    if (plan.ks.fn == kAvx512Kernel.fn)  // chosen only where the level allows AVX-512
-        row = plan.stride2 ? winograd_kernel_row_avx512<true> : winograd_kernel_row_avx512<false>;
-#endif
+// U[e] for output channels co0 .. co0 + kWinoRowPad - 1, in the micro-kernel's packed tiles:
+// U[e][co / mr][ci][co % mr] (the rows padded to kWinoRowPad are 0).
+void winograd_weights(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, int64_t co0, float* u) {
     const int64_t plane = plan.rows * g.cin;
-    thread_local std::vector<float> split;
-    split.resize(size_t(9 * g.cin));
-    for (int64_t co = co0; co < co1; ++co) {
-        float* dst = u + co * g.cin;
-        if (co >= g.cout) {
-            for (int e = 0; e < 16; ++e) std::fill(dst + e * plane, dst + e * plane + g.cin, 0.0f);
-            continue;
-        }
-        row(weight_of(p) + co * g.cin * 9, g.cin, split.data(), dst, plane);
+    float* const u_tile = u + co0 * g.cin;
+#ifdef INKWELL_GEMM_X86
+    if (plan.ks.fn == kAvx512Kernel.fn) {  // chosen only where the level allows AVX-512
+        (plan.stride2 ? winograd_weights_tile_avx512<true> : winograd_weights_tile_avx512<false>)(p, g, co0, u_tile,
+                                                                                                  plane);
+        return;
     }
+#endif
+    auto tile = plan.stride2 ? winograd_weights_tile<true> : winograd_weights_tile<false>;
+#ifdef INKWELL_GEMM_X86
+    if (plan.ks.fn == kAvx2Kernel.fn) tile = plan.stride2 ? winograd_weights_tile_avx2<true> : winograd_weights_tile_avx2<false>;
+#endif
+    tile(p, g, co0, u_tile, plane);
 }
 
 // Input row iy, columns ix0 .. ix0 + width - 1, into dst with zeros outside the image.
@@ -929,7 +1087,7 @@ void winograd_outputs(const inkwell_conv2d_params& p, const Geometry& g, const W
     }
 }
 
-// M_e = U_e V_e of one element for a block: U's rows read in place, V's panels packed
+// M_e = U_e V_e of one element for a block: U's tiles packed k-major, V's panels packed
 // (V_e[panel][ci][nr]), M_e[co][tile] (kTilesPerBlock floats a row). (Running the stride-2
 // elements that share a U entry together, to read its rows once, measured 0.99-1.03x.)
 void winograd_gemm(const Geometry& g, const WinoPlan& plan, const float* u_e, const float* v_e, int64_t panel_stride,
@@ -940,8 +1098,8 @@ void winograd_gemm(const Geometry& g, const WinoPlan& plan, const float* u_e, co
         for (int64_t pn = 0; pn < plan.panels(); ++pn) {
             const float* panel = v_e + pn * panel_stride + k0 * nr;
             for (int64_t r = 0; r < plan.rows; r += mr)
-                plan.ks.fn(MicroTile{u_e + r * g.cin + k0, g.cin, panel, kc, m_e + r * kTilesPerBlock + pn * nr,
-                                     kTilesPerBlock, b > 0});
+                plan.ks.packed_a(MicroTile{u_e + r * g.cin + k0 * mr, mr, panel, kc,
+                                           m_e + r * kTilesPerBlock + pn * nr, kTilesPerBlock, b > 0});
         }
     }
 }
@@ -990,11 +1148,8 @@ const float* winograd_all_weights(ThreadPool& pool, const inkwell_conv2d_params&
                                   const WinoPlan& plan) {
     thread_local std::vector<float> u_buffer;
     float* const u = wino_scratch(u_buffer, 16 * plan.rows * g.cin);
-    constexpr int64_t kRowsPerTask = 16;
-    pool.parallel_for(ceil_div(plan.rows, kRowsPerTask), [&](int64_t task) {
-        const int64_t co0 = task * kRowsPerTask;
-        winograd_weights(p, g, plan, co0, std::min(plan.rows, co0 + kRowsPerTask), u);
-    });
+    pool.parallel_for(plan.rows / kWinoRowPad,
+                      [&](int64_t task) { winograd_weights(p, g, plan, task * kWinoRowPad, u); });
     return u;
 }
 

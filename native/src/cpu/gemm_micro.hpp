@@ -19,6 +19,11 @@
 // kernel with the block of rows in L2 (2-core Xeon, AVX-512), packing cost 14% of the
 // multiply and the packed kernel itself was only ~4% faster; x's rows are contiguous in k
 // already, and twelve row streams are within what the prefetchers follow.
+//
+// Each kernel also has a packed-a form (kPackedA: a is k-major, a[k * MR + r], lda unused),
+// for operands that are produced per call anyway and can be written that way for free: the
+// Winograd transform's U, which streams from L3 once per tile block. There one sequential
+// stream beat twelve strided ones by 7-10% (conv2d_cpu.cpp). Same FMA chains, same bits.
 #pragma once
 
 #include <cstdint>
@@ -48,15 +53,16 @@ using MicroKernel = void (*)(const MicroTile&);
 struct KernelSpec {
     int mr, nr;
     MicroKernel fn;
+    MicroKernel packed_a = nullptr;  // the same kernel over a packed a (see above)
 };
 
-template <int MR, int NR>
+template <int MR, int NR, bool kPackedA = false>
 inline void micro_portable(const MicroTile& t) {
     float acc[MR][NR] = {};
     const float* b = t.b;
     for (int64_t k = 0; k < t.kc; ++k, b += NR)
         for (int r = 0; r < MR; ++r) {
-            const float av = t.a[r * t.lda + k];
+            const float av = kPackedA ? t.a[k * MR + r] : t.a[r * t.lda + k];
             for (int q = 0; q < NR; ++q) acc[r][q] += av * b[q];
         }
     for (int r = 0; r < MR; ++r) {
@@ -69,18 +75,19 @@ inline void micro_portable(const MicroTile& t) {
 
 // The unroll pragmas matter: without them GCC keeps acc in memory and stores it every
 // iteration.
+template <bool kPackedA = false>
 __attribute__((target("avx2,fma"))) inline void micro_avx2_6x16(const MicroTile& t) {
     constexpr int kMR = 6;
     __m256 acc[kMR][2];
 #pragma GCC unroll 6
     for (int r = 0; r < kMR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     // Two base pointers and offsets of 1 and 2 rows: x86 addressing covers all six rows
-    // without six pointer registers.
-    const int64_t l = t.lda;
+    // without six pointer registers. Packed: row r of step k at a0 + r, a0 moving by 6.
+    const int64_t l = kPackedA ? 1 : t.lda, step = kPackedA ? kMR : 1;
     const float* a0 = t.a;
     const float* a3 = t.a + 3 * l;
     const float* b = t.b;
-    for (int64_t k = 0; k < t.kc; ++k, ++a0, ++a3, b += 16) {
+    for (int64_t k = 0; k < t.kc; ++k, a0 += step, a3 += step, b += 16) {
         const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
         const float* row[kMR] = {a0, a0 + l, a0 + 2 * l, a3, a3 + l, a3 + 2 * l};
 #pragma GCC unroll 6
@@ -103,18 +110,19 @@ __attribute__((target("avx2,fma"))) inline void micro_avx2_6x16(const MicroTile&
 }
 
 // 24 of the 32 zmm registers hold the tile; each k is 2 loads of b and 12 broadcasts.
+template <bool kPackedA = false>
 __attribute__((target("avx512f"))) inline void micro_avx512_12x32(const MicroTile& t) {
     constexpr int kMR = 12;
     __m512 acc[kMR][2];
 #pragma GCC unroll 12
     for (int r = 0; r < kMR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    const int64_t l = t.lda;
+    const int64_t l = kPackedA ? 1 : t.lda, step = kPackedA ? kMR : 1;
     const float* a0 = t.a;
     const float* a3 = t.a + 3 * l;
     const float* a6 = t.a + 6 * l;
     const float* a9 = t.a + 9 * l;
     const float* b = t.b;
-    for (int64_t k = 0; k < t.kc; ++k, ++a0, ++a3, ++a6, ++a9, b += 32) {
+    for (int64_t k = 0; k < t.kc; ++k, a0 += step, a3 += step, a6 += step, a9 += step, b += 32) {
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         const float* row[kMR] = {a0, a0 + l, a0 + 2 * l, a3, a3 + l, a3 + 2 * l,
                                  a6, a6 + l, a6 + 2 * l, a9, a9 + l, a9 + 2 * l};

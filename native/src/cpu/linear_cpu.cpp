@@ -359,8 +359,8 @@ void multiply_task(const Job& j, const Plan& pl, GegluRun geglu_run, const float
 
 constexpr KernelSpec kPortable{6, 16, gemm::micro_portable<6, 16>};
 #ifdef INKWELL_GEMM_X86
-constexpr KernelSpec kAvx2{6, 16, gemm::micro_avx2_6x16};
-constexpr KernelSpec kAvx512{12, 32, gemm::micro_avx512_12x32};
+constexpr KernelSpec kAvx2{6, 16, gemm::micro_avx2_6x16<>};
+constexpr KernelSpec kAvx512{12, 32, gemm::micro_avx512_12x32<>};
 #endif
 
 // The requested kernel, or the widest available one below it; the SIMD kernels come with
