@@ -469,11 +469,13 @@ void conv2d_gemm(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometr
 // (image, block of kTilesPerBlock tiles in row-major tile order): V of the block's tiles
 // (packed as the micro-kernel's col panels: V[e][panel][ci][nr]), the 16 GEMMs with the
 // same micro-kernels and K blocks as the direct GEMM, in their packed-a form: U is written
-// by its transform as k-major tiles of mr rows, U[e][co / mr][ci][co % mr], its rows padded
-// to a multiple of 12 so every tile is whole), then the output transform, bias and SiLU.
-// (U streams from L3 once per tile block: one sequential stream per micro-tile, instead of
-// mr rows cin floats apart, measured 1.04-1.08x on the whole call at [1,320,64,64] stride 1
-// and 2 and [1,640,32,32], and the packing costs nothing beyond the transform's own stores.)
+// by its transform as k-major tiles of mr rows (WinoPlan::u_index: per K block, its tiles
+// one after another; rows padded to a multiple of 12 so every tile is whole), then the
+// output transform, bias and SiLU. (U streams from L3 once per tile block. As one
+// sequential run per element and K block, instead of mr rows cin floats apart, the whole
+// call measured 1.04-1.09x at [1,320,64,64] stride 1 and 2 and [1,640,32,32] for the packed
+// tiles and 1.01-1.05x more for the per-block order; the packing costs nothing beyond the
+// transform's own stores.)
 //
 // Rounding, and the bound the tests check: every transform is a fixed sequence of additions
 // (and exact halvings), V in two levels (rows, then columns), U in two levels of up to two
@@ -534,7 +536,16 @@ struct WinoPlan {
     int64_t tiles_h, tiles_w, tiles;
     int64_t blocks;      // per image
     int64_t rows;        // cout rounded up to kWinoRowPad
+    int64_t cin;
     int64_t panels() const { return kTilesPerBlock / ks.nr; }
+    int64_t u_plane() const { return rows * cin; }  // floats per U entry
+    // Where U_e's k-major micro-tile of rows row0 .. row0 + mr - 1 (row0 a multiple of mr)
+    // holds channel ci: K block after K block, each block's tiles one after another, so that
+    // a block's GEMM streams U_e as one sequential run.
+    int64_t u_index(int64_t row0, int64_t ci) const {
+        const int64_t b = ci / kb.len, k0 = kb.begin(b);
+        return rows * k0 + row0 * kb.size(b, cin) + (ci - k0) * ks.mr;
+    }
     int elements() const { return stride2 ? 25 : 16; }  // of the transform domain
     // The U entry element e multiplies: itself, or for stride 2 one of U's 16 distinct ones.
     int u_entry(int e) const { return stride2 ? std::min(e / 5, 3) * 4 + std::min(e % 5, 3) : e; }
@@ -597,11 +608,11 @@ __attribute__((always_inline)) inline void wino_kernel_entries(int64_t ci, float
 // pieces the packed layout wants; the rest of the channels one at a time. The portable
 // form, for its 6-row kernel; the SIMD forms below transpose in registers.
 template <bool kStride2>
-void winograd_weights_tile(const inkwell_conv2d_params& p, const Geometry& g, int64_t co0, float* u_tile,
-                           int64_t plane) {
+void winograd_weights_tile(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, int64_t co0,
+                           float* u) {
     constexpr int mr = kPortableKernel.mr, kRows = int(kWinoRowPad);
     static_assert(kRows % mr == 0);
-    const int64_t cin = g.cin, valid = std::min<int64_t>(kRows, g.cout - co0);
+    const int64_t cin = g.cin, plane = plan.u_plane(), valid = std::min<int64_t>(kRows, g.cout - co0);
     const float* w = weight_of(p) + co0 * cin * 9;
     alignas(64) float taps[16 * 9][16] = {};  // [ci * 9 + k][row]; rows past valid stay 0
     int64_t ci = 0;
@@ -614,13 +625,13 @@ void winograd_weights_tile(const inkwell_conv2d_params& p, const Geometry& g, in
                 0, entries[0], 16, [&](int k, int64_t) { return wino_load(taps[c * 9 + k]); }, wino_store);
             for (int e = 0; e < 16; ++e)
                 for (int t = 0; t < kRows / mr; ++t)
-                    std::memcpy(u_tile + e * plane + t * mr * cin + (ci + c) * mr, entries[e] + t * mr,
+                    std::memcpy(u + e * plane + plan.u_index(co0 + t * mr, ci + c), entries[e] + t * mr,
                                 sizeof(float) * mr);
         }
     }
     for (; ci < cin; ++ci)
         for (int64_t r = 0; r < kRows; ++r) {
-            float* dst = u_tile + (r / mr) * mr * cin + ci * mr + r % mr;
+            float* dst = u + plan.u_index(co0 + r / mr * mr, ci) + r % mr;
             if (r >= valid) {
                 for (int e = 0; e < 16; ++e) dst[e * plane] = 0.0f;
                 continue;
@@ -659,15 +670,14 @@ __attribute__((target("avx2"))) inline void transpose_8x8(__m256 r[8]) {
 // vectors and stored six floats at a time. The same bits as the portable form.
 template <bool kStride2>
 __attribute__((target("avx2"))) void winograd_weights_tile_avx2(const inkwell_conv2d_params& p, const Geometry& g,
-                                                                 int64_t co0, float* u_tile, int64_t plane) {
+                                                                 const WinoPlan& plan, int64_t co0, float* u) {
     constexpr int kMr = 6;
     static_assert(kAvx2Kernel.mr == kMr && kWinoRowPad % kMr == 0);
-    const int64_t cin = g.cin;
+    const int64_t cin = g.cin, plane = plan.u_plane();
     const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
     for (int64_t h = 0; h < kWinoRowPad / kMr; ++h) {
         const int64_t first = co0 + h * kMr, valid = std::clamp<int64_t>(g.cout - first, 0, kMr);
         const float* w = weight_of(p) + first * cin * 9;
-        float* const dst = u_tile + h * kMr * cin;
         alignas(32) float taps[8 * 9][8];  // [ci * 9 + k][row]
         int64_t ci = 0;
         for (; ci + 8 <= cin; ci += 8) {
@@ -689,17 +699,19 @@ __attribute__((target("avx2"))) void winograd_weights_tile_avx2(const inkwell_co
                     },
                     [](float* q, WinoVec8 v) { std::memcpy(q, &v, sizeof v); });
                 for (int e = 0; e < 16; ++e)
-                    _mm256_maskstore_ps(dst + e * plane + (ci + c) * kMr, six, _mm256_load_ps(entries[e]));
+                    _mm256_maskstore_ps(u + e * plane + plan.u_index(first, ci + c), six,
+                                        _mm256_load_ps(entries[e]));
             }
         }
         for (; ci < cin; ++ci)
             for (int64_t r = 0; r < kMr; ++r) {
+                float* const dst = u + plan.u_index(first, ci) + r;
                 if (r >= valid) {
-                    for (int e = 0; e < 16; ++e) dst[e * plane + ci * kMr + r] = 0.0f;
+                    for (int e = 0; e < 16; ++e) dst[e * plane] = 0.0f;
                     continue;
                 }
                 wino_kernel_entries<kStride2, float>(
-                    0, dst + ci * kMr + r, plane, [&](int k, int64_t) { return w[(r * cin + ci) * 9 + k]; },
+                    0, dst, plane, [&](int k, int64_t) { return w[(r * cin + ci) * 9 + k]; },
                     [](float* q, float v) { *q = v; });
             }
     }
@@ -751,11 +763,11 @@ __attribute__((target("avx512f"))) inline void transpose_16x16(__m512 r[16]) {
 // arithmetic: the same bits as the portable form.
 template <bool kStride2>
 __attribute__((target("avx512f"))) void winograd_weights_tile_avx512(const inkwell_conv2d_params& p,
-                                                                     const Geometry& g, int64_t co0, float* u_tile,
-                                                                     int64_t plane) {
+                                                                     const Geometry& g, const WinoPlan& plan,
+                                                                     int64_t co0, float* u) {
     constexpr int kRows = 12;
     static_assert(kRows == kWinoRowPad);
-    const int64_t cin = g.cin, valid = std::min<int64_t>(kRows, g.cout - co0);
+    const int64_t cin = g.cin, plane = plan.u_plane(), valid = std::min<int64_t>(kRows, g.cout - co0);
     const float* w = weight_of(p) + co0 * cin * 9;
     alignas(64) float taps[16 * 9][16];  // [ci * 9 + k][row]
     int64_t ci = 0;
@@ -771,41 +783,39 @@ __attribute__((target("avx512f"))) void winograd_weights_tile_avx512(const inkwe
             alignas(64) float entries[16][16];  // stored in 12-float pieces here: lambdas lack the target
             wino_kernel_entries<kStride2, WinoVec>(
                 0, entries[0], 16, [&](int k, int64_t) { return wino_load(taps[c * 9 + k]); }, wino_store);
+            float* const dst = u + plan.u_index(co0, ci + c);
             for (int e = 0; e < 16; ++e)
-                _mm512_mask_storeu_ps(u_tile + e * plane + (ci + c) * kRows, 0x0fff, _mm512_load_ps(entries[e]));
+                _mm512_mask_storeu_ps(dst + e * plane, 0x0fff, _mm512_load_ps(entries[e]));
         }
     }
     for (; ci < cin; ++ci)
         for (int64_t r = 0; r < kRows; ++r) {
+            float* const dst = u + plan.u_index(co0, ci) + r;
             if (r >= valid) {
-                for (int e = 0; e < 16; ++e) u_tile[e * plane + ci * kRows + r] = 0.0f;
+                for (int e = 0; e < 16; ++e) dst[e * plane] = 0.0f;
                 continue;
             }
             wino_kernel_entries<kStride2, float>(
-                0, u_tile + ci * kRows + r, plane, [&](int k, int64_t) { return w[(r * cin + ci) * 9 + k]; },
+                0, dst, plane, [&](int k, int64_t) { return w[(r * cin + ci) * 9 + k]; },
                 [](float* q, float v) { *q = v; });
         }
 }
 #pragma GCC diagnostic pop
 #endif
 
-// U[e] for output channels co0 .. co0 + kWinoRowPad - 1, in the micro-kernel's packed tiles:
-// U[e][co / mr][ci][co % mr] (the rows padded to kWinoRowPad are 0).
+// U[e] for output channels co0 .. co0 + kWinoRowPad - 1 (the rows past cout are 0), in the
+// micro-kernel's packed tiles at plan.u_index.
 void winograd_weights(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, int64_t co0, float* u) {
-    const int64_t plane = plan.rows * g.cin;
-    float* const u_tile = u + co0 * g.cin;
+    using Tile = void (*)(const inkwell_conv2d_params&, const Geometry&, const WinoPlan&, int64_t, float*);
+    Tile tile = plan.stride2 ? winograd_weights_tile<true> : winograd_weights_tile<false>;
 #ifdef INKWELL_GEMM_X86
-    if (plan.ks.fn == kAvx512Kernel.fn) {  // chosen only where the level allows AVX-512
-        (plan.stride2 ? winograd_weights_tile_avx512<true> : winograd_weights_tile_avx512<false>)(p, g, co0, u_tile,
-                                                                                                  plane);
-        return;
-    }
+    // The kernel was chosen by the level in effect, so its transform's instructions are allowed.
+    if (plan.ks.fn == kAvx512Kernel.fn)
+        tile = plan.stride2 ? winograd_weights_tile_avx512<true> : winograd_weights_tile_avx512<false>;
+    if (plan.ks.fn == kAvx2Kernel.fn)
+        tile = plan.stride2 ? winograd_weights_tile_avx2<true> : winograd_weights_tile_avx2<false>;
 #endif
-    auto tile = plan.stride2 ? winograd_weights_tile<true> : winograd_weights_tile<false>;
-#ifdef INKWELL_GEMM_X86
-    if (plan.ks.fn == kAvx2Kernel.fn) tile = plan.stride2 ? winograd_weights_tile_avx2<true> : winograd_weights_tile_avx2<false>;
-#endif
-    tile(p, g, co0, u_tile, plane);
+    tile(p, g, plan, co0, u);
 }
 
 // Input row iy, columns ix0 .. ix0 + width - 1, into dst with zeros outside the image.
@@ -1098,7 +1108,7 @@ void winograd_gemm(const Geometry& g, const WinoPlan& plan, const float* u_e, co
         for (int64_t pn = 0; pn < plan.panels(); ++pn) {
             const float* panel = v_e + pn * panel_stride + k0 * nr;
             for (int64_t r = 0; r < plan.rows; r += mr)
-                plan.ks.packed_a(MicroTile{u_e + r * g.cin + k0 * mr, mr, panel, kc,
+                plan.ks.packed_a(MicroTile{u_e + plan.u_index(r, k0), mr, panel, kc,
                                            m_e + r * kTilesPerBlock + pn * nr, kTilesPerBlock, b > 0});
         }
     }
@@ -1154,7 +1164,7 @@ const float* winograd_all_weights(ThreadPool& pool, const inkwell_conv2d_params&
 }
 
 void conv2d_winograd(ThreadPool& pool, const inkwell_conv2d_params& p, const Geometry& g, const KernelSpec& ks) {
-    WinoPlan plan{ks, KBlocks(g.cin), g.sh == 2, ceil_div(g.oh, 2), ceil_div(g.ow, 2), 0, 0, 0};
+    WinoPlan plan{ks, KBlocks(g.cin), g.sh == 2, ceil_div(g.oh, 2), ceil_div(g.ow, 2), 0, 0, 0, g.cin};
     plan.tiles = plan.tiles_h * plan.tiles_w;
     plan.blocks = ceil_div(plan.tiles, kTilesPerBlock);
     plan.rows = ceil_div(g.cout, kWinoRowPad) * kWinoRowPad;
