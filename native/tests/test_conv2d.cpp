@@ -101,6 +101,7 @@ const Case kCases[] = {
     {1, 6, 17, 23, 10, 3, 3, 1, 1, 2, 2, 2, 2, 1, false, true},        // dilation 2
     {1, 5, 15, 9, 7, 3, 5, 2, 1, 1, 2, 1, 3, 1, false, true},          // anisotropic everything
     {2, 19, 7, 9, 23, 1, 1, 1, 1, 0, 0, 1, 1, 1, false, true},         // 1x1 (a GEMM)
+    {2, 38, 23, 17, 30, 1, 1, 1, 1, 0, 0, 1, 1, 2, false, true},       // 1x1 packed in place: 2 pixel blocks, groups
     {1, 3, 64, 64, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1, false, true},        // 7x7 stride 2 stem
     {1, 4, 97, 31, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, false},        // odd sizes, no bias
     {1, 13, 20, 20, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, false},       // channels off the SIMD width
