@@ -1035,6 +1035,84 @@ __attribute__((target("avx512f"))) void winograd_s2_input_plane_avx512(const Geo
 }
 #endif
 
+#ifdef INKWELL_GEMM_X86
+// Lanes [lo, hi) of an 8-lane AVX2 mask vector (either end clamped).
+__attribute__((target("avx2"))) inline __m256i lane_range8(int64_t lo, int64_t hi) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i l = _mm256_set1_epi32(int32_t(std::clamp<int64_t>(lo, 0, 8)));
+    const __m256i h = _mm256_set1_epi32(int32_t(std::clamp<int64_t>(hi, 0, 8)));
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(l, lane), _mm256_cmpgt_epi32(h, lane));  // l <= lane < h
+}
+
+// Eight columns of an input row from column 8 q of row (cols[q]: those inside the image), or 0
+// for a row outside it (row null).
+__attribute__((target("avx2"))) inline __m256 s2_columns8(const float* row, int q, const __m256i* cols) {
+    return row == nullptr ? _mm256_setzero_ps() : _mm256_maskload_ps(row + 8 * q, cols[q]);
+}
+
+// winograd_s2_input_plane with AVX2, eight tiles of a run at a time, reading the plane in place
+// as the AVX-512 form does: the five input rows' 33 columns under the tiles as five vectors
+// (masked loads; rows outside the image 0), B'^T's rows on them, then the columns 4k + j
+// split out by a 4 x 4 transpose within each 128-bit lane and one cross-lane permute, column
+// 4k + 4 being column 4(k + 1). The same subtractions of the same values: the same bits.
+__attribute__((target("avx2"))) void winograd_s2_input_plane_avx2(const Geometry& g, const WinoPlan& plan,
+                                                                   const float* plane, int64_t first, int64_t count,
+                                                                   float* v, int64_t e_stride, int64_t panel_stride) {
+    const int nr = plan.ks.nr;
+    const __m256i tile_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);  // [t0 t2 t4 t6 t1 t3 t5 t7] -> t0..t7
+    const __m256i next_tile = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0);
+    for (int64_t done = 0; done < count;) {
+        const int64_t t = first + done, ty = t / plan.tiles_w, tx0 = t % plan.tiles_w;
+        const int64_t run = std::min(count - done, plan.tiles_w - tx0);
+        for (int64_t k0 = 0; k0 < run; k0 += 8) {
+            const int64_t n = std::min<int64_t>(8, run - k0), col0 = 4 * (tx0 + k0) - g.pw;
+            __m256i cols[5];  // the columns col0 + 8 q + lane inside the image (q = 4: lane 0 only)
+            for (int q = 0; q < 5; ++q)
+                cols[q] = lane_range8(-(col0 + 8 * q), std::min<int64_t>(q == 4 ? 1 : 8, g.w - (col0 + 8 * q)));
+            const float* rows[5];
+            for (int a = 0; a < 5; ++a) {
+                const int64_t iy = 4 * ty - g.ph + a;
+                rows[a] = iy < 0 || iy >= g.h ? nullptr : plane + iy * g.w + col0;
+            }
+            const int64_t lane0 = done + k0, in_panel = nr - lane0 % nr;
+            float* dst0 = v + (lane0 / nr) * panel_stride + lane0 % nr;
+            float* dst1 = v + (lane0 / nr + 1) * panel_stride - in_panel;
+            const __m256i m0 = lane_range8(0, std::min(n, in_panel)), m1 = lane_range8(in_panel, n);
+            const bool crosses = in_panel < n;
+            for (int i = 0; i < 5; ++i) {
+                __m256 row[5];  // B'^T's row i: d0 - d2, d2, d4 - d2, d1, d3
+                for (int q = 0; q < 5; ++q)
+                    row[q] = i == 0 ? _mm256_sub_ps(s2_columns8(rows[0], q, cols), s2_columns8(rows[2], q, cols))
+                           : i == 1 ? s2_columns8(rows[2], q, cols)
+                           : i == 2 ? _mm256_sub_ps(s2_columns8(rows[4], q, cols), s2_columns8(rows[2], q, cols))
+                           : i == 3 ? s2_columns8(rows[1], q, cols)
+                                    : s2_columns8(rows[3], q, cols);
+                // row[q] holds tiles 2q and 2q + 1 (four columns each): transpose each 128-bit
+                // lane's 4 x 4 block of (row[0..3]), then put the tiles in order.
+                const __m256 t0 = _mm256_unpacklo_ps(row[0], row[1]), t1 = _mm256_unpackhi_ps(row[0], row[1]);
+                const __m256 t2 = _mm256_unpacklo_ps(row[2], row[3]), t3 = _mm256_unpackhi_ps(row[2], row[3]);
+                __m256 col[5];  // col[j] lane k: the row's column 4k + j
+                col[0] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t0, t2, 0x44), tile_order);
+                col[1] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t0, t2, 0xee), tile_order);
+                col[2] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t1, t3, 0x44), tile_order);
+                col[3] = _mm256_permutevar8x32_ps(_mm256_shuffle_ps(t1, t3, 0xee), tile_order);
+                col[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(col[0], next_tile),
+                                         _mm256_permutevar8x32_ps(row[4], _mm256_setzero_si256()), 0x80);
+                const __m256 out[5] = {_mm256_sub_ps(col[0], col[2]), col[2], _mm256_sub_ps(col[4], col[2]), col[1],
+                                       col[3]};
+                for (int j = 0; j < 5; ++j) {
+                    const int64_t e = (i * 5 + j) * e_stride;
+                    _mm256_maskstore_ps(dst0 + e, m0, out[j]);
+                    if (crosses) _mm256_maskstore_ps(dst1 + e, m1, out[j]);
+                }
+            }
+        }
+        done += run;
+    }
+    zero_missing_tiles(v, count, nr, 25, e_stride, panel_stride);
+}
+#endif
+
 // Per-thread scratch of one block: V (elements x cin x kTilesPerBlock) and M (elements x rows
 // x kTilesPerBlock), reused across calls.
 float* wino_scratch(std::vector<float>& buffer, int64_t floats) {
@@ -1147,7 +1225,9 @@ void winograd_task(const inkwell_conv2d_params& p, const Geometry& g, const Wino
     const float* x = input_of(p) + image * g.cin * g.h * g.w;
     auto s2_input = winograd_s2_input_plane;
 #ifdef INKWELL_GEMM_X86
-    if (plan.ks.fn == kAvx512Kernel.fn) s2_input = winograd_s2_input_plane_avx512;  // only where AVX-512 is allowed
+    // The kernels were chosen by the level in effect, so their instructions are allowed.
+    if (plan.ks.fn == kAvx512Kernel.fn) s2_input = winograd_s2_input_plane_avx512;
+    if (plan.ks.fn == kAvx2Kernel.fn) s2_input = winograd_s2_input_plane_avx2;
 #endif
     for (int64_t ci = 0; ci < g.cin; ++ci) {
         const float* plane = x + ci * g.h * g.w;
