@@ -1123,8 +1123,9 @@ float* wino_scratch(std::vector<float>& buffer, int64_t floats) {
 // The output transform of one output channel's tiles: y[0..3][t] = the tile's outputs
 // (0, 0), (0, 1), (1, 0), (1, 1) from its M entries mc[e * m_e_stride + t].
 // Stride 1: A^T M A, A^T = [1 1 1 0; 0 1 -1 -1]; stride 2: A'^T M A', A'^T = [1 1 0 1 0; 0 1 1 0 1].
-void winograd_output_transform(bool stride2, const float* __restrict mc, int64_t m_e_stride, int64_t count,
-                               float (*y)[kTilesPerBlock]) {
+__attribute__((always_inline)) inline void winograd_output_transform(bool stride2, const float* __restrict mc,
+                                                                     int64_t m_e_stride, int64_t count,
+                                                                     float (*y)[kTilesPerBlock]) {
     if (stride2) {
         for (int64_t t = 0; t < count; ++t) {
             float s0[5], s1[5];
@@ -1159,8 +1160,10 @@ void winograd_output_transform(bool stride2, const float* __restrict mc, int64_t
 
 // Output channel co's tiles first .. first + count - 1 (count <= kTilesPerBlock) of one image
 // from their M entries (mc[e * m_e_stride + t]): the output transform, then bias and SiLU.
-void winograd_outputs(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, int64_t image,
-                      int64_t co, int64_t first, int64_t count, const float* mc, int64_t m_e_stride) {
+__attribute__((always_inline)) inline void winograd_outputs_body(const inkwell_conv2d_params& p, const Geometry& g,
+                                                                 const WinoPlan& plan, int64_t image, int64_t co,
+                                                                 int64_t first, int64_t count, const float* mc,
+                                                                 int64_t m_e_stride) {
     const bool silu_on = p.activation == INKWELL_ACTIVATION_SILU, has_bias = p.bias != nullptr;
     const float bias = has_bias ? bias_of(p)[co] : 0.0f;
     float* o = output_of(p) + (image * g.cout + co) * g.pixels;
@@ -1189,6 +1192,29 @@ void winograd_outputs(const inkwell_conv2d_params& p, const Geometry& g, const W
         t += run;
     }
 }
+
+// The body compiled for each level (the compiler vectorises its loops: only additions, no
+// multiply to fuse, so the same bits at every level).
+void winograd_outputs(const inkwell_conv2d_params& p, const Geometry& g, const WinoPlan& plan, int64_t image,
+                      int64_t co, int64_t first, int64_t count, const float* mc, int64_t m_e_stride) {
+    winograd_outputs_body(p, g, plan, image, co, first, count, mc, m_e_stride);
+}
+
+#ifdef INKWELL_GEMM_X86
+__attribute__((target("avx512f"))) void winograd_outputs_avx512(const inkwell_conv2d_params& p, const Geometry& g,
+                                                                const WinoPlan& plan, int64_t image, int64_t co,
+                                                                int64_t first, int64_t count, const float* mc,
+                                                                int64_t m_e_stride) {
+    winograd_outputs_body(p, g, plan, image, co, first, count, mc, m_e_stride);
+}
+
+__attribute__((target("avx2"))) void winograd_outputs_avx2(const inkwell_conv2d_params& p, const Geometry& g,
+                                                           const WinoPlan& plan, int64_t image, int64_t co,
+                                                           int64_t first, int64_t count, const float* mc,
+                                                           int64_t m_e_stride) {
+    winograd_outputs_body(p, g, plan, image, co, first, count, mc, m_e_stride);
+}
+#endif
 
 // M_e = U_e V_e of one element for a block: U's tiles packed k-major, V's panels packed
 // (V_e[panel][ci][nr]), M_e[co][tile] (kTilesPerBlock floats a row). (Running the stride-2
@@ -1242,8 +1268,13 @@ void winograd_task(const inkwell_conv2d_params& p, const Geometry& g, const Wino
         winograd_gemm(g, plan, u + plan.u_entry(e) * plan.rows * g.cin, v + e * v_e_stride, panel_stride,
                       m + e * m_e_stride);
 
+    auto outputs = winograd_outputs;
+#ifdef INKWELL_GEMM_X86
+    if (plan.ks.fn == kAvx512Kernel.fn) outputs = winograd_outputs_avx512;
+    if (plan.ks.fn == kAvx2Kernel.fn) outputs = winograd_outputs_avx2;
+#endif
     for (int64_t co = 0; co < g.cout; ++co)
-        winograd_outputs(p, g, plan, image, co, first, count, m + co * kTilesPerBlock, m_e_stride);
+        outputs(p, g, plan, image, co, first, count, m + co * kTilesPerBlock, m_e_stride);
 }
 
 // U for every (co, ci), in parallel over co. Kept per calling thread between calls, as the
