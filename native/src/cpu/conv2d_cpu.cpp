@@ -614,6 +614,25 @@ __attribute__((always_inline)) inline void wino_kernel_entries(int64_t ci, float
     }
 }
 
+// U of the mr rows of one micro-tile (first: its first row, valid of them inside cout, w their
+// kernels) for channels ci0 .. cin - 1, one at a time: what the transforms' blocks leave.
+template <bool kStride2>
+void winograd_weights_channels(const WinoPlan& plan, const float* w, int64_t first, int mr, int64_t valid,
+                               int64_t ci0, float* u) {
+    const int64_t cin = plan.cin, plane = plan.u_plane();
+    for (int64_t ci = ci0; ci < cin; ++ci)
+        for (int64_t r = 0; r < mr; ++r) {
+            float* const dst = u + plan.u_index(first, ci) + r;
+            if (r >= valid) {
+                for (int e = 0; e < 16; ++e) dst[e * plane] = 0.0f;
+                continue;
+            }
+            wino_kernel_entries<kStride2, float>(
+                0, dst, plane, [&](int k, int64_t) { return w[(r * cin + ci) * 9 + k]; },
+                [](float* q, float v) { *q = v; });
+        }
+}
+
 // U[e] of output channels co0 .. co0 + kWinoRowPad - 1 (rows past cout are 0) at u_tile
 // (entry e at u_tile + e * plane), packed for the micro-kernel: tile t of mr rows holds row
 // r, channel ci at u_tile[t * mr * cin + ci * mr + r]. Sixteen channels at a time, with the
@@ -644,17 +663,9 @@ void winograd_weights_tile(const inkwell_conv2d_params& p, const Geometry& g, co
                                 sizeof(float) * mr);
         }
     }
-    for (; ci < cin; ++ci)
-        for (int64_t r = 0; r < kRows; ++r) {
-            float* dst = u + plan.u_index(co0 + r / mr * mr, ci) + r % mr;
-            if (r >= valid) {
-                for (int e = 0; e < 16; ++e) dst[e * plane] = 0.0f;
-                continue;
-            }
-            wino_kernel_entries<kStride2, float>(
-                0, dst, plane, [&](int k, int64_t) { return w[(r * cin + ci) * 9 + k]; },
-                [](float* q, float v) { *q = v; });
-        }
+    for (int t = 0; t < kRows / mr; ++t)
+        winograd_weights_channels<kStride2>(plan, w + t * mr * cin * 9, co0 + t * mr, mr,
+                                            std::clamp<int64_t>(valid - t * mr, 0, mr), ci, u);
 }
 
 #ifdef INKWELL_GEMM_X86
@@ -718,17 +729,7 @@ __attribute__((target("avx2"))) void winograd_weights_tile_avx2(const inkwell_co
                                         _mm256_load_ps(entries[e]));
             }
         }
-        for (; ci < cin; ++ci)
-            for (int64_t r = 0; r < kMr; ++r) {
-                float* const dst = u + plan.u_index(first, ci) + r;
-                if (r >= valid) {
-                    for (int e = 0; e < 16; ++e) dst[e * plane] = 0.0f;
-                    continue;
-                }
-                wino_kernel_entries<kStride2, float>(
-                    0, dst, plane, [&](int k, int64_t) { return w[(r * cin + ci) * 9 + k]; },
-                    [](float* q, float v) { *q = v; });
-            }
+        winograd_weights_channels<kStride2>(plan, w, first, kMr, valid, ci, u);
     }
 }
 #endif
@@ -803,17 +804,7 @@ __attribute__((target("avx512f"))) void winograd_weights_tile_avx512(const inkwe
                 _mm512_mask_storeu_ps(dst + e * plane, 0x0fff, _mm512_load_ps(entries[e]));
         }
     }
-    for (; ci < cin; ++ci)
-        for (int64_t r = 0; r < kRows; ++r) {
-            float* const dst = u + plan.u_index(co0, ci) + r;
-            if (r >= valid) {
-                for (int e = 0; e < 16; ++e) dst[e * plane] = 0.0f;
-                continue;
-            }
-            wino_kernel_entries<kStride2, float>(
-                0, dst, plane, [&](int k, int64_t) { return w[(r * cin + ci) * 9 + k]; },
-                [](float* q, float v) { *q = v; });
-        }
+    winograd_weights_channels<kStride2>(plan, w, co0, kRows, valid, ci, u);
 }
 #pragma GCC diagnostic pop
 #endif
