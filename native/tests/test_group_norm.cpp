@@ -19,6 +19,8 @@
 
 using namespace inkwell;
 using namespace inkwell::cpu;
+using inkwell_test::count_outside_bound;
+using inkwell_test::same_bits;
 
 namespace {
 
@@ -69,10 +71,6 @@ std::vector<float> run_fast(const Case& c, const Tensors& t, int threads, NormIs
     return y;
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
 // Per output, a bound on |fast - reference|, from statistics the test computes itself. The
 // fast path's deviation d = (x - mean_hi) - mean_lo errs by 2 ulp, rstd_f and d * rstd_f by
 // one each, the fma by one of y; the double sums of n terms (fast and reference, in different
@@ -107,23 +105,10 @@ std::vector<double> tolerance(const Case& c, const Tensors& t) {
     return tol;
 }
 
-// Fast (both ISAs, 1 and 4 threads) against the reference; returns outputs out of bound.
+// Fast (every ISA, 1 and 4 threads) against the reference; returns outputs out of bound.
 int64_t check_case(const Case& c, const Tensors& t, const char* label) {
-    const std::vector<float> ref = run_reference(c, t);
-    const std::vector<double> tol = tolerance(c, t);
-    int64_t bad = 0;
-    for (NormIsa isa : {NormIsa::kAuto, NormIsa::kAvx2, NormIsa::kPortable}) {
-        const std::vector<float> one = run_fast(c, t, 1, isa), four = run_fast(c, t, 4, isa);
-        CHECK_MSG(same_bits(one, four), "%s: 1 and 4 threads differ (isa %d)", label, int(isa));
-        for (size_t i = 0; i < ref.size(); ++i) {
-            const bool both_nan = std::isnan(one[i]) && std::isnan(ref[i]);
-            const double err = std::fabs(double(one[i]) - double(ref[i]));
-            if (!both_nan && !(err <= tol[i]) && !(one[i] == ref[i]) && bad++ < 10)
-                std::printf("    %s isa %d: output %zu is %.9g, reference %.9g, bound %.3g\n", label, int(isa), i,
-                            double(one[i]), double(ref[i]), tol[i]);
-        }
-    }
-    return bad;
+    return count_outside_bound(run_reference(c, t), tolerance(c, t), label,
+                               [&](int threads, NormIsa isa) { return run_fast(c, t, threads, isa); });
 }
 
 }  // namespace
