@@ -46,7 +46,10 @@ final class CliAnchors {
         System.setProperty("inkwell.bench.threads", Integer.toString(threads));
     }
 
-    /** OpenCV's Java build: {@code Imgproc.Canny} (aperture 3, L1), as ControlNet calls cv2.Canny. */
+    /**
+     * OpenCV's Java build: {@code Imgproc.Canny} (aperture 3, L1), as ControlNet calls cv2.Canny,
+     * and {@code Imgproc.GaussianBlur} (BORDER_REFLECT_101).
+     */
     public static final class OpenCv implements AnchorProvider {
         @Override
         public String name() {
@@ -57,12 +60,17 @@ final class CliAnchors {
         public String load(int threads) {
             useThreads(threads);
             Anchors.requireOpenCv();
-            return "Imgproc.Canny, OpenCV " + org.opencv.core.Core.VERSION + ", " + org.opencv.core.Core.getNumThreads()
+            return "Imgproc.Canny and Imgproc.GaussianBlur, OpenCV " + org.opencv.core.Core.VERSION + ", " + org.opencv.core.Core.getNumThreads()
                     + " threads";
         }
 
         @Override
         public Runnable prepare(BenchSpec spec) {
+            if (spec instanceof BenchSpec.GaussianBlur g) {
+                OpenCvGaussianBlur blur = new OpenCvGaussianBlur(g.pixels(), g.height(), g.width(), g.channels(), g.ksize(),
+                        g.sigma());
+                return closing(blur::run, blur);
+            }
             if (!(spec instanceof BenchSpec.Canny c)) {
                 return null;
             }

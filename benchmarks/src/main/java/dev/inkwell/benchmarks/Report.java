@@ -19,7 +19,7 @@ import org.openjdk.jmh.runner.options.CommandLineOptions;
  * JMH's own table, then a summary with what the times mean: GFLOP/s and % of the measured
  * FMA peak for conv2d and attention, GFLOP/s for linear and GEGLU, GB/s for the norms, the
  * DDIM step and the copy, Mpixel/s for
- * Canny, and each anchor's time relative to Inkwell's. Benchmarks whose setup failed (an
+ * Canny and the Gaussian blur, and each anchor's time relative to Inkwell's. Benchmarks whose setup failed (an
  * anchor or Inkwell kernel missing here) are listed as unavailable.
  *
  * <pre>java --enable-native-access=ALL-UNNAMED -cp benchmarks.jar dev.inkwell.benchmarks.Report [JMH options] [regex]</pre>
@@ -49,7 +49,8 @@ public final class Report {
     }
 
     /** The benchmark classes of this suite, for what a run was expected to produce. */
-    static final List<Class<?>> SUITE = List.of(CannyBenchmark.class, Conv2dBenchmark.class, AttentionBenchmark.class,
+    static final List<Class<?>> SUITE = List.of(CannyBenchmark.class, GaussianBlurBenchmark.class, Conv2dBenchmark.class,
+            AttentionBenchmark.class,
             LayersBenchmark.class, BlocksBenchmark.class, DdimBenchmark.class, FfmCallBenchmark.class, PeakFlopsBenchmark.class);
 
     /** Benchmark methods the include/exclude patterns select that produced no result for any params. */
@@ -191,7 +192,7 @@ public final class Report {
             case "DdimBenchmark" -> {
                 return String.format(Locale.ROOT, "%.1f GB/s", DdimBenchmark.trafficBytes(p.get("latent")) / row.seconds() / 1e9);
             }
-            case "CannyBenchmark" -> {
+            case "CannyBenchmark", "GaussianBlurBenchmark" -> {
                 String[] wh = p.get("size").split("x");
                 double pixels = Double.parseDouble(wh[0]) * Double.parseDouble(wh[1]);
                 return String.format(Locale.ROOT, "%.0f Mpixel/s", pixels / row.seconds() / 1e6);

@@ -14,7 +14,8 @@ final class BenchCommand implements Main.Command {
                 usage: inkwell bench [--full] [--filter REGEX] [--runs N] [--warmup N] [--threads N] [--json] [--anchors]
 
                 Times every kernel next to what a JVM user would run instead, in this process, on the same
-                inputs and thread count: OpenCV (Imgproc.Canny) and BoofCV for Canny, libtorch (JavaCPP) for
+                inputs and thread count: OpenCV (Imgproc.Canny) and BoofCV for Canny, OpenCV
+                (Imgproc.GaussianBlur) for the Gaussian blur, libtorch (JavaCPP) for
                 conv2d, attention (scaled_dot_product_attention), the DDIM step as tensor ops, linear, GEGLU
                 (linear, chunk, a * gelu(gate), as diffusers runs it), group_norm and layer_norm, a memory
                 copy of the bytes the DDIM step and the norms move, a JNI call next to an FFM one. Prints a
@@ -23,8 +24,8 @@ final class BenchCommand implements Main.Command {
                 (above 1: Inkwell is faster), with the machine it ran on.
 
                 The default pass (the common shapes of each kernel family, the SD 1.5 layer shapes included)
-                takes about two minutes on 2 cores with the anchors, as the README says; --full adds 4K Canny, every U-Net
-                conv2d level and 1x1, and 4096-token attention. Anchors are
+                takes about two minutes on 2 cores with the anchors, as the README says; --full adds 4K Canny,
+                more blurs, every U-Net conv2d level and 1x1, and 4096-token attention. Anchors are
                 optional: their libraries come with benchmarks/target/benchmarks.jar, which the ./inkwell
                 launcher puts on the class path when it exists (--anchors builds it); without it the table
                 says which are absent.

@@ -30,7 +30,7 @@ class BenchCommandTest {
     void tableHasEveryCaseTheMachineAndTheAbsentAnchors() {
         Run r = run("bench", "--tiny", "--runs", "1", "--warmup", "0", "--threads", "2");
         assertEquals(0, r.status(), r.err());
-        String[] expected = {"canny 64x48 gray", "canny 64x48 RGB", "conv2d [1,8,16,16] 3x3 -> 8",
+        String[] expected = {"canny 64x48 gray", "canny 64x48 RGB", "gaussian_blur 64x48 RGB 5x5", "conv2d [1,8,16,16] 3x3 -> 8",
             "attention self B1 H2 L64 D40", "linear [2,16,24] -> 40", "geglu [2,16,24] -> 2x32 -> 32",
             "group_norm [2,64,8,8] G32", "layer_norm [2,16,40]", "ddim step + guidance [2, 4, 8, 8]", "resnet block [2,64,8,8] temb 32 G32",
             "transformer block [2,16,16] H2 D8 context [2,7,24]", "ffm noop call"};

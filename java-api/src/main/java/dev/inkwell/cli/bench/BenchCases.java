@@ -12,8 +12,9 @@ import java.util.Random;
 /**
  * The cases of {@code inkwell bench}: the issue's shapes. The default pass is one case per
  * kernel family at its most common size, and SD 1.5's linear, GEGLU and norm shapes (about
- * two minutes on a 2-core machine, anchors included); {@code --full} adds 4K Canny, every
- * U-Net conv2d level, 1x1 convolutions and 4096-token attention; the tiny set is for tests.
+ * two minutes on a 2-core machine, anchors included); {@code --full} adds 4K Canny, gray, wide
+ * and 4K blurs, every U-Net conv2d level, 1x1 convolutions and 4096-token attention; the tiny
+ * set is for tests.
  * Inputs are made on demand, from fixed seeds, so anchors and Inkwell see the same data.
  */
 final class BenchCases {
@@ -32,6 +33,7 @@ final class BenchCases {
         if (size == Size.TINY) {
             canny(out, 48, 64, 1);
             canny(out, 48, 64, 3);
+            gaussianBlur(out, 48, 64, 3, 5, 0);
             conv2d(out, 8, 16, 8, 3, 1);
             attention(out, 1, 2, 64, 64, 40, "self");
             linear(out, new long[] {2, 16, 24}, 40);
@@ -49,6 +51,14 @@ final class BenchCases {
         if (size == Size.FULL) {
             canny(out, 2160, 3840, 1);
             canny(out, 2160, 3840, 3);
+        }
+        // The blur a ControlNet preprocessor may run before Canny (ksize 5), and a wider one
+        // (sigma 2: ksize 13).
+        gaussianBlur(out, 1080, 1920, 3, 5, 0);
+        if (size == Size.FULL) {
+            gaussianBlur(out, 1080, 1920, 1, 5, 0);
+            gaussianBlur(out, 1080, 1920, 3, 13, 2);
+            gaussianBlur(out, 2160, 3840, 3, 5, 0);
         }
         conv2d(out, 320, 64, 320, 3, 1);
         if (size == Size.FULL) {
@@ -88,6 +98,12 @@ final class BenchCases {
     private static void canny(List<BenchCase> out, int h, int w, int channels) {
         out.add(new BenchCase(String.format("canny %dx%d %s", w, h, channels == 1 ? "gray" : "RGB"), BenchCase.Unit.TIME, 0,
                 () -> new BenchSpec.Canny(picture(h, w, channels), h, w, channels, 100, 200)));
+    }
+
+    private static void gaussianBlur(List<BenchCase> out, int h, int w, int channels, int ksize, double sigma) {
+        out.add(new BenchCase(String.format("gaussian_blur %dx%d %s %dx%d%s", w, h, channels == 1 ? "gray" : "RGB", ksize,
+                ksize, sigma > 0 ? " sigma " + sigma : ""), BenchCase.Unit.TIME, 0,
+                () -> new BenchSpec.GaussianBlur(picture(h, w, channels), h, w, channels, ksize, sigma)));
     }
 
     /** The demo's drawing, lightly blurred (as a photo of a drawing would be), gray or RGB. */

@@ -8,6 +8,13 @@ public sealed interface BenchSpec {
     /** Canny with ControlNet's settings (aperture 3, L1, no blur) on packed 8-bit pixels. */
     record Canny(byte[] pixels, int height, int width, int channels, double low, double high) implements BenchSpec {}
 
+    /**
+     * Gaussian blur of packed 8-bit pixels with OpenCV's kernel for (ksize, sigma) (sigma 0:
+     * derived from ksize) and BORDER_REFLECT_101, as cv2.GaussianBlur runs it.
+     */
+    record GaussianBlur(byte[] pixels, int height, int width, int channels, int ksize, double sigma)
+            implements BenchSpec {}
+
     /** conv2d with bias, square kernel, one group, dilation 1, no activation. */
     record Conv2d(float[] input, long[] inputShape, float[] weight, long[] weightShape, float[] bias, int stride, int pad)
             implements BenchSpec {}

@@ -2,6 +2,7 @@ package dev.inkwell.cli.bench;
 
 import dev.inkwell.Activation;
 import dev.inkwell.AttentionOptions;
+import dev.inkwell.BlurOptions;
 import dev.inkwell.CannyOptions;
 import dev.inkwell.Conv2dOptions;
 import dev.inkwell.DdimScheduler;
@@ -25,6 +26,12 @@ final class InkwellRuns {
                 Image dst = keep(owned, Image.allocate(c.height(), c.width(), 1));
                 CannyOptions o = CannyOptions.defaults().withThresholds(c.low(), c.high());
                 yield () -> inkwell.canny(src, dst, o);
+            }
+            case BenchSpec.GaussianBlur g -> {
+                Image src = keep(owned, Image.fromBytes(g.pixels(), g.height(), g.width(), g.channels()));
+                Image dst = keep(owned, Image.allocate(g.height(), g.width(), g.channels()));
+                BlurOptions o = BlurOptions.of(g.ksize(), g.sigma());
+                yield () -> inkwell.gaussianBlur(src, dst, o);
             }
             case BenchSpec.Conv2d c -> {
                 Tensor x = keep(owned, Tensor.fromArray(c.input(), c.inputShape()));
