@@ -88,7 +88,7 @@ max_len() {
 
 failed=()
 total_execs=0
-printf '%-20s %10s %8s %8s %s\n' target executions corpus cov result
+printf '%-24s %10s %8s %8s %s\n' target executions corpus cov result
 for name in "${targets[@]}"; do
     corpus="$build/corpus/$name"
     crashes="$build/crashes/$name"
@@ -105,8 +105,29 @@ for name in "${targets[@]}"; do
     execs="$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -1)"
     cov="$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)"
     files="$(find "$corpus" -type f | wc -l)"
-    if [ "$status" -eq 0 ]; then result=ok; else result="FAILED (exit $status)"; failed+=("$name"); fi
-    printf '%-20s %10s %8s %8s %s\n' "$name" "${execs:-?}" "$files" "${cov:-?}" "$result"
+    # The fuzzing runs at the CPU's own SIMD level; the corpus it leaves (seeds and every
+    # input that found new coverage) is then replayed once at each lower level, so each
+    # dispatch level's kernels meet the same inputs and the same checks.
+    replayed="" at=""
+    if [ "$status" -eq 0 ]; then
+        for level in avx2 scalar; do
+            INKWELL_SIMD=$level "$build/native/fuzz/$name" "$corpus" -runs=0 -max_len="$(max_len "$name")" \
+                -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -artifact_prefix="$crashes/" \
+                >"$build/logs/$name.$level.log" 2>&1 || {
+                status=$?
+                log="$build/logs/$name.$level.log" at=" at INKWELL_SIMD=$level"
+                break
+            }
+            replayed="$replayed $level"
+        done
+    fi
+    if [ "$status" -eq 0 ]; then
+        result="ok (corpus replayed at${replayed})"
+    else
+        result="FAILED${at} (exit $status)"
+        failed+=("$name")
+    fi
+    printf '%-24s %10s %8s %8s %s\n' "$name" "${execs:-?}" "$files" "${cov:-?}" "$result"
     total_execs=$((total_execs + ${execs:-0}))
     if [ "$status" -ne 0 ]; then
         grep -E 'inkwell fuzz failure|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|Test unit written' "$log" |
